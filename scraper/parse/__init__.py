@@ -1,0 +1,19 @@
+"""Page parsing: bytes in, :class:`PageRecord` out. Pure; the only selectolax user.
+
+Imports neither httpx nor :mod:`storage`.
+"""
+
+from scraper.parse.record import CANONICAL_FIELDS, SECTION_FIELDS, Metadata, PageRecord, Section
+
+#: Bumped whenever a change to the parser can change its output for some page.
+#: Stored in ``page_versions.parser_version``; see docs/schema.md.
+PARSER_VERSION = "1"
+
+__all__ = [
+    "CANONICAL_FIELDS",
+    "PARSER_VERSION",
+    "SECTION_FIELDS",
+    "Metadata",
+    "PageRecord",
+    "Section",
+]

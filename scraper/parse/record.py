@@ -1,0 +1,104 @@
+"""The parser's output: typed, immutable records.
+
+The field names here are the public interface: they are the keys of
+``govarchive parse --json`` and the column names of ``page_versions`` and
+``task_sections``. Change them only with a migration and a note in docs/schema.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+#: Canonical metadata fields, in the order they are printed and stored.
+CANONICAL_FIELDS: tuple[str, ...] = (
+    "title",
+    "index_no",
+    "category",
+    "publisher",
+    "topic",
+    "doc_number",
+    "published_date",
+    "published_at",
+    "written_date",
+    "effective_date",
+    "expiry_date",
+    "validity",
+    "source",
+    "keywords",
+    "summary",
+)
+
+#: Fields of a task section besides ``number``, ``title`` and ``extra``.
+SECTION_FIELDS: tuple[str, ...] = ("status", "progress", "problems", "next_steps")
+
+
+@dataclass(frozen=True, slots=True)
+class Metadata:
+    """The labelled metadata block of a disclosure page.
+
+    Dates are ISO ``YYYY-MM-DD`` strings. ``published_at`` is an ISO 8601
+    datetime with the page's offset (``2021-10-11T09:25:00+08:00``; Chinese
+    government sites publish in China Standard Time) when the page gives a time,
+    else None. ``metadata_extra`` holds every other labelled field, label → value.
+    """
+
+    title: str | None = None
+    index_no: str | None = None
+    category: str | None = None
+    publisher: str | None = None
+    topic: str | None = None
+    doc_number: str | None = None
+    published_date: str | None = None
+    published_at: str | None = None
+    written_date: str | None = None
+    effective_date: str | None = None
+    expiry_date: str | None = None
+    validity: str | None = None
+    source: str | None = None
+    keywords: str | None = None
+    summary: str | None = None
+    metadata_extra: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    """One numbered top-level task of a progress report (一、… / 任务一、…)."""
+
+    number: int
+    title: str
+    status: str | None = None
+    progress: str | None = None
+    problems: str | None = None
+    next_steps: str | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class PageRecord:
+    """Everything the parser read from one page.
+
+    ``encoding`` is the codec the bytes were decoded with (``gb18030``, ``utf-8``…);
+    ``encoding_source`` says how it was chosen: ``http``, ``bom``, ``meta``,
+    ``detected`` or ``fallback``. ``warnings`` are human-readable notes on what
+    could not be read ("no metadata block found"); they never stop parsing.
+    """
+
+    metadata: Metadata
+    sections: tuple[Section, ...]
+    body_text: str
+    encoding: str
+    encoding_source: str
+    warnings: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the JSON-ready form printed by ``govarchive parse --json``
+        (without ``input``) and handed to :mod:`storage` by the pipeline."""
+        return {
+            "encoding": self.encoding,
+            "encoding_source": self.encoding_source,
+            "metadata": asdict(self.metadata),
+            "sections": [asdict(s) for s in self.sections],
+            "body_text": self.body_text,
+            "warnings": list(self.warnings),
+        }
