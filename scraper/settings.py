@@ -1,0 +1,65 @@
+"""Every crawl setting with its one documented default, in one place.
+
+Precedence, lowest to highest: these defaults < ``crawl:`` in config.yaml < a
+source's own keys < environment (``GOVARCHIVE_DATABASE_URL``) < command-line flags.
+:mod:`scraper.config` builds these objects from YAML; :mod:`scraper.fetch`,
+:mod:`scraper.discover` and the pipeline only read them. docs/config.md documents
+each field; keep the two in step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from scraper import __version__
+
+DEFAULT_USER_AGENT = f"govarchive/{__version__} (+https://pypi.org/project/govarchive/)"
+DEFAULT_DATABASE_URL = "sqlite:///archive.db"
+
+
+@dataclass(frozen=True, slots=True)
+class CrawlSettings:
+    """Politeness and fetching settings; the ``crawl:`` section, overridable per source."""
+
+    #: Sent with every request; name the project so site operators can reach you.
+    user_agent: str = DEFAULT_USER_AGENT
+    #: Requests per second to one host (robots.txt Crawl-delay may lower it further).
+    requests_per_second: float = 1.0
+    #: Requests in flight to one host at once.
+    per_host_concurrency: int = 1
+    #: Requests in flight across all hosts at once.
+    max_concurrency: int = 8
+    #: Seconds before a request (connect, read, write or pool wait) times out.
+    timeout: float = 30.0
+    #: Further attempts after the first on connection errors, timeouts, 429 and 5xx.
+    retries: int = 3
+    #: Exponential back-off base in seconds: attempt n waits about base * 2**n (+ jitter).
+    backoff_base: float = 1.0
+    #: Upper bound, in seconds, on any wait before a retry, including a server's Retry-After.
+    max_retry_after: float = 300.0
+    #: Fetch and obey robots.txt (Disallow and Crawl-delay) once per host per crawl.
+    respect_robots_txt: bool = True
+    #: Larger bodies (after decompression too) are cut off and recorded as errors.
+    max_page_bytes: int = 10 * 1024 * 1024
+    #: Hosts a source may fetch from and be redirected to; empty means the hosts of its start URLs.
+    allowed_hosts: tuple[str, ...] = ()
+    #: List pages to walk at most per source and crawl.
+    max_list_pages: int = 100
+    #: Also stop paging at a list page whose detail links are all already archived.
+    incremental: bool = False
+    #: Re-check a known page only if not fetched in this many hours; None re-checks all.
+    revisit_after_hours: float | None = None
+    #: Consecutive connection errors or 5xx after which a host is paused for the rest of a run.
+    host_failure_threshold: int = 5
+
+
+@dataclass(frozen=True, slots=True)
+class SchedulerSettings:
+    """The ``scheduler:`` section, read by ``govarchive schedule``."""
+
+    #: Time zone the sources' cron expressions are read in.
+    timezone: str = "Asia/Shanghai"
+    #: A random delay of up to this many seconds spreads sources that share a time.
+    jitter_seconds: int = 300
+    #: A run missed by at most this many seconds (daemon down, machine asleep) still runs, once.
+    misfire_grace_seconds: int = 6 * 3600
