@@ -1,0 +1,122 @@
+"""URL normalisation and host rules. Pure: no I/O.
+
+One normal form per page is what lets discovery de-duplicate links and lets the
+archive key a page by URL: relative links resolved, ``#fragment`` dropped, scheme
+and host lower-cased, default ports dropped, dot segments removed, non-ASCII and
+spaces in the path percent-encoded. The query string is kept exactly as the site
+wrote it, because CMS list pages (Lonsun ``?pageIndex=2&catId=…``) are keyed by it
+and reordering or re-encoding could ask the server for a different page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from urllib.parse import quote, urljoin, urlsplit, urlunsplit
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+# Characters left alone when re-encoding a path: RFC 3986 pchar plus "/" and "%"
+# (so existing %XX escapes survive and encoding twice changes nothing).
+_PATH_SAFE = "/%:@!$&'()*+,;=-._~"
+
+
+def normalize_url(url: str, base: str | None = None) -> str | None:
+    """Return the normal form of ``url`` (resolved against ``base``), or None.
+
+    None means "not a page we could fetch": a non-http(s) scheme (``javascript:``,
+    ``mailto:``, ``tel:``, ``data:``), no host, a bad port or otherwise unparsable
+    text. The result is idempotent: ``normalize_url(normalize_url(u)) ==
+    normalize_url(u)``.
+    """
+    text = url.strip()
+    if not text:
+        return None if base is None else normalize_url(base)
+    try:
+        if base is not None:
+            text = urljoin(base.strip(), text)
+        parts = urlsplit(text)
+        scheme = parts.scheme.lower()
+        if scheme not in _DEFAULT_PORTS:
+            return None
+        hostname = parts.hostname  # lower-cased by urllib
+        port = parts.port  # raises ValueError on a bad port
+    except ValueError:
+        return None
+    if not hostname:
+        return None
+    host = _encode_host(hostname)
+    if host is None:
+        return None
+    if ":" in host:  # IPv6 literal
+        host = f"[{host}]"
+    if port is not None and port != _DEFAULT_PORTS[scheme]:
+        host = f"{host}:{port}"
+    path = quote(_remove_dot_segments(parts.path), safe=_PATH_SAFE) or "/"
+    if not path.startswith("/"):
+        path = "/" + path
+    return urlunsplit((scheme, host, path, parts.query, ""))
+
+
+def host_of(url: str) -> str:
+    """Return the lower-cased host of ``url``, with ``:port`` only if not the default.
+
+    This is the key for per-host politeness (rate limit, concurrency, robots.txt):
+    two servers on one address but different ports are different hosts. Returns
+    "" when ``url`` has no usable host.
+    """
+    normal = normalize_url(url)
+    if normal is None:
+        return ""
+    return urlsplit(normal).netloc
+
+
+def is_allowed(url: str, allowed_hosts: Collection[str]) -> bool:
+    """Return whether ``url`` is an http(s) URL on one of ``allowed_hosts``.
+
+    An entry matches case-insensitively either the host with its port
+    (``127.0.0.1:8080``) or the bare host name (``www.xuancheng.gov.cn`` allows
+    every port of that host). No wildcard matching: ``xuancheng.gov.cn`` does not
+    allow ``sjzy.xuancheng.gov.cn`` — a source lists each host it needs. An empty
+    collection allows nothing.
+    """
+    normal = normalize_url(url)
+    if normal is None:
+        return False
+    parts = urlsplit(normal)
+    allowed = {h.strip().lower() for h in allowed_hosts}
+    return parts.netloc in allowed or (parts.hostname or "") in allowed
+
+
+def _encode_host(hostname: str) -> str | None:
+    """Return ``hostname`` in ASCII (IDNA for 中文域名), or None if it cannot be."""
+    if hostname.isascii():
+        if any(c.isspace() or c in '<>"{}|\\^`' for c in hostname):
+            return None
+        return hostname.rstrip(".") or None
+    try:
+        return hostname.encode("idna").decode("ascii").rstrip(".") or None
+    except UnicodeError:
+        return None
+
+
+def _remove_dot_segments(path: str) -> str:
+    """Return ``path`` without ``.`` and ``..`` segments (RFC 3986 section 5.2.4)."""
+    if "." not in path:
+        return path
+    out: list[str] = []
+    segments = path.split("/")
+    for i, segment in enumerate(segments):
+        last = i == len(segments) - 1
+        if segment == ".":
+            if last:
+                out.append("")
+        elif segment == "..":
+            if len(out) > 1:
+                out.pop()
+            if last:
+                out.append("")
+        else:
+            out.append(segment)
+    result = "/".join(out)
+    if path.startswith("/") and not result.startswith("/"):
+        result = "/" + result
+    return result
