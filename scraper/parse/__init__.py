@@ -3,6 +3,7 @@
 Imports neither httpx nor :mod:`storage`.
 """
 
+from scraper.parse.encoding import Decoded, decode_html
 from scraper.parse.record import CANONICAL_FIELDS, SECTION_FIELDS, Metadata, PageRecord, Section
 
 #: Bumped whenever a change to the parser can change its output for some page.
@@ -13,7 +14,9 @@ __all__ = [
     "CANONICAL_FIELDS",
     "PARSER_VERSION",
     "SECTION_FIELDS",
+    "Decoded",
     "Metadata",
     "PageRecord",
     "Section",
+    "decode_html",
 ]
