@@ -1,0 +1,182 @@
+"""Recognise block / challenge pages and pages that say they are gone. Pure.
+
+Works on the raw body bytes, never decoding it: each Chinese marker is searched
+for in its UTF-8 and its GB18030 (= GBK for these characters) encoding, because
+government pages come in both and often declare the charset only in ``<meta>``.
+The ASCII bytes ``<`` and ``>`` never occur inside a GBK/GB18030 multi-byte
+character, so stripping tags with a bytes regex is safe in both encodings.
+
+What counts as a block (never archived, never retried; the crawler does not try
+to get past any of these):
+
+- 瑞数 (Riversecurity): HTTP 412 with a script challenge; or any page carrying its
+  ``$_ts`` / ``<script r='m'>`` challenge markers and next to no text.
+- 加速乐 (Jiasule / 知道创宇): a ``__jsl_clearance`` cookie, set by a script in the body
+  or by ``Set-Cookie``; or an HTTP 521 with a ``document.cookie`` script or a
+  ``__jsluid`` cookie (a 521 without them is a down origin, retried like a 5xx).
+- 云锁 (Yunsuo): the ``security_session_verify`` cookie or its ``YunSuoAutoJump`` script.
+- Any 403. WAF products brand their 403 pages in countless ways (安全狗, 云盾,
+  创宇盾, a bare nginx page), and a 403 from a disclosure site means "not for you"
+  either way; nothing in it is content.
+- A small non-2xx page naming a WAF (网站防火墙, 安全狗, 访问被拦截 …).
+
+Gone: 404 and 410, and a soft-404 — a 2xx HTML page with less than
+:data:`SOFT_404_MAX_TEXT` bytes of text that says 页面不存在 / 已被删除 / 找不到页面 …
+(or carries 已删除 / 找不到 / a bare 404 in its ``<title>``). A real document that merely
+mentions 已删除 has far more text than that, so it stays content.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+
+from scraper.response import FetchKind
+
+#: A page with more visible text than this (in bytes) is never a soft-404.
+SOFT_404_MAX_TEXT = 6 * 1024
+#: A page with a challenge marker and less text than this is a challenge, whatever its status.
+CHALLENGE_MAX_TEXT = 2 * 1024
+
+
+def _markers(*words: str) -> tuple[bytes, ...]:
+    """Return each word as UTF-8 and as GB18030 bytes (once if they coincide)."""
+    out: list[bytes] = []
+    for word in words:
+        for encoding in ("utf-8", "gb18030"):
+            data = word.encode(encoding)
+            if data not in out:
+                out.append(data)
+    return tuple(out)
+
+
+_RUISHU = (b"$_ts", b"r='m'", b'r="m"')
+_JIASULE = (b"__jsl_clearance",)
+_YUNSUO = (b"security_session_verify", b"yunsuoautojump")
+# Chinese markers are matched against the raw body: lower-casing bytes would also
+# change GBK trail bytes in 0x41-0x5A (GBK's extension characters). ASCII markers
+# are lower-case and matched against the lower-cased body.
+_WAF_PHRASES = _markers(
+    "网站防火墙",
+    "安全狗",
+    "云盾",
+    "创宇盾",
+    "护卫神",
+    "访问被拦截",
+    "请求被拦截",
+    "访问被阻断",
+    "疑似黑客攻击",
+    "非法请求",
+    "Web应用防火墙",
+    "WEB应用防火墙",
+)
+# Phrases specific enough to mark a small page as "not found" wherever they appear.
+_GONE_PHRASES = _markers(
+    "页面不存在",
+    "网页不存在",
+    "文章不存在",
+    "信息不存在",
+    "内容不存在",
+    "稿件不存在",
+    "页面已删除",
+    "信息已删除",
+    "文章已删除",
+    "内容已删除",
+    "已被删除",
+    "已经删除",
+    "或已删除",
+    "已删除或",
+    "找不到页面",
+    "找不到该页面",
+    "找不到您",
+    "页面找不到",
+    "页面未找到",
+    "404错误",
+    "错误404",
+)
+_GONE_ASCII = (b"404 not found", b"error 404", b"http 404")
+# Words too common in real documents to count anywhere but in the <title>.
+_GONE_TITLE_WORDS = _markers("已删除", "找不到")
+# "404" as a word of its own: a title like 宣政秘〔2021〕404号 is a real document.
+_GONE_TITLE_404 = re.compile(rb"(?:^|[\s\-|_:,.])(?:404|not found)(?:$|[\s\-|_:,.!])")
+
+_TITLE = re.compile(rb"<title[^>]*>(.*?)</title", re.IGNORECASE | re.DOTALL)
+_INVISIBLE = re.compile(
+    rb"<script\b.*?</script\s*>|<style\b.*?</style\s*>|<!--.*?-->", re.IGNORECASE | re.DOTALL
+)
+_TAG = re.compile(rb"<[^>]*>")
+_ENTITY = re.compile(rb"&#?\w{1,8};")
+_SPACE = re.compile(rb"\s+")
+
+
+def classify(status: int, headers: Mapping[str, str], body: bytes) -> FetchKind | None:
+    """Return BLOCKED, GONE, or None when the response is ordinary (content or an error).
+
+    ``headers`` may use any case for names. Never raises on odd input.
+    """
+    if _is_block(status, headers, body):
+        return FetchKind.BLOCKED
+    if status in (404, 410):
+        return FetchKind.GONE
+    if 200 <= status < 300 and _is_html(headers) and is_soft_404(body):
+        return FetchKind.GONE
+    return None
+
+
+def is_soft_404(body: bytes) -> bool:
+    """Return whether ``body`` is a small page saying the document is missing."""
+    if _has_any(body, _GONE_PHRASES) or _has_any(body.lower(), _GONE_ASCII):
+        return visible_text_size(body) < SOFT_404_MAX_TEXT
+    title = _TITLE.search(body)
+    if title is not None and (
+        _has_any(title.group(1), _GONE_TITLE_WORDS)
+        or _GONE_TITLE_404.search(title.group(1).strip().lower()) is not None
+    ):
+        return visible_text_size(body) < SOFT_404_MAX_TEXT
+    return False
+
+
+def visible_text_size(body: bytes) -> int:
+    """Return roughly how many bytes of text a browser would show (tags, scripts removed)."""
+    text = _INVISIBLE.sub(b" ", body)
+    text = _TAG.sub(b" ", text)
+    text = _ENTITY.sub(b" ", text)
+    return len(_SPACE.sub(b" ", text).strip())
+
+
+def _is_block(status: int, headers: Mapping[str, str], body: bytes) -> bool:
+    lowered = body.lower()
+    cookies = " ".join(v for k, v in headers.items() if k.lower() == "set-cookie").lower()
+    if "__jsl_clearance" in cookies or "security_session_verify" in cookies:
+        return True
+    if _has_any(lowered, _JIASULE) or _has_any(lowered, _YUNSUO):
+        return True
+    # 加速乐's first answer is a 521 whose script assembles the cookie name from
+    # fragments (('_')+('_')+('j')+…), so the literal name may be absent; its
+    # tracking cookie __jsluid_* comes with it.
+    if status == 521 and ("__jsluid" in cookies or b"document.cookie" in lowered):
+        return True
+    if status == 412 and b"<script" in lowered:
+        return True
+    if _has_any(lowered, _RUISHU) and visible_text_size(body) < CHALLENGE_MAX_TEXT:
+        return True
+    if status == 403:
+        return True
+    return (
+        status >= 400
+        and _has_any(body, _WAF_PHRASES)
+        and visible_text_size(body) < SOFT_404_MAX_TEXT
+    )
+
+
+def _has_any(data: bytes, markers: Iterable[bytes]) -> bool:
+    return any(marker in data for marker in markers)
+
+
+def _is_html(headers: Mapping[str, str]) -> bool:
+    """Return whether the Content-Type is HTML/text or missing (servers often omit it)."""
+    for name, value in headers.items():
+        if name.lower() == "content-type":
+            kind = value.split(";", 1)[0].strip().lower()
+            return kind.startswith("text/") or kind in ("application/xhtml+xml", "")
+    return True
