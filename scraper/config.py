@@ -37,8 +37,14 @@ DEFAULT_CONFIG_PATH = Path("config.yaml")
 TOP_KEYS = ("database", "crawl", "scheduler", "sources")
 CRAWL_KEYS = tuple(f.name for f in fields(CrawlSettings))
 SCHEDULER_KEYS = tuple(f.name for f in fields(SchedulerSettings))
-SOURCE_OWN_KEYS = ("name", "start_urls", "detail_links", "list_links", "list_url_template",
-                   "schedule")  # fmt: skip
+SOURCE_OWN_KEYS = (
+    "name",
+    "start_urls",
+    "detail_links",
+    "list_links",
+    "list_url_template",
+    "schedule",
+)
 SOURCE_REQUIRED_KEYS = ("name", "start_urls", "detail_links", "schedule")
 #: A source may use its own keys and override any ``crawl:`` key.
 SOURCE_KEYS = SOURCE_OWN_KEYS + CRAWL_KEYS
@@ -439,9 +445,15 @@ def _template(
     if "{n}" not in template:
         problems.add(where, f"must contain {{n}}, the list page number: {template!r}")
         return None
-    if start_urls and _template_url(template, start_urls[0], 1) is None:
-        problems.add(where, f"does not resolve to an http(s) URL: {template!r}")
-        return None
+    if start_urls:
+        first = _template_url(template, start_urls[0], 1)
+        if first is None:
+            problems.add(where, f"does not resolve to an http(s) URL: {template!r}")
+            return None
+        if first == _template_url(template, start_urls[0], 2):
+            # e.g. "list.html#p{n}": the fragment is dropped, every page is the same URL
+            problems.add(where, "gives the same URL for every n (is {n} in a #fragment?)")
+            return None
     return template
 
 
@@ -495,8 +507,15 @@ def _describe(value: Any) -> str:
 
 def _type_name(value: Any) -> str:
     """Return the YAML-ish name of ``value``'s type."""
-    names = {bool: "boolean", int: "integer", float: "number", str: "string",
-             list: "list", dict: "mapping", type(None): "null"}  # fmt: skip
+    names = {
+        bool: "boolean",
+        int: "integer",
+        float: "number",
+        str: "string",
+        list: "list",
+        dict: "mapping",
+        type(None): "null",
+    }
     return names.get(type(value), type(value).__name__)
 
 

@@ -161,11 +161,13 @@ sources:
         assert config.source("b") is b
 
     def test_explicit_allowed_hosts(self, tmp_path: Path) -> None:
-        config = _load(tmp_path, _source_yaml(
-            allowed_hosts='["SJZY.xuancheng.gov.cn", "www.xuancheng.gov.cn"]'
-        ))
+        config = _load(
+            tmp_path,
+            _source_yaml(allowed_hosts='["SJZY.xuancheng.gov.cn", "www.xuancheng.gov.cn"]'),
+        )
         assert config.sources[0].settings.allowed_hosts == (
-            "sjzy.xuancheng.gov.cn", "www.xuancheng.gov.cn"
+            "sjzy.xuancheng.gov.cn",
+            "www.xuancheng.gov.cn",
         )
 
     def test_start_urls_are_normalised_and_deduplicated(self, tmp_path: Path) -> None:
@@ -176,16 +178,20 @@ sources:
         assert _load(tmp_path, text).sources[0].start_urls == ("https://sjzy.xuancheng.gov.cn/a/",)
 
     def test_null_optional_keys_mean_absent(self, tmp_path: Path) -> None:
-        config = _load(tmp_path, _source_yaml(list_links="null", list_url_template="",
-                                             revisit_after_hours="~"))
+        config = _load(
+            tmp_path, _source_yaml(list_links="null", list_url_template="", revisit_after_hours="~")
+        )
         source = config.sources[0]
         assert source.list_links is None and source.list_url_template is None
         assert source.settings.revisit_after_hours is None
 
     def test_unknown_source_name_lists_known_names(self, tmp_path: Path) -> None:
         config = _load(tmp_path, MINIMAL)
-        with pytest.raises(ConfigError, match=r"no source named 'xcc' \(did you mean 'xc'\?\); "
-                                              r"known sources: xc"):
+        with pytest.raises(
+            ConfigError,
+            match=r"no source named 'xcc' \(did you mean 'xc'\?\); "
+            r"known sources: xc",
+        ):
             config.source("xcc")
 
     def test_every_problem_is_reported_at_once(self, tmp_path: Path) -> None:
@@ -220,58 +226,100 @@ class TestShippedConfig:
 
 # (YAML text of the source's extra keys or a whole file, expected message)
 SOURCE_ERRORS = [
-    pytest.param({"detail_link": '"a"'},
-                 "config.yaml: source 'xc': detail_link: unknown key "
-                 "(did you mean 'detail_links'?)",
-                 id="unknown-key-suggestion"),
-    pytest.param({"colour": "red"},
-                 "config.yaml: source 'xc': colour: unknown key (known keys: name, start_urls",
-                 id="unknown-key-no-suggestion"),
-    pytest.param({"max_list_page": "3"},
-                 "source 'xc': max_list_page: unknown key (did you mean 'max_list_pages'?)",
-                 id="unknown-crawl-key-in-source"),
-    pytest.param({"retries": "yes"},
-                 "source 'xc': retries: must be a whole number, not boolean True",
-                 id="bool-is-not-int"),
-    pytest.param({"retries": "2.5"},
-                 "source 'xc': retries: must be a whole number, not number 2.5",
-                 id="float-not-int"),
-    pytest.param({"timeout": '"30"'},
-                 "source 'xc': timeout: must be a number, not string '30'", id="string-not-number"),
+    pytest.param(
+        {"detail_link": '"a"'},
+        "config.yaml: source 'xc': detail_link: unknown key (did you mean 'detail_links'?)",
+        id="unknown-key-suggestion",
+    ),
+    pytest.param(
+        {"colour": "red"},
+        "config.yaml: source 'xc': colour: unknown key (known keys: name, start_urls",
+        id="unknown-key-no-suggestion",
+    ),
+    pytest.param(
+        {"max_list_page": "3"},
+        "source 'xc': max_list_page: unknown key (did you mean 'max_list_pages'?)",
+        id="unknown-crawl-key-in-source",
+    ),
+    pytest.param(
+        {"retries": "yes"},
+        "source 'xc': retries: must be a whole number, not boolean True",
+        id="bool-is-not-int",
+    ),
+    pytest.param(
+        {"retries": "2.5"},
+        "source 'xc': retries: must be a whole number, not number 2.5",
+        id="float-not-int",
+    ),
+    pytest.param(
+        {"timeout": '"30"'},
+        "source 'xc': timeout: must be a number, not string '30'",
+        id="string-not-number",
+    ),
     pytest.param({"timeout": "0"}, "source 'xc': timeout: must be > 0, not 0", id="zero-timeout"),
-    pytest.param({"requests_per_second": "-1"},
-                 "source 'xc': requests_per_second: must be > 0, not -1", id="negative-rate"),
-    pytest.param({"max_list_pages": "0"},
-                 "source 'xc': max_list_pages: must be >= 1, not 0", id="zero-pages"),
-    pytest.param({"timeout": ".inf"},
-                 "source 'xc': timeout: must be a finite number, not inf", id="infinite"),
-    pytest.param({"incremental": '"true"'},
-                 "source 'xc': incremental: must be true or false, not string 'true'",
-                 id="string-not-bool"),
-    pytest.param({"allowed_hosts": '"sjzy.xuancheng.gov.cn"'},
-                 "source 'xc': allowed_hosts: must be a list of host names, not string",
-                 id="hosts-not-list"),
-    pytest.param({"allowed_hosts": '["https://sjzy.xuancheng.gov.cn/"]'},
-                 "source 'xc': allowed_hosts: not a bare host name (no scheme or path): "
-                 "'https://sjzy.xuancheng.gov.cn/'", id="host-with-scheme"),
-    pytest.param({"allowed_hosts": '["www.xuancheng.gov.cn"]'},
-                 "source 'xc': allowed_hosts: does not include 'sjzy.xuancheng.gov.cn', the host "
-                 "of start URL", id="start-url-not-allowed"),
-    pytest.param({"list_links": '"div.page >"'},
-                 "source 'xc': list_links: not a valid CSS selector 'div.page >': ",
-                 id="bad-list-selector"),
-    pytest.param({"list_links": "[1]"},
-                 "source 'xc': list_links: must be a CSS selector string, not list [1]",
-                 id="selector-not-string"),
-    pytest.param({"list_url_template": '"page_2.html"'},
-                 "source 'xc': list_url_template: must contain {n}, the list page number",
-                 id="template-without-n"),
-    pytest.param({"list_url_template": '"mailto:a@b.cn?p={n}"'},
-                 "source 'xc': list_url_template: does not resolve to an http(s) URL",
-                 id="template-not-http"),
-    pytest.param({"max_concurrency": "null"},
-                 "source 'xc': max_concurrency: must be a whole number, not null",
-                 id="null-required-number"),
+    pytest.param(
+        {"requests_per_second": "-1"},
+        "source 'xc': requests_per_second: must be > 0, not -1",
+        id="negative-rate",
+    ),
+    pytest.param(
+        {"max_list_pages": "0"}, "source 'xc': max_list_pages: must be >= 1, not 0", id="zero-pages"
+    ),
+    pytest.param(
+        {"timeout": ".inf"}, "source 'xc': timeout: must be a finite number, not inf", id="infinite"
+    ),
+    pytest.param(
+        {"incremental": '"true"'},
+        "source 'xc': incremental: must be true or false, not string 'true'",
+        id="string-not-bool",
+    ),
+    pytest.param(
+        {"allowed_hosts": '"sjzy.xuancheng.gov.cn"'},
+        "source 'xc': allowed_hosts: must be a list of host names, not string",
+        id="hosts-not-list",
+    ),
+    pytest.param(
+        {"allowed_hosts": '["https://sjzy.xuancheng.gov.cn/"]'},
+        "source 'xc': allowed_hosts: not a bare host name (no scheme or path): "
+        "'https://sjzy.xuancheng.gov.cn/'",
+        id="host-with-scheme",
+    ),
+    pytest.param(
+        {"allowed_hosts": '["www.xuancheng.gov.cn"]'},
+        "source 'xc': allowed_hosts: does not include 'sjzy.xuancheng.gov.cn', the host "
+        "of start URL",
+        id="start-url-not-allowed",
+    ),
+    pytest.param(
+        {"list_links": '"div.page >"'},
+        "source 'xc': list_links: not a valid CSS selector 'div.page >': ",
+        id="bad-list-selector",
+    ),
+    pytest.param(
+        {"list_links": "[1]"},
+        "source 'xc': list_links: must be a CSS selector string, not list [1]",
+        id="selector-not-string",
+    ),
+    pytest.param(
+        {"list_url_template": '"page_2.html"'},
+        "source 'xc': list_url_template: must contain {n}, the list page number",
+        id="template-without-n",
+    ),
+    pytest.param(
+        {"list_url_template": '"mailto:a@b.cn?p={n}"'},
+        "source 'xc': list_url_template: does not resolve to an http(s) URL",
+        id="template-not-http",
+    ),
+    pytest.param(
+        {"list_url_template": '"page.html#p{n}"'},
+        "source 'xc': list_url_template: gives the same URL for every n (is {n} in a #fragment?)",
+        id="template-n-in-fragment",
+    ),
+    pytest.param(
+        {"max_concurrency": "null"},
+        "source 'xc': max_concurrency: must be a whole number, not null",
+        id="null-required-number",
+    ),
 ]
 
 
@@ -281,76 +329,141 @@ def test_source_errors(tmp_path: Path, extra: dict[str, str], expected: str) -> 
 
 
 WHOLE_FILE_ERRORS = [
-    pytest.param(MINIMAL.replace('detail_links: "ul.doc_list a"', 'detail_links: "ul.doc_list a["'),
-                 "config.yaml: source 'xc': detail_links: not a valid CSS selector "
-                 "'ul.doc_list a[': Can't parse CSS selector", id="bad-selector"),
-    pytest.param(MINIMAL.replace('"0 6 * * *"', '"0 25 * * *"'),
-                 "config.yaml: source 'xc': schedule: not a valid 5-field cron expression "
-                 "'0 25 * * *': Error validating expression '25'", id="bad-cron-value"),
-    pytest.param(MINIMAL.replace('"0 6 * * *"', '"0 6 * *"'),
-                 "source 'xc': schedule: not a valid 5-field cron expression '0 6 * *': "
-                 "Wrong number of fields; got 4, expected 5", id="bad-cron-fields"),
-    pytest.param(MINIMAL.replace('"0 6 * * *"', '"0 6 * * 1-5"'),
-                 "source 'xc': schedule: write the day of week as names (mon-fri, sun), not "
-                 "numbers", id="numeric-weekday"),
-    pytest.param(MINIMAL.replace('"0 6 * * *"', "6"),
-                 "source 'xc': schedule: must be a cron expression string, not integer 6",
-                 id="cron-not-string"),
-    pytest.param(MINIMAL.replace("    detail_links: \"ul.doc_list a\"\n", ""),
-                 "config.yaml: source 'xc': detail_links: missing required key", id="missing-key"),
-    pytest.param(MINIMAL.replace("  - name: xc\n", "  - start_urls: []\n").replace(
-                 '    start_urls: ["https://sjzy.xuancheng.gov.cn/OpennessContent/showList/2/17/'
-                 'page_1.html"]\n', ""),
-                 "config.yaml: sources[0]: name: missing required key", id="missing-name"),
-    pytest.param(MINIMAL.replace("name: xc", "name: 'x c/1'"),
-                 "config.yaml: sources[0]: name: must be a short name of letters, digits",
-                 id="bad-name"),
-    pytest.param(MINIMAL.replace('["https://sjzy', '["ftp://sjzy'),
-                 "source 'xc': start_urls: not an http(s) URL with a host: string 'ftp://sjzy",
-                 id="bad-url-scheme"),
-    pytest.param(MINIMAL.replace('["https://sjzy.xuancheng.gov.cn/OpennessContent/showList/2/17/'
-                                 'page_1.html"]', '["/OpennessContent/showList/2/17/page_1.html"]'),
-                 "source 'xc': start_urls: not an http(s) URL with a host: string '/Openness",
-                 id="relative-url"),
-    pytest.param(MINIMAL.replace('["https://sjzy.xuancheng.gov.cn/OpennessContent/showList/2/17/'
-                                 'page_1.html"]', '"https://sjzy.xuancheng.gov.cn/"'),
-                 "source 'xc': start_urls: must be a list of URLs (write "
-                 '["https://sjzy.xuancheng.gov.cn/"]), not a string', id="url-not-list"),
-    pytest.param(MINIMAL.replace('["https://sjzy.xuancheng.gov.cn/OpennessContent/showList/2/17/'
-                                 'page_1.html"]', "[]"),
-                 "source 'xc': start_urls: must be a non-empty list of URLs, not list []",
-                 id="empty-start-urls"),
-    pytest.param(MINIMAL + MINIMAL.removeprefix("sources:\n"),
-                 "config.yaml: source 'xc': name: duplicate source name (sources[0] and "
-                 "sources[1]); names must be unique", id="duplicate-name"),
-    pytest.param("sources: []\n",
-                 "config.yaml: sources: no sources configured: add at least one source",
-                 id="empty-sources"),
-    pytest.param("crawl: {timeout: 5}\n",
-                 "config.yaml: sources: no sources configured", id="no-sources-key"),
-    pytest.param("sources: {name: xc}\n",
-                 "config.yaml: sources: must be a list of sources, not mapping", id="sources-map"),
-    pytest.param("sources:\n  - just-a-name\n",
-                 "config.yaml: sources[0]: must be a mapping of keys, not string",
-                 id="source-not-mapping"),
-    pytest.param("source:\n" + MINIMAL.removeprefix("sources:\n"),
-                 "config.yaml: source: unknown key (did you mean 'sources'?)", id="unknown-top"),
-    pytest.param("crawl:\n  max_concurency: 4\n" + MINIMAL,
-                 "config.yaml: crawl: max_concurency: unknown key "
-                 "(did you mean 'max_concurrency'?)",
-                 id="unknown-crawl-key"),
-    pytest.param("crawl: [1, 2]\n" + MINIMAL,
-                 "config.yaml: crawl: must be a mapping of keys, not list", id="crawl-not-mapping"),
-    pytest.param("scheduler:\n  timezone: Asia/Shangai\n" + MINIMAL,
-                 "config.yaml: scheduler: timezone: unknown time zone 'Asia/Shangai'",
-                 id="bad-timezone"),
-    pytest.param("scheduler:\n  jitter_seconds: -5\n" + MINIMAL,
-                 "config.yaml: scheduler: jitter_seconds: must be >= 0, not -5",
-                 id="negative-jitter"),
-    pytest.param("database: ''\n" + MINIMAL,
-                 "config.yaml: database: must be a non-empty string", id="empty-database"),
-    pytest.param("- a\n- b\n", "config.yaml: the top level must be a mapping of keys, not list",
-                 id="top-level-list"),
+    pytest.param(
+        MINIMAL.replace('detail_links: "ul.doc_list a"', 'detail_links: "ul.doc_list a["'),
+        "config.yaml: source 'xc': detail_links: not a valid CSS selector "
+        "'ul.doc_list a[': Can't parse CSS selector",
+        id="bad-selector",
+    ),
+    pytest.param(
+        MINIMAL.replace('"0 6 * * *"', '"0 25 * * *"'),
+        "config.yaml: source 'xc': schedule: not a valid 5-field cron expression "
+        "'0 25 * * *': Error validating expression '25'",
+        id="bad-cron-value",
+    ),
+    pytest.param(
+        MINIMAL.replace('"0 6 * * *"', '"0 6 * *"'),
+        "source 'xc': schedule: not a valid 5-field cron expression '0 6 * *': "
+        "Wrong number of fields; got 4, expected 5",
+        id="bad-cron-fields",
+    ),
+    pytest.param(
+        MINIMAL.replace('"0 6 * * *"', '"0 6 * * 1-5"'),
+        "source 'xc': schedule: write the day of week as names (mon-fri, sun), not numbers",
+        id="numeric-weekday",
+    ),
+    pytest.param(
+        MINIMAL.replace('"0 6 * * *"', "6"),
+        "source 'xc': schedule: must be a cron expression string, not integer 6",
+        id="cron-not-string",
+    ),
+    pytest.param(
+        MINIMAL.replace('    detail_links: "ul.doc_list a"\n', ""),
+        "config.yaml: source 'xc': detail_links: missing required key",
+        id="missing-key",
+    ),
+    pytest.param(
+        MINIMAL.replace("  - name: xc\n", "  - start_urls: []\n").replace(
+            '    start_urls: ["https://sjzy.xuancheng.gov.cn/OpennessContent/showList/2/17/'
+            'page_1.html"]\n',
+            "",
+        ),
+        "config.yaml: sources[0]: name: missing required key",
+        id="missing-name",
+    ),
+    pytest.param(
+        MINIMAL.replace("name: xc", "name: 'x c/1'"),
+        "config.yaml: sources[0]: name: must be a short name of letters, digits",
+        id="bad-name",
+    ),
+    pytest.param(
+        MINIMAL.replace('["https://sjzy', '["ftp://sjzy'),
+        "source 'xc': start_urls: not an http(s) URL with a host: string 'ftp://sjzy",
+        id="bad-url-scheme",
+    ),
+    pytest.param(
+        MINIMAL.replace(
+            '["https://sjzy.xuancheng.gov.cn/OpennessContent/showList/2/17/page_1.html"]',
+            '["/OpennessContent/showList/2/17/page_1.html"]',
+        ),
+        "source 'xc': start_urls: not an http(s) URL with a host: string '/Openness",
+        id="relative-url",
+    ),
+    pytest.param(
+        MINIMAL.replace(
+            '["https://sjzy.xuancheng.gov.cn/OpennessContent/showList/2/17/page_1.html"]',
+            '"https://sjzy.xuancheng.gov.cn/"',
+        ),
+        "source 'xc': start_urls: must be a list of URLs (write "
+        '["https://sjzy.xuancheng.gov.cn/"]), not a string',
+        id="url-not-list",
+    ),
+    pytest.param(
+        MINIMAL.replace(
+            '["https://sjzy.xuancheng.gov.cn/OpennessContent/showList/2/17/page_1.html"]', "[]"
+        ),
+        "source 'xc': start_urls: must be a non-empty list of URLs, not list []",
+        id="empty-start-urls",
+    ),
+    pytest.param(
+        MINIMAL + MINIMAL.removeprefix("sources:\n"),
+        "config.yaml: source 'xc': name: duplicate source name (sources[0] and "
+        "sources[1]); names must be unique",
+        id="duplicate-name",
+    ),
+    pytest.param(
+        "sources: []\n",
+        "config.yaml: sources: no sources configured: add at least one source",
+        id="empty-sources",
+    ),
+    pytest.param(
+        "crawl: {timeout: 5}\n", "config.yaml: sources: no sources configured", id="no-sources-key"
+    ),
+    pytest.param(
+        "sources: {name: xc}\n",
+        "config.yaml: sources: must be a list of sources, not mapping",
+        id="sources-map",
+    ),
+    pytest.param(
+        "sources:\n  - just-a-name\n",
+        "config.yaml: sources[0]: must be a mapping of keys, not string",
+        id="source-not-mapping",
+    ),
+    pytest.param(
+        "source:\n" + MINIMAL.removeprefix("sources:\n"),
+        "config.yaml: source: unknown key (did you mean 'sources'?)",
+        id="unknown-top",
+    ),
+    pytest.param(
+        "crawl:\n  max_concurency: 4\n" + MINIMAL,
+        "config.yaml: crawl: max_concurency: unknown key (did you mean 'max_concurrency'?)",
+        id="unknown-crawl-key",
+    ),
+    pytest.param(
+        "crawl: [1, 2]\n" + MINIMAL,
+        "config.yaml: crawl: must be a mapping of keys, not list",
+        id="crawl-not-mapping",
+    ),
+    pytest.param(
+        "scheduler:\n  timezone: Asia/Shangai\n" + MINIMAL,
+        "config.yaml: scheduler: timezone: unknown time zone 'Asia/Shangai'",
+        id="bad-timezone",
+    ),
+    pytest.param(
+        "scheduler:\n  jitter_seconds: -5\n" + MINIMAL,
+        "config.yaml: scheduler: jitter_seconds: must be >= 0, not -5",
+        id="negative-jitter",
+    ),
+    pytest.param(
+        "database: ''\n" + MINIMAL,
+        "config.yaml: database: must be a non-empty string",
+        id="empty-database",
+    ),
+    pytest.param(
+        "- a\n- b\n",
+        "config.yaml: the top level must be a mapping of keys, not list",
+        id="top-level-list",
+    ),
     pytest.param("", "config.yaml: sources: no sources configured", id="empty-file"),
 ]
 
@@ -378,8 +491,10 @@ class TestFileErrors:
     def test_duplicate_yaml_key_names_both_lines(self, tmp_path: Path) -> None:
         text = MINIMAL + '    detail_links: "ol a"\n'
         message = _error(tmp_path, text)
-        assert "config.yaml: line 6: invalid YAML: duplicate key 'detail_links' (first on line 4)" \
+        assert (
+            "config.yaml: line 6: invalid YAML: duplicate key 'detail_links' (first on line 4)"
             in message
+        )
 
     def test_not_utf8(self, tmp_path: Path) -> None:
         path = tmp_path / "config.yaml"

@@ -139,11 +139,15 @@ class TestListPaging:
         [
             ('createPageHTML(12, 0, "index", "html");', ScriptPaging(12, "trs", "index", "html")),
             ("createPageHTML( 7 ,3,'list','shtml' )", ScriptPaging(7, "trs", "list", "shtml")),
-            ('createPageHTML("page_div", 20, 1, "index", "htm", 390);',
-             ScriptPaging(20, "trs", "index", "htm")),
+            (
+                'createPageHTML("page_div", 20, 1, "index", "htm", 390);',
+                ScriptPaging(20, "trs", "index", "htm"),
+            ),
             ("var countPage = 3//共多少页", ScriptPaging(3, "trs")),
-            ("$('#page').pagination({pageIndex:1, pageCount:9, pageSize:15});",
-             ScriptPaging(9, "lonsun")),
+            (
+                "$('#page').pagination({pageIndex:1, pageCount:9, pageSize:15});",
+                ScriptPaging(9, "lonsun"),
+            ),
             ('Ls.pageList({"pageCount": "4", "pageIndex": 1})', ScriptPaging(4, "lonsun")),
         ],
     )
