@@ -8,7 +8,8 @@
     │   ├── BlockedError       a WAF / script-challenge page (瑞数, 加速乐, 云锁, 403 WAF)
     │   ├── RobotsDisallowed   robots.txt forbids the URL
     │   ├── OffSiteError       a redirect or link leaving the source's allowed hosts
-    │   └── TooLargeError      body larger than ``max_page_bytes`` (also after decompression)
+    │   ├── TooLargeError      body larger than ``max_page_bytes`` (also after decompression)
+    │   └── TruncatedError     body shorter than announced, or a compressed stream cut off
     └── InputError             a file or URL given on the command line that cannot be read
 
 Storage errors live in :mod:`storage.errors` (storage never imports scraper); the CLI
@@ -63,3 +64,7 @@ class OffSiteError(FetchError):
 
 class TooLargeError(FetchError):
     """The body exceeded ``max_page_bytes`` (compressed or decompressed)."""
+
+
+class TruncatedError(FetchError):
+    """The connection ended before the whole body arrived (retried like a connection error)."""

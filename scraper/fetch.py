@@ -1,0 +1,549 @@
+"""Polite fetching over one httpx client: the only module that imports httpx.
+
+A :class:`Fetcher` lives for one crawl. It keeps, per host (``host:port``): a
+rate limit (``requests_per_second``, slowed further by robots.txt Crawl-delay), a
+concurrency limit (``per_host_concurrency``), the robots.txt rules (fetched once),
+and a count of consecutive failures (after ``host_failure_threshold`` of them the
+host is paused for the rest of the crawl). Across hosts it caps requests in
+flight at ``max_concurrency``.
+
+:meth:`Fetcher.fetch` never raises for network or HTTP trouble: every outcome is
+a :class:`~scraper.response.FetchResult` whose ``kind`` says what happened and
+whose ``error`` says why. httpx exceptions are translated here and nowhere else.
+
+Decisions live in pure modules: :mod:`scraper.retry` (wait or give up),
+:mod:`scraper.blocks` (block / gone pages), :mod:`scraper.robots`,
+:mod:`scraper.ratelimit`, :mod:`scraper.body` (bounded decompression) and
+:mod:`scraper.urls` (normal forms, allowed hosts).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Collection, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http.cookiejar import CookieJar, DefaultCookiePolicy
+from types import TracebackType
+from typing import Self
+
+import httpx
+
+from scraper import blocks
+from scraper.body import ACCEPT_ENCODING, BodyDecoder
+from scraper.errors import FetchError, TooLargeError, TruncatedError
+from scraper.ratelimit import HostRateLimiter, min_interval
+from scraper.response import FetchKind, FetchResult
+from scraper.retry import is_retryable, retry_delay
+from scraper.robots import MAX_ROBOTS_BYTES, RobotsRules, robots_url, rules_from_response
+from scraper.settings import CrawlSettings
+from scraper.urls import host_of, is_allowed, normalize_url
+
+logger = logging.getLogger(__name__)
+
+#: Redirect hops followed for one page before giving up.
+MAX_REDIRECTS = 10
+#: Redirect hops followed for robots.txt (RFC 9309 asks for at least five).
+MAX_ROBOTS_REDIRECTS = 5
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+#: A whole response (headers and body) must arrive within this many ``timeout``s;
+#: httpx's timeouts are per network read, so a server dripping a byte at a time
+#: would otherwise hold a slot for hours.
+RESPONSE_DEADLINE_FACTOR = 4
+
+Sleep = Callable[[float], Awaitable[None]]
+Clock = Callable[[], float]
+WallClock = Callable[[], datetime]
+
+_DEFAULT_HEADERS = {
+    "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+    "Accept-Language": "zh-CN,zh;q=0.9,en;q=0.5",
+    "Accept-Encoding": ACCEPT_ENCODING,
+}
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(slots=True)
+class _Exchange:
+    """One HTTP request's outcome, before the fetch decides what it means."""
+
+    url: str
+    status: int | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes | None = None
+    kind: FetchKind | None = None  # decided already: BLOCKED, GONE, TOO_LARGE, ERROR
+    error: str | None = None
+    retryable: bool = False  # a connection-level failure worth another attempt
+
+    def fail(self, kind: FetchKind, error: str, *, retryable: bool = False) -> _Exchange:
+        """Record a failed exchange (dropping any partial body) and return it."""
+        self.kind, self.error, self.retryable, self.body = kind, error, retryable, None
+        return self
+
+
+@dataclass(slots=True)
+class _Host:
+    """Per-host state for one crawl."""
+
+    semaphore: asyncio.Semaphore
+    failures: int = 0
+
+
+class Fetcher:
+    """Fetches pages politely for one crawl. Use as ``async with Fetcher(...) as f:``.
+
+    ``user_agent`` is the client's default; each request sends its settings'
+    ``user_agent`` (a source may override it). ``transport`` replaces the network
+    (tests pass ``httpx.MockTransport``); ``sleep``, ``clock`` (monotonic seconds)
+    and ``wall_clock`` (aware datetimes, for ``requested_at`` and Retry-After
+    dates) are injectable so tests never wait.
+    """
+
+    def __init__(
+        self,
+        *,
+        user_agent: str,
+        max_concurrency: int,
+        transport: httpx.AsyncBaseTransport | None = None,
+        sleep: Sleep = asyncio.sleep,
+        clock: Clock = time.monotonic,
+        wall_clock: WallClock = _utcnow,
+    ) -> None:
+        if max_concurrency < 1:
+            raise ValueError(f"max_concurrency must be at least 1, not {max_concurrency}")
+        self.user_agent = user_agent
+        self.max_concurrency = max_concurrency
+        self._transport = transport
+        self._sleep = sleep
+        self._clock = clock
+        self._wall_clock = wall_clock
+        self._client: httpx.AsyncClient | None = None
+        self._global = asyncio.Semaphore(max_concurrency)
+        self._limiter = HostRateLimiter()
+        self._hosts: dict[str, _Host] = {}
+        self._robots: dict[tuple[str, str], RobotsRules] = {}
+        self._robots_locks: dict[tuple[str, str], asyncio.Lock] = {}
+
+    async def __aenter__(self) -> Self:
+        # No cookie jar: every request stands alone, so a page's answer never
+        # depends on what was fetched before it (and no challenge cookie is replayed).
+        no_cookies = CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
+        self._client = httpx.AsyncClient(
+            transport=self._transport,
+            follow_redirects=False,
+            headers={**_DEFAULT_HEADERS, "User-Agent": self.user_agent},
+            cookies=no_cookies,
+            limits=httpx.Limits(
+                max_connections=self.max_concurrency,
+                max_keepalive_connections=self.max_concurrency,
+            ),
+            trust_env=False,
+        )
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    # -- public API ---------------------------------------------------------------
+
+    async def fetch(
+        self,
+        url: str,
+        settings: CrawlSettings,
+        *,
+        allowed_hosts: Collection[str],
+        etag: str | None = None,
+        last_modified: str | None = None,
+    ) -> FetchResult:
+        """Fetch ``url`` and return what happened. Never raises for network/HTTP problems.
+
+        ``allowed_hosts`` are the hosts the URL and its redirects may be on (see
+        :func:`scraper.urls.is_allowed`); empty means ``settings.allowed_hosts``,
+        and if that is empty too, the URL's own host. ``etag`` / ``last_modified``
+        are the stored validators: they are sent as If-None-Match /
+        If-Modified-Since and a 304 answer is ``NOT_MODIFIED``.
+        ``attempts`` counts every request made (retries and redirect hops, not
+        robots.txt); it is 0 when none was made (ROBOTS, OFFSITE, bad URL, paused host).
+        """
+        started = self._clock()
+        requested_at = self._wall_clock()
+        normal = normalize_url(url)
+        if normal is None:
+            return FetchResult(
+                url=url,
+                final_url=url,
+                kind=FetchKind.ERROR,
+                requested_at=requested_at,
+                attempts=0,
+                error="not an http(s) URL",
+            )
+        allowed = tuple(allowed_hosts) or settings.allowed_hosts or (host_of(normal),)
+        conditional: dict[str, str] = {}
+        if etag:
+            conditional["If-None-Match"] = etag
+        if last_modified:
+            conditional["If-Modified-Since"] = last_modified
+
+        current = normal
+        attempts = 0
+        ex = _Exchange(url=current)
+
+        def result(kind: FetchKind, error: str | None = None) -> FetchResult:
+            keep_body = kind in (FetchKind.OK, FetchKind.GONE, FetchKind.BLOCKED)
+            return FetchResult(
+                url=normal,
+                final_url=current,
+                kind=kind,
+                requested_at=requested_at,
+                status=ex.status,
+                headers=ex.headers,
+                body=ex.body if keep_body else None,
+                elapsed_ms=round((self._clock() - started) * 1000),
+                attempts=attempts,
+                error=error,
+            )
+
+        for hop in range(MAX_REDIRECTS + 1):
+            if not is_allowed(current, allowed):
+                what = "redirected to" if hop else "URL on"
+                return result(FetchKind.OFFSITE, f"{what} a host not allowed: {current}")
+            host = self._host(host_of(current), settings)
+            if host.failures >= settings.host_failure_threshold:
+                return result(
+                    FetchKind.ERROR,
+                    f"host paused after {host.failures} consecutive failures; not requested",
+                )
+            crawl_delay: float | None = None
+            if settings.respect_robots_txt:
+                rules = await self.robots(current, settings)
+                if not rules.allowed(current):
+                    return result(FetchKind.ROBOTS, f"disallowed by robots.txt ({rules.note})")
+                crawl_delay = rules.crawl_delay
+            ex, tries = await self._request_with_retries(
+                current,
+                settings,
+                headers=conditional,
+                limit=settings.max_page_bytes,
+                crawl_delay=crawl_delay,
+            )
+            attempts += tries
+            self._count_failure(host, ex, settings)
+            if ex.kind is not None:
+                return result(ex.kind, ex.error)
+            assert ex.status is not None  # no kind and no status only with an error kind
+            if ex.status == 304:
+                return result(FetchKind.NOT_MODIFIED)
+            if ex.status in REDIRECT_STATUSES:
+                location = ex.headers.get("location")
+                target = normalize_url(location, current) if location else None
+                if target is None:
+                    return result(
+                        FetchKind.ERROR, f"HTTP {ex.status} with bad Location {location!r}"
+                    )
+                logger.debug("%s: HTTP %s to %s", current, ex.status, target)
+                current = target
+                continue
+            if 200 <= ex.status < 300:
+                return result(FetchKind.OK)
+            return result(FetchKind.ERROR, f"HTTP {ex.status}")
+        return result(FetchKind.ERROR, f"more than {MAX_REDIRECTS} redirects")
+
+    async def robots(self, url: str, settings: CrawlSettings) -> RobotsRules:
+        """Return the robots.txt rules for ``url``'s host, fetching them once per crawl.
+
+        Used by :meth:`fetch` and by ``check-source`` to show the verdict
+        (``rules.allowed(url)``, ``rules.crawl_delay``, ``rules.note``). Never raises
+        for network trouble: an unreachable robots.txt allows everything and logs a
+        warning (see :mod:`scraper.robots` for why).
+        """
+        where = robots_url(url)
+        key = (where, settings.user_agent)
+        lock = self._robots_locks.setdefault(key, asyncio.Lock())
+        async with lock:
+            rules = self._robots.get(key)
+            if rules is None:
+                rules = await self._load_robots(where, settings)
+                self._robots[key] = rules
+            return rules
+
+    # -- internals ----------------------------------------------------------------
+
+    async def _load_robots(self, where: str, settings: CrawlSettings) -> RobotsRules:
+        current = where
+        for _ in range(MAX_ROBOTS_REDIRECTS + 1):
+            ex, _tries = await self._request_with_retries(
+                current,
+                settings,
+                headers={},
+                limit=min(settings.max_page_bytes, MAX_ROBOTS_BYTES),
+                crawl_delay=None,
+            )
+            if ex.status in REDIRECT_STATUSES:
+                target = normalize_url(ex.headers.get("location") or "", current)
+                # robots.txt may move to https or another port, never to another host
+                if target is None or _hostname(target) != _hostname(where):
+                    rules = RobotsRules.allow_all(
+                        f"robots.txt redirects off the host ({target}): everything allowed"
+                    )
+                    break
+                current = target
+                continue
+            if ex.kind is FetchKind.TOO_LARGE:
+                rules = RobotsRules.allow_all(
+                    f"robots.txt too large ({ex.error}): everything allowed"
+                )
+            elif ex.status is None or (ex.kind is FetchKind.ERROR and ex.status < 400):
+                rules = rules_from_response(None, None, settings.user_agent, error=ex.error)
+            else:
+                rules = rules_from_response(ex.status, ex.body, settings.user_agent)
+            break
+        else:
+            rules = RobotsRules.allow_all("robots.txt redirects too often: everything allowed")
+        if ex.status is None or ex.status >= 500 or ex.kind is FetchKind.TOO_LARGE:
+            logger.warning("%s: %s", where, rules.note)
+        else:
+            logger.info("%s: %s", where, rules.note)
+        return rules
+
+    async def _request_with_retries(
+        self,
+        url: str,
+        settings: CrawlSettings,
+        *,
+        headers: Mapping[str, str],
+        limit: int,
+        crawl_delay: float | None,
+    ) -> tuple[_Exchange, int]:
+        """Return the last exchange for ``url`` and how many requests it took."""
+        attempt = 0
+        while True:
+            attempt += 1
+            ex = await self._request(
+                url, settings, headers=headers, limit=limit, crawl_delay=crawl_delay
+            )
+            if ex.kind is not None and not ex.retryable:
+                return ex, attempt  # BLOCKED, GONE, TOO_LARGE, or an error not worth repeating
+            wait = retry_delay(
+                attempt=attempt,
+                status=ex.status,
+                error=ex.retryable,
+                retry_after=ex.headers.get("retry-after"),
+                settings=settings,
+                now=self._wall_clock(),
+            )
+            if wait is None:
+                if (
+                    ex.kind is None
+                    and ex.status is not None
+                    and is_retryable(ex.status, error=False)
+                ):
+                    ex.kind, ex.error = (
+                        FetchKind.ERROR,
+                        f"HTTP {ex.status} after {attempt} attempts",
+                    )
+                elif ex.retryable and attempt > 1:
+                    ex.error = f"{ex.error} (after {attempt} attempts)"
+                return ex, attempt
+            logger.info(
+                "%s: %s; retry %d/%d in %.1fs",
+                url,
+                ex.error or f"HTTP {ex.status}",
+                attempt,
+                settings.retries,
+                wait,
+            )
+            await self._sleep(wait)
+
+    async def _request(
+        self,
+        url: str,
+        settings: CrawlSettings,
+        *,
+        headers: Mapping[str, str],
+        limit: int,
+        crawl_delay: float | None,
+    ) -> _Exchange:
+        """Make one GET request within the host's and the global limits; never raises httpx."""
+        client = self._client
+        if client is None:
+            raise RuntimeError("Fetcher used outside 'async with'")
+        host = host_of(url)
+        interval = min_interval(settings.requests_per_second, crawl_delay)
+        ex = _Exchange(url=url)
+        try:
+            request = client.build_request(
+                "GET",
+                url,
+                headers={**headers, "User-Agent": settings.user_agent},
+                timeout=httpx.Timeout(settings.timeout),
+            )
+        except (httpx.InvalidURL, httpx.HTTPError) as exc:
+            return ex.fail(FetchKind.ERROR, _describe("invalid URL", exc))
+        deadline = settings.timeout * RESPONSE_DEADLINE_FACTOR
+        async with self._slot(host, interval, settings):
+            logger.debug("GET %s", url)
+            try:
+                async with asyncio.timeout(deadline):
+                    await self._exchange(client, request, ex, limit)
+            # httpx and body errors are translated here, once, into the exchange
+            except TimeoutError:
+                message = f"timeout: no complete response within {deadline:g}s"
+                return ex.fail(FetchKind.ERROR, message, retryable=True)
+            except httpx.TimeoutException as exc:
+                return ex.fail(FetchKind.ERROR, _describe("timeout", exc), retryable=True)
+            except httpx.RemoteProtocolError as exc:
+                # after the headers this is a body cut short of its Content-Length
+                what = "truncated body" if ex.status is not None else "protocol"
+                return ex.fail(FetchKind.ERROR, _describe(what, exc), retryable=True)
+            except httpx.TransportError as exc:
+                return ex.fail(FetchKind.ERROR, _describe("connection", exc), retryable=True)
+            except httpx.HTTPError as exc:
+                return ex.fail(FetchKind.ERROR, _describe("HTTP", exc))
+            except TooLargeError as exc:
+                return ex.fail(FetchKind.TOO_LARGE, _without_url(exc))
+            except TruncatedError as exc:
+                return ex.fail(FetchKind.ERROR, _without_url(exc), retryable=True)
+            except FetchError as exc:  # an unsupported or corrupt Content-Encoding
+                return ex.fail(FetchKind.ERROR, _without_url(exc))
+        if ex.status is None or ex.status == 304 or ex.status in REDIRECT_STATUSES:
+            return ex
+        ex.kind = blocks.classify(ex.status, ex.headers, ex.body or b"")
+        if ex.kind is FetchKind.BLOCKED:
+            ex.error = f"block or challenge page (HTTP {ex.status})"
+        return ex
+
+    async def _exchange(
+        self, client: httpx.AsyncClient, request: httpx.Request, ex: _Exchange, limit: int
+    ) -> None:
+        """Send ``request`` and fill ``ex`` with status, headers and the bounded body."""
+        response = await client.send(request, stream=True)
+        try:
+            ex.status = response.status_code
+            ex.headers = {k.lower(): v for k, v in response.headers.items()}
+            if ex.status == 304 or ex.status in REDIRECT_STATUSES:
+                return  # the body of a redirect or a 304 is of no use
+            ex.body = await self._read_body(response, ex.url, limit)
+        finally:
+            await response.aclose()
+
+    async def _read_body(self, response: httpx.Response, url: str, limit: int) -> bytes:
+        length = response.headers.get("content-length")
+        decoder = BodyDecoder(
+            url=url,
+            limit=limit,
+            content_encoding=response.headers.get("content-encoding"),
+            content_length=int(length) if length and length.isdigit() else None,
+        )
+        async for chunk in response.aiter_raw():
+            decoder.feed(chunk)
+        return decoder.finish()
+
+    def _host(self, host: str, settings: CrawlSettings) -> _Host:
+        state = self._hosts.get(host)
+        if state is None:
+            # the first source to reach a host sets its concurrency for the crawl
+            state = _Host(asyncio.Semaphore(max(1, settings.per_host_concurrency)))
+            self._hosts[host] = state
+        return state
+
+    def _count_failure(self, host: _Host, ex: _Exchange, settings: CrawlSettings) -> None:
+        """Count consecutive connection errors and 5xx on a host; anything else resets it."""
+        failed = ex.retryable or (
+            ex.status is not None and ex.status >= 500 and ex.kind is not FetchKind.BLOCKED
+        )
+        if not failed:
+            host.failures = 0
+            return
+        host.failures += 1
+        if host.failures == settings.host_failure_threshold:
+            logger.warning(
+                "%s: %d consecutive failures; pausing this host for the rest of the crawl",
+                host_of(ex.url),
+                host.failures,
+            )
+
+    def _slot(self, host: str, interval: float, settings: CrawlSettings) -> _Slot:
+        return _Slot(self, host, interval, settings)
+
+
+class _Slot:
+    """Holds a host's and the global concurrency slot for one request, after its rate wait."""
+
+    def __init__(
+        self, fetcher: Fetcher, host: str, interval: float, settings: CrawlSettings
+    ) -> None:
+        self._fetcher = fetcher
+        self._host = host
+        self._interval = interval
+        self._state = fetcher._host(host, settings)
+
+    async def __aenter__(self) -> None:
+        f = self._fetcher
+        await self._state.semaphore.acquire()
+        try:
+            while True:
+                wait = f._limiter.wait_time(self._host, f._clock())
+                if wait > 0:
+                    await f._sleep(wait)
+                    continue
+                await f._global.acquire()
+                # another request to this host may have started while we queued
+                if f._limiter.wait_time(self._host, f._clock()) <= 0:
+                    break
+                f._global.release()
+            f._limiter.take(self._host, f._clock(), self._interval)
+        except BaseException:
+            self._state.semaphore.release()
+            raise
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._fetcher._global.release()
+        self._state.semaphore.release()
+
+
+def _describe(what: str, exc: Exception) -> str:
+    detail = str(exc) or type(exc).__name__
+    if what in ("timeout", "truncated body"):
+        return f"{what}: {detail}"
+    return f"{what} error: {detail}"
+
+
+def _without_url(exc: FetchError) -> str:
+    """Return the error's message without the URL prefix (the result carries the URL)."""
+    return str(exc).removeprefix(f"{exc.url}: ")
+
+
+def _hostname(url: str) -> str:
+    netloc = host_of(url)
+    return netloc.rsplit(":", 1)[0] if not netloc.endswith("]") else netloc
+
+
+def fetch_once(url: str, settings: CrawlSettings | None = None) -> FetchResult:
+    """Fetch one URL synchronously (for ``govarchive parse URL``); never raises for network trouble.
+
+    Redirects may go to ``settings.allowed_hosts`` or, if empty, stay on the URL's host.
+    """
+    settings = settings or CrawlSettings()
+
+    async def run() -> FetchResult:
+        async with Fetcher(user_agent=settings.user_agent, max_concurrency=1) as fetcher:
+            return await fetcher.fetch(url, settings, allowed_hosts=settings.allowed_hosts)
+
+    return asyncio.run(run())
