@@ -6,6 +6,7 @@ The site is an in-memory dict served by a fake ``fetch``; no server, no network.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,7 +18,7 @@ from scraper.discover import Discovery, PageOrigin, StopReason, discover_detail_
 from scraper.response import FetchKind, FetchResult
 from scraper.settings import CrawlSettings
 
-HANDAN = Path("/work/shared/pages/08_hb-handan_xxgk_list_trs-pagination_EXCERPT.html")
+HANDAN = Path(__file__).parent / "fixtures" / "lists" / "handan_trs_list.html"
 XC = "https://sjzy.xuancheng.gov.cn"
 XC_LIST = f"{XC}/OpennessContent/showList/2/17"
 WHEN = datetime(2024, 1, 1, tzinfo=UTC)
@@ -480,17 +481,79 @@ class TestEncodingAndBlocks:
         )
 
 
-@pytest.mark.parametrize("incremental", [False, True])
-def test_shipped_config_sources_walk_a_fake_site(incremental: bool) -> None:
-    """Each shipped source's selectors and paging work on pages shaped like its CMS."""
+def _shipped(name: str) -> SourceConfig:
     from scraper.config import load_config
 
-    config = load_config(Path(__file__).resolve().parents[1] / "config.yaml")
-    handan = config.source("handan-jqxxgk")
+    return load_config(Path(__file__).resolve().parents[1] / "config.yaml").source(name)
+
+
+def _paged_site(start: str, page_url: Callable[[int], str], doc_url: Callable[[int], str]) -> Site:
+    """Three list pages (page 1 at ``start``), each linking two documents; page 4 is missing."""
+    site = Site({})
+    for n in (1, 2, 3):
+        links = "".join(f'<li><a href="{doc_url(2 * n + i)}">文件</a></li>' for i in (0, 1))
+        site.pages[start if n == 1 else page_url(n)] = f"<ul class='list'>{links}</ul>"
+    return site
+
+
+@pytest.mark.parametrize(
+    ("name", "page_url", "doc_url"),
+    [
+        pytest.param(
+            "xuancheng-sjzy-jcbs",
+            lambda n: f"https://sjzy.xuancheng.gov.cn/OpennessContent/showList/2/1/page_{n}.html",
+            lambda k: f"/OpennessContent/show/{2000 + k}.html",
+            id="xuancheng-openness",
+        ),
+        pytest.param(
+            "hefei-czj-czyjs",
+            lambda n: (
+                "https://czj.hefei.gov.cn/public/column/4381?type=4&catId=7036479"
+                f"&action=list&pageIndex={n}"
+            ),
+            lambda k: f"https://czj.hefei.gov.cn/public/4381/{9000 + k}.html",
+            id="lonsun",
+        ),
+    ],
+)
+def test_shipped_templated_sources_page_through_a_fake_site(
+    name: str, page_url: Callable[[int], str], doc_url: Callable[[int], str]
+) -> None:
+    """The shipped selectors and templates fit pages shaped like their CMS."""
+    src = _shipped(name)
+    site = _paged_site(src.start_urls[0], page_url, doc_url)
+    result = run(src, site)
+    assert len(result.detail_urls) == 6
+    assert site.requests == [src.start_urls[0], page_url(2), page_url(3), page_url(4)]
+    assert result.stop_reason is StopReason.NOT_FOUND
+
+
+def test_shipped_hanweb_source_reads_the_datastore() -> None:
+    src = _shipped("zj-ct-zygg")
+    record = (
+        '<record><![CDATA[<li><a href="/art/2024/3/1/art_1229678763_{0}.html">公告</a></li>]]>'
+        "</record>"
+    )
+    html = f"""<div class="nav"><a href="/col/col1229678745/index.html">法定主动公开内容</a></div>
+    <div id="4915"><script type="text/xml"><datastore><recordset>
+    {record.format(7)}{record.format(6)}</recordset></datastore></script></div>"""
+    site = Site({src.start_urls[0]: html})
+    result = run(src, site)
+    assert result.detail_urls == tuple(
+        f"https://ct.zj.gov.cn/art/2024/3/1/art_1229678763_{n}.html" for n in (7, 6)
+    )
+    assert site.requests == [src.start_urls[0]]
+
+
+@pytest.mark.parametrize("incremental", [False, True])
+def test_shipped_trs_source_walks_the_handan_page(incremental: bool) -> None:
+    handan = _shipped("handan-jqxxgk")
     handan = replace(handan, settings=replace(handan.settings, incremental=incremental))
     site = Site({"http://hdzfxxgk.hd.gov.cn/zfwj/jinqixxgk/index.html": HANDAN.read_bytes()})
     result = run(handan, site, is_archived=lambda url: False)
     assert result.detail_urls == (
         "http://hdzfxxgk.hd.gov.cn/gszbm/auto23716/202008/t20200805_1353179.html",
     )
-    assert site.requests[1] == "http://hdzfxxgk.hd.gov.cn/zfwj/jinqixxgk/index_1.html"
+    # the countPage script names index_1.html next; it is missing here, so paging ends
+    assert site.requests[1:] == ["http://hdzfxxgk.hd.gov.cn/zfwj/jinqixxgk/index_1.html"]
+    assert result.stop_reason is StopReason.NOT_FOUND

@@ -16,8 +16,7 @@ from scraper.parse.links import (
     selector_error,
 )
 
-PAGES = Path("/work/shared/pages")
-HANDAN = PAGES / "08_hb-handan_xxgk_list_trs-pagination_EXCERPT.html"
+HANDAN = Path(__file__).parents[1] / "fixtures" / "lists" / "handan_trs_list.html"
 BASE = "https://sjzy.xuancheng.gov.cn/OpennessContent/showList/2/17/page_1.html"
 
 
