@@ -1,0 +1,79 @@
+"""Alembic environment for govarchive (the cookbook's shape).
+
+- Target metadata: :data:`storage.models.Base.metadata` (naming convention included).
+- Connection: ``config.attributes["connection"]`` when storage.migrate (or a test)
+  hands one in, inside its own transaction; else a URL from
+  ``config.attributes["url"]``, ``-x database=URL``, ``GOVARCHIVE_DATABASE_URL`` or
+  ``sqlite:///archive.db``, in that order. alembic.ini never holds a URL.
+- ``render_as_batch`` on SQLite, whose ALTER TABLE cannot change columns in place.
+- ``compare_type`` on, so ``alembic check`` also catches column type drift.
+"""
+
+from __future__ import annotations
+
+import logging.config
+import os
+
+from sqlalchemy import Connection
+
+from alembic import context
+from storage.engine import make_engine
+from storage.models import Base
+
+config = context.config
+target_metadata = Base.metadata
+
+if config.config_file_name is not None and config.attributes.get("configure_logger", True):
+    logging.config.fileConfig(config.config_file_name, disable_existing_loggers=False)
+
+
+def _url() -> str:
+    url = config.attributes.get("url") or context.get_x_argument(as_dictionary=True).get("database")
+    return str(url or os.environ.get("GOVARCHIVE_DATABASE_URL") or "sqlite:///archive.db")
+
+
+def _configure(connection: Connection) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+    )
+
+
+def run_migrations_offline() -> None:
+    """Print the SQL instead of running it (``alembic upgrade head --sql``)."""
+    url = _url()
+    context.configure(
+        url=url,
+        target_metadata=target_metadata,
+        literal_binds=True,
+        dialect_opts={"paramstyle": "named"},
+        render_as_batch=url.startswith("sqlite"),
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_online() -> None:
+    """Run the migrations on the given connection, or on one opened from the URL."""
+    connection = config.attributes.get("connection")
+    if connection is not None:
+        _configure(connection)
+        with context.begin_transaction():
+            context.run_migrations()
+        return
+    engine = make_engine(_url())
+    try:
+        with engine.connect() as conn:
+            _configure(conn)
+            with context.begin_transaction():
+                context.run_migrations()
+    finally:
+        engine.dispose()
+
+
+if context.is_offline_mode():
+    run_migrations_offline()
+else:
+    run_migrations_online()

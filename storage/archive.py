@@ -1,0 +1,424 @@
+"""Writing fetch results to the archive: the one place versions are decided.
+
+The pipeline calls, per source crawl::
+
+    source_id = ensure_source(engine, name, config_json=...)
+    mark_stale_runs(engine, source_id)
+    run_id = start_run(engine, source_id)
+    known = known_pages(engine, source_id)          # validators for conditional GETs
+    archive_page(engine, run_id=..., ...)           # a 200 page, parsed
+    record_fetch(engine, run_id=..., outcome=...)   # everything else
+    finish_run(engine, run_id, "finished")
+
+``archive_page`` writes everything for one page in ONE transaction: the blob (stored
+once per raw hash), a new ``page_versions`` row and its ``task_sections`` when the
+content hash differs from the latest version's, one ``fetches`` row, and the ``pages``
+update. Versions are compared under one parser: when the latest version was parsed by
+another ``parser_version``, its stored raw bytes are re-parsed with ``reparse`` first,
+so a parser upgrade never creates a version by itself (the old row is left as it was).
+Concurrent writers of one page are serialised by a row lock on PostgreSQL
+(``SELECT … FOR UPDATE``) and ``BEGIN IMMEDIATE`` on SQLite; the unique
+(page_id, version) constraint backs that up, and a conflict is retried.
+
+(``ensure_source``, ``start_run``, ``finish_run``, ``mark_stale_runs`` and
+``RunSummary`` live in :mod:`storage.runs` and are re-exported here.)
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal, TypeVar
+
+from sqlalchemy import Connection, Engine, insert, select, update
+
+from storage.blobs import put_blob, read_blob
+from storage.content import (
+    ParsedDoc,
+    content_hash,
+    raw_hash,
+    section_values,
+    version_values,
+)
+from storage.engine import database_errors, describe, write_transaction
+from storage.errors import InvalidDocumentError, UnknownRecordError, WriteConflictError
+from storage.models import FETCH_OUTCOMES, Fetch, Page, PageVersion, Source, TaskSection
+from storage.runs import (
+    RunSummary,
+    ensure_source,
+    finish_run,
+    mark_stale_runs,
+    require_run,
+    run_summary,
+    start_run,
+)
+from storage.sql import insert_ignoring_conflict
+
+__all__ = [
+    "ArchiveResult",
+    "PageState",
+    "RunSummary",
+    "archive_page",
+    "ensure_source",
+    "finish_run",
+    "known_pages",
+    "load_raw",
+    "mark_stale_runs",
+    "record_fetch",
+    "run_summary",
+    "start_run",
+]
+
+#: Outcomes written by :func:`record_fetch` (the other two come from archive_page).
+RECORD_OUTCOMES: tuple[str, ...] = tuple(
+    o for o in FETCH_OUTCOMES if o not in ("new_version", "unchanged")
+)
+
+#: Attempts at one page's transaction before a lock conflict is reported.
+WRITE_ATTEMPTS = 5
+
+Reparse = Callable[[bytes, str | None], ParsedDoc]
+_T = TypeVar("_T")
+
+
+@dataclass(frozen=True, slots=True)
+class PageState:
+    """What the crawl needs to know about an archived page before fetching it again."""
+
+    url: str
+    page_id: int
+    etag: str | None
+    last_modified: str | None
+    last_fetched_at: datetime
+    gone_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ArchiveResult:
+    """What :func:`archive_page` wrote: ``outcome`` is ``new_version`` or ``unchanged``;
+    ``version_id``/``version`` name the page's current version either way."""
+
+    outcome: Literal["new_version", "unchanged"]
+    page_id: int
+    version_id: int
+    version: int
+    new_page: bool
+    fetch_id: int
+
+
+def known_pages(engine: Engine, source_id: int) -> list[PageState]:
+    """Return every page of ``source_id`` (also gone ones), ordered by page id. Reads only."""
+    with database_errors(engine, "listing known pages"), engine.connect() as conn:
+        rows = conn.execute(
+            select(
+                Page.url, Page.id, Page.etag, Page.last_modified, Page.last_fetched_at, Page.gone_at
+            )
+            .where(Page.source_id == source_id)
+            .order_by(Page.id)
+        ).all()
+    return [PageState(*row) for row in rows]
+
+
+def load_raw(engine: Engine, raw_hash: str) -> bytes:
+    """Return the original bytes of blob ``raw_hash`` (BlobError if missing or corrupt)."""
+    with database_errors(engine, f"reading blob {raw_hash}"), engine.connect() as conn:
+        return read_blob(conn, raw_hash)
+
+
+def archive_page(
+    engine: Engine,
+    *,
+    run_id: int,
+    source_id: int,
+    url: str,
+    requested_at: datetime,
+    http_status: int | None,
+    raw: bytes,
+    content_type: str | None,
+    doc: ParsedDoc,
+    parser_version: str,
+    reparse: Reparse,
+    etag: str | None,
+    last_modified: str | None,
+    elapsed_ms: int,
+) -> ArchiveResult:
+    """Archive one successfully fetched and parsed page, in one transaction.
+
+    Writes: the ``pages`` row if the URL is new; the raw body to ``blobs`` unless that
+    hash is stored; a ``page_versions`` row (next version number) with its
+    ``task_sections`` when the content hash differs from the latest version's; one
+    ``fetches`` row (outcome new_version or unchanged, pointing at the current
+    version); and ``pages.last_fetched_at``, ``etag``, ``last_modified`` (plus
+    ``last_changed_at`` for a new version), clearing ``gone_at``.
+    Returns what was written. Raises InvalidDocumentError for a malformed ``doc``
+    (nothing written), UnknownRecordError for an unknown run or source.
+    """
+    database = describe(engine)
+    try:
+        _require_aware(requested_at, "requested_at")
+        version_row = version_values(doc)
+        section_rows = section_values(doc)
+    except ValueError as exc:
+        raise InvalidDocumentError(f"{url}: {exc}", database=database) from exc
+    write = _PageWrite(
+        run_id=run_id,
+        source_id=source_id,
+        url=url,
+        requested_at=requested_at,
+        http_status=http_status,
+        raw=raw,
+        raw_hash=raw_hash(raw),
+        content_type=content_type,
+        content_hash=content_hash(doc),
+        version_row=version_row,
+        section_rows=section_rows,
+        parser_version=parser_version,
+        reparse=reparse,
+        etag=etag,
+        last_modified=last_modified,
+        elapsed_ms=elapsed_ms,
+    )
+    return _retrying(engine, f"archiving {url}", write.run)
+
+
+def record_fetch(
+    engine: Engine,
+    *,
+    run_id: int,
+    source_id: int,
+    url: str,
+    requested_at: datetime,
+    outcome: str,
+    http_status: int | None = None,
+    error: str | None = None,
+    elapsed_ms: int = 0,
+    nbytes: int | None = None,
+    raw_hash: str | None = None,
+) -> None:
+    """Record a fetch that produced no parsed page, in one transaction.
+
+    Writes one ``fetches`` row (``page_id`` set when the URL is a known page). For
+    ``not_modified`` the row points at the page's current version and
+    ``pages.last_fetched_at`` is set (``gone_at`` cleared); for ``gone`` the page's
+    ``gone_at`` is set unless already set (its versions are kept). ``error``,
+    ``blocked``, ``skipped_robots``, ``offsite`` and ``too_large`` write only the row.
+    """
+    if outcome not in RECORD_OUTCOMES:
+        allowed = ", ".join(RECORD_OUTCOMES)
+        raise ValueError(f"record_fetch outcome must be one of {allowed}, not {outcome!r}")
+    try:
+        _require_aware(requested_at, "requested_at")
+    except ValueError as exc:
+        raise InvalidDocumentError(f"{url}: {exc}", database=describe(engine)) from exc
+
+    def write(conn: Connection) -> None:
+        require_run(conn, run_id, source_id)
+        page_id = conn.execute(select(Page.id).where(Page.url == url).with_for_update()).scalar()
+        version_id = None
+        if page_id is not None and outcome == "not_modified":
+            latest = _latest(conn, page_id)
+            version_id = int(latest["id"]) if latest is not None else None
+            conn.execute(
+                update(Page)
+                .where(Page.id == page_id)
+                .values(last_fetched_at=requested_at, gone_at=None)
+            )
+        elif page_id is not None and outcome == "gone":
+            conn.execute(
+                update(Page)
+                .where(Page.id == page_id, Page.gone_at.is_(None))
+                .values(gone_at=requested_at)
+            )
+        _insert_fetch(
+            conn,
+            crawl_run_id=run_id,
+            page_id=page_id,
+            url=url,
+            requested_at=requested_at,
+            http_status=http_status,
+            outcome=outcome,
+            error=error,
+            elapsed_ms=elapsed_ms,
+            nbytes=nbytes,
+            raw_hash=raw_hash,
+            version_id=version_id,
+        )
+
+    _retrying(engine, f"recording a {outcome} fetch of {url}", write)
+
+
+@dataclass(frozen=True, slots=True)
+class _PageWrite:
+    """Everything archive_page computed before opening its transaction."""
+
+    run_id: int
+    source_id: int
+    url: str
+    requested_at: datetime
+    http_status: int | None
+    raw: bytes
+    raw_hash: str
+    content_type: str | None
+    content_hash: str
+    version_row: dict[str, Any]
+    section_rows: list[dict[str, Any]]
+    parser_version: str
+    reparse: Reparse
+    etag: str | None
+    last_modified: str | None
+    elapsed_ms: int
+
+    def run(self, conn: Connection) -> ArchiveResult:
+        """The transaction body: lock the page, decide, write."""
+        require_run(conn, self.run_id, self.source_id)
+        page_id, new_page = self._lock_page(conn)
+        latest = _latest(conn, page_id)
+        if latest is not None and self._same_content(conn, latest):
+            outcome: Literal["new_version", "unchanged"] = "unchanged"
+            version_id, version = int(latest["id"]), int(latest["version"])
+            changed: dict[str, Any] = {}
+        else:
+            outcome = "new_version"
+            version = int(latest["version"]) + 1 if latest is not None else 1
+            version_id = self._insert_version(conn, page_id, version)
+            changed = {"last_changed_at": self.requested_at}
+        fetch_id = _insert_fetch(
+            conn,
+            crawl_run_id=self.run_id,
+            page_id=page_id,
+            url=self.url,
+            requested_at=self.requested_at,
+            http_status=self.http_status,
+            outcome=outcome,
+            error=None,
+            elapsed_ms=self.elapsed_ms,
+            nbytes=len(self.raw),
+            raw_hash=self.raw_hash,
+            version_id=version_id,
+        )
+        if not new_page:
+            conn.execute(
+                update(Page)
+                .where(Page.id == page_id)
+                .values(
+                    last_fetched_at=self.requested_at,
+                    etag=self.etag,
+                    last_modified=self.last_modified,
+                    gone_at=None,
+                    **changed,
+                )
+            )
+        return ArchiveResult(outcome, page_id, version_id, version, new_page, fetch_id)
+
+    def _lock_page(self, conn: Connection) -> tuple[int, bool]:
+        """Return (page id, created), holding the page's row lock on PostgreSQL."""
+        locked = select(Page.id).where(Page.url == self.url).with_for_update()
+        page_id = conn.execute(locked).scalar()
+        if page_id is not None:
+            return int(page_id), False
+        if conn.execute(select(Source.id).where(Source.id == self.source_id)).first() is None:
+            raise UnknownRecordError(
+                f"source {self.source_id} does not exist", database=describe(conn)
+            )
+        at = self.requested_at
+        created = conn.execute(
+            insert_ignoring_conflict(
+                conn,
+                Page,
+                ["url"],
+                {
+                    "source_id": self.source_id,
+                    "url": self.url,
+                    "first_seen_at": at,
+                    "last_fetched_at": at,
+                    "last_changed_at": at,
+                    "etag": self.etag,
+                    "last_modified": self.last_modified,
+                },
+            ).returning(Page.id)
+        ).scalar()
+        if created is not None:
+            return int(created), True
+        # Another writer created the page between our SELECT and INSERT (PostgreSQL
+        # waited for it to commit): lock the row it created.
+        return int(conn.execute(locked).scalar_one()), False
+
+    def _same_content(self, conn: Connection, latest: dict[str, Any]) -> bool:
+        """Compare under the current parser: re-parse the latest version's raw bytes
+        when it was parsed by another parser_version."""
+        if latest["parser_version"] == self.parser_version:
+            return bool(latest["content_hash"] == self.content_hash)
+        previous_raw = read_blob(conn, latest["raw_hash"])
+        return content_hash(self.reparse(previous_raw, latest["content_type"])) == self.content_hash
+
+    def _insert_version(self, conn: Connection, page_id: int, version: int) -> int:
+        put_blob(
+            conn,
+            raw=self.raw,
+            raw_hash=self.raw_hash,
+            source_id=self.source_id,
+            now=self.requested_at,
+        )
+        version_id = int(
+            conn.execute(
+                insert(PageVersion)
+                .values(
+                    page_id=page_id,
+                    version=version,
+                    fetched_at=self.requested_at,
+                    content_hash=self.content_hash,
+                    raw_hash=self.raw_hash,
+                    content_type=self.content_type,
+                    parser_version=self.parser_version,
+                    **self.version_row,
+                )
+                .returning(PageVersion.id)
+            ).scalar_one()
+        )
+        if self.section_rows:
+            conn.execute(
+                insert(TaskSection),
+                [{"version_id": version_id, **row} for row in self.section_rows],
+            )
+        return version_id
+
+
+def _latest(conn: Connection, page_id: int) -> dict[str, Any] | None:
+    row = conn.execute(
+        select(
+            PageVersion.id,
+            PageVersion.version,
+            PageVersion.content_hash,
+            PageVersion.parser_version,
+            PageVersion.raw_hash,
+            PageVersion.content_type,
+        )
+        .where(PageVersion.page_id == page_id)
+        .order_by(PageVersion.version.desc())
+        .limit(1)
+    ).first()
+    return dict(row._mapping) if row is not None else None
+
+
+def _insert_fetch(conn: Connection, **values: Any) -> int:
+    return int(conn.execute(insert(Fetch).values(**values).returning(Fetch.id)).scalar_one())
+
+
+def _retrying(engine: Engine, doing: str, body: Callable[[Connection], _T]) -> _T:
+    """Run ``body`` in a write transaction, retrying lock conflicts a few times."""
+    for attempt in range(1, WRITE_ATTEMPTS + 1):
+        try:
+            with database_errors(engine, doing), write_transaction(engine) as conn:
+                return body(conn)
+        except WriteConflictError:
+            if attempt == WRITE_ATTEMPTS:
+                raise
+            time.sleep(0.05 * attempt)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _require_aware(value: datetime, name: str) -> None:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{name} must be timezone-aware, not {value.isoformat()}")

@@ -1,0 +1,221 @@
+"""What storage is handed for one parsed page, and the hashes that decide versions. Pure.
+
+:class:`ParsedDoc` mirrors ``scraper.parse.record.PageRecord.to_dict()`` key for key
+(storage never imports scraper; a test asserts the two field lists are identical).
+
+- :func:`content_hash` — SHA-256 (hex) of the canonical JSON of ``metadata`` (with
+  ``metadata_extra``), ``sections`` and ``body_text``: keys sorted, no whitespace,
+  UTF-8, non-ASCII kept as is. ``encoding``, ``encoding_source`` and ``warnings`` are
+  left out, so re-encoding a page or a new warning text never makes a version.
+- :func:`raw_hash` — SHA-256 (hex) of the raw response bytes.
+- :func:`version_values` / :func:`section_values` — the column values of a
+  ``page_versions`` row and its ``task_sections`` rows; they raise ValueError naming
+  the field when a value cannot be stored (e.g. a date that is not ISO).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import Any, TypedDict
+
+#: The canonical metadata fields, one ``page_versions`` column each (same order as the parser).
+CANONICAL_FIELDS: tuple[str, ...] = (
+    "title",
+    "index_no",
+    "category",
+    "publisher",
+    "topic",
+    "doc_number",
+    "published_date",
+    "published_at",
+    "written_date",
+    "effective_date",
+    "expiry_date",
+    "validity",
+    "source",
+    "keywords",
+    "summary",
+)
+
+#: Fields of a task section besides ``number``, ``title`` and ``extra``.
+SECTION_FIELDS: tuple[str, ...] = ("status", "progress", "problems", "next_steps")
+
+#: Canonical fields holding an ISO ``YYYY-MM-DD`` date (a DATE column).
+DATE_FIELDS: frozenset[str] = frozenset(
+    {"published_date", "written_date", "effective_date", "expiry_date"}
+)
+
+#: Canonical fields holding an ISO datetime with offset (a timezone-aware timestamp).
+DATETIME_FIELDS: frozenset[str] = frozenset({"published_at"})
+
+
+class ParsedMetadata(TypedDict):
+    """The labelled metadata block: 15 canonical fields and every other label."""
+
+    title: str | None
+    index_no: str | None
+    category: str | None
+    publisher: str | None
+    topic: str | None
+    doc_number: str | None
+    published_date: str | None
+    published_at: str | None
+    written_date: str | None
+    effective_date: str | None
+    expiry_date: str | None
+    validity: str | None
+    source: str | None
+    keywords: str | None
+    summary: str | None
+    metadata_extra: dict[str, str]
+
+
+class ParsedSection(TypedDict):
+    """One numbered task section of a progress report."""
+
+    number: int
+    title: str
+    status: str | None
+    progress: str | None
+    problems: str | None
+    next_steps: str | None
+    extra: dict[str, str]
+
+
+class ParsedDoc(TypedDict):
+    """One parsed page, exactly as ``PageRecord.to_dict()`` returns it."""
+
+    encoding: str
+    encoding_source: str
+    metadata: ParsedMetadata
+    sections: list[ParsedSection]
+    body_text: str
+    warnings: list[str]
+
+
+def canonical_json(value: Any) -> bytes:
+    """Return ``value`` as canonical JSON bytes: sorted keys, no whitespace, UTF-8."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(
+        "utf-8"
+    )
+
+
+def content_hash(doc: ParsedDoc) -> str:
+    """Return the SHA-256 hex digest of the page's normalised content.
+
+    Covers ``metadata`` (incl. ``metadata_extra``), ``sections`` and ``body_text``;
+    never ``encoding``, ``encoding_source`` or ``warnings``.
+    """
+    hashed = {
+        "metadata": doc["metadata"],
+        "sections": doc["sections"],
+        "body_text": doc["body_text"],
+    }
+    return hashlib.sha256(canonical_json(hashed)).hexdigest()
+
+
+def raw_hash(raw: bytes) -> str:
+    """Return the SHA-256 hex digest of the raw response bytes."""
+    return hashlib.sha256(raw).hexdigest()
+
+
+def version_values(doc: ParsedDoc) -> dict[str, Any]:
+    """Return the ``page_versions`` column values taken from ``doc``: the canonical
+    fields (dates as :class:`date`, ``published_at`` as an aware :class:`datetime`),
+    ``metadata_extra``, ``body_text``, ``encoding``, ``encoding_source``, ``warnings``.
+
+    Raises ValueError naming the field when a value has the wrong shape.
+    """
+    metadata = _mapping(doc, "metadata")
+    values: dict[str, Any] = {}
+    for name in CANONICAL_FIELDS:
+        raw = metadata.get(name)
+        if raw is not None and not isinstance(raw, str):
+            raise ValueError(f"metadata.{name} must be a string or null, not {raw!r}")
+        values[name] = _convert(name, raw)
+    values["metadata_extra"] = _str_dict(metadata.get("metadata_extra", {}), "metadata_extra")
+    values["body_text"] = _str(doc, "body_text")
+    values["encoding"] = _str(doc, "encoding")
+    values["encoding_source"] = _str(doc, "encoding_source")
+    warnings = doc.get("warnings", [])
+    if not isinstance(warnings, list) or not all(isinstance(w, str) for w in warnings):
+        raise ValueError(f"warnings must be a list of strings, not {warnings!r}")
+    values["warnings"] = list(warnings)
+    return values
+
+
+def section_values(doc: ParsedDoc) -> list[dict[str, Any]]:
+    """Return one ``task_sections`` row (without ``version_id``) per section of ``doc``.
+
+    Raises ValueError when a section lacks an int ``number`` or a string ``title``, or
+    when two sections share a number.
+    """
+    sections = doc.get("sections")
+    if not isinstance(sections, list):
+        raise ValueError(f"sections must be a list, not {sections!r}")
+    rows: list[dict[str, Any]] = []
+    seen: set[int] = set()
+    for index, section in enumerate(sections):
+        where = f"sections[{index}]"
+        number = section.get("number") if isinstance(section, Mapping) else None
+        if not isinstance(number, int) or isinstance(number, bool):
+            raise ValueError(f"{where}.number must be an int, not {number!r}")
+        if number in seen:
+            raise ValueError(f"{where}.number {number} occurs twice")
+        seen.add(number)
+        title = section.get("title")
+        if not isinstance(title, str):
+            raise ValueError(f"{where}.title must be a string, not {title!r}")
+        row: dict[str, Any] = {"number": number, "title": title}
+        for name in SECTION_FIELDS:
+            value = section.get(name)
+            if value is not None and not isinstance(value, str):
+                raise ValueError(f"{where}.{name} must be a string or null, not {value!r}")
+            row[name] = value
+        row["extra"] = _str_dict(section.get("extra", {}), f"{where}.extra")
+        rows.append(row)
+    return rows
+
+
+def _convert(name: str, value: str | None) -> Any:
+    if value is None:
+        return None
+    if name in DATE_FIELDS:
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"metadata.{name} is not an ISO date: {value!r}") from None
+    if name in DATETIME_FIELDS:
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"metadata.{name} is not an ISO datetime: {value!r}") from None
+        if parsed.utcoffset() is None:
+            raise ValueError(f"metadata.{name} has no UTC offset: {value!r}")
+        return parsed
+    return value
+
+
+def _mapping(doc: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    value = doc.get(key)
+    if not isinstance(value, Mapping):
+        raise ValueError(f"{key} must be an object, not {value!r}")
+    return value
+
+
+def _str(doc: Mapping[str, Any], key: str) -> str:
+    value = doc.get(key)
+    if not isinstance(value, str):
+        raise ValueError(f"{key} must be a string, not {value!r}")
+    return value
+
+
+def _str_dict(value: Any, where: str) -> dict[str, str]:
+    if not isinstance(value, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        raise ValueError(f"{where} must map strings to strings, not {value!r}")
+    return dict(value)

@@ -1,0 +1,223 @@
+"""The archive's tables as typed SQLAlchemy 2 models. docs/schema.md explains every column.
+
+The schema changes only through Alembic migrations (alembic/versions/); a test runs
+``alembic check`` so these models and the migrations never drift. Constraint and index
+names come from :data:`NAMING_CONVENTION`. The views ``latest_versions`` and
+``section_changes`` are created by the migrations (alembic/versions/0001_initial.py
+holds their SQL for each dialect); they are not models.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from storage.types import JSONDocument, UTCDateTime
+
+NAMING_CONVENTION: dict[str, str] = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+#: Every value of ``fetches.outcome``.
+FETCH_OUTCOMES: tuple[str, ...] = (
+    "new_version",
+    "unchanged",
+    "not_modified",
+    "gone",
+    "error",
+    "blocked",
+    "skipped_robots",
+    "offsite",
+    "too_large",
+    "skipped_host_paused",
+    "list_page",
+)
+
+#: Every value of ``crawl_runs.status``.
+RUN_STATUSES: tuple[str, ...] = ("running", "completed", "failed", "blocked", "interrupted")
+
+#: A SHA-256 in lower-case hex.
+Sha256 = String(64)
+
+# fetches grows by one row per page per recrawl: 64-bit ids on PostgreSQL (SQLite's
+# INTEGER PRIMARY KEY is 64-bit already and must be spelled INTEGER to autoincrement).
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class Base(DeclarativeBase):
+    """Declarative base carrying the naming convention."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class BlobDict(Base):
+    """A zstd raw-content dictionary: one source's first page, so later pages of that
+    source store only what differs from the site's common chrome."""
+
+    __tablename__ = "blob_dicts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    hash: Mapped[str] = mapped_column(Sha256, unique=True)
+    size: Mapped[int] = mapped_column(Integer)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Source(Base):
+    """One configured source (a site section crawled as a unit)."""
+
+    __tablename__ = "sources"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(Text, unique=True)
+    config_json: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    blob_dict_id: Mapped[int | None] = mapped_column(ForeignKey("blob_dicts.id"))
+
+
+class Blob(Base):
+    """A raw response body, compressed, stored once per distinct SHA-256."""
+
+    __tablename__ = "blobs"
+    __table_args__ = (CheckConstraint(_in("codec", ("zstd",)), name="codec"),)
+
+    hash: Mapped[str] = mapped_column(Sha256, primary_key=True)
+    size: Mapped[int] = mapped_column(Integer)
+    codec: Mapped[str] = mapped_column(Text)
+    dict_id: Mapped[int | None] = mapped_column(ForeignKey("blob_dicts.id"))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class Page(Base):
+    """One canonical detail-page URL."""
+
+    __tablename__ = "pages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id"), index=True)
+    url: Mapped[str] = mapped_column(Text, unique=True)
+    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_fetched_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    gone_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    etag: Mapped[str | None] = mapped_column(Text)
+    last_modified: Mapped[str | None] = mapped_column(Text)
+
+
+class PageVersion(Base):
+    """One distinct content of a page, with every canonical metadata field as a column."""
+
+    __tablename__ = "page_versions"
+    __table_args__ = (
+        UniqueConstraint("page_id", "version"),
+        CheckConstraint("version >= 1", name="version_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    page_id: Mapped[int] = mapped_column(ForeignKey("pages.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(Integer)
+    fetched_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    content_hash: Mapped[str] = mapped_column(Sha256, index=True)
+    raw_hash: Mapped[str] = mapped_column(ForeignKey("blobs.hash"))
+    content_type: Mapped[str | None] = mapped_column(Text)
+    title: Mapped[str | None] = mapped_column(Text)
+    index_no: Mapped[str | None] = mapped_column(Text)
+    category: Mapped[str | None] = mapped_column(Text)
+    publisher: Mapped[str | None] = mapped_column(Text)
+    topic: Mapped[str | None] = mapped_column(Text)
+    doc_number: Mapped[str | None] = mapped_column(Text)
+    published_date: Mapped[date | None] = mapped_column(Date)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    written_date: Mapped[date | None] = mapped_column(Date)
+    effective_date: Mapped[date | None] = mapped_column(Date)
+    expiry_date: Mapped[date | None] = mapped_column(Date)
+    validity: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str | None] = mapped_column(Text)
+    keywords: Mapped[str | None] = mapped_column(Text)
+    summary: Mapped[str | None] = mapped_column(Text)
+    metadata_extra: Mapped[dict[str, str]] = mapped_column(JSONDocument)
+    body_text: Mapped[str] = mapped_column(Text)
+    encoding: Mapped[str] = mapped_column(Text)
+    encoding_source: Mapped[str] = mapped_column(Text)
+    warnings: Mapped[list[str]] = mapped_column(JSONDocument)
+    parser_version: Mapped[str] = mapped_column(Text)
+
+
+class TaskSection(Base):
+    """One numbered task section (一、… / 任务一、…) of a version."""
+
+    __tablename__ = "task_sections"
+    __table_args__ = (UniqueConstraint("version_id", "number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("page_versions.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(Text)
+    status: Mapped[str | None] = mapped_column(Text)
+    progress: Mapped[str | None] = mapped_column(Text)
+    problems: Mapped[str | None] = mapped_column(Text)
+    next_steps: Mapped[str | None] = mapped_column(Text)
+    extra: Mapped[dict[str, str]] = mapped_column(JSONDocument)
+
+
+class CrawlRun(Base):
+    """One crawl of one source, with outcome counts filled in when it ends."""
+
+    __tablename__ = "crawl_runs"
+    __table_args__ = (CheckConstraint(_in("status", RUN_STATUSES), name="status"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id"), index=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(Text)
+    pages_seen: Mapped[int] = mapped_column(Integer, default=0)
+    new_pages: Mapped[int] = mapped_column(Integer, default=0)
+    new_versions: Mapped[int] = mapped_column(Integer, default=0)
+    unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    not_modified: Mapped[int] = mapped_column(Integer, default=0)
+    gone: Mapped[int] = mapped_column(Integer, default=0)
+    errors: Mapped[int] = mapped_column(Integer, default=0)
+    skipped: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Fetch(Base):
+    """One attempt to fetch a detail page, whatever came of it."""
+
+    __tablename__ = "fetches"
+    __table_args__ = (CheckConstraint(_in("outcome", FETCH_OUTCOMES), name="outcome"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    crawl_run_id: Mapped[int] = mapped_column(ForeignKey("crawl_runs.id"), index=True)
+    page_id: Mapped[int | None] = mapped_column(ForeignKey("pages.id"), index=True)
+    url: Mapped[str] = mapped_column(Text)
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    http_status: Mapped[int | None] = mapped_column(Integer)
+    outcome: Mapped[str] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)
+    elapsed_ms: Mapped[int] = mapped_column(Integer)
+    nbytes: Mapped[int | None] = mapped_column("bytes", Integer)
+    raw_hash: Mapped[str | None] = mapped_column(Sha256)
+    version_id: Mapped[int | None] = mapped_column(ForeignKey("page_versions.id"))
