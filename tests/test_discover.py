@@ -12,6 +12,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from scraper.config import SourceConfig
 from scraper.discover import Discovery, PageOrigin, StopReason, discover_detail_urls
@@ -557,3 +559,67 @@ def test_shipped_trs_source_walks_the_handan_page(incremental: bool) -> None:
     # the countPage script names index_1.html next; it is missing here, so paging ends
     assert site.requests[1:] == ["http://hdzfxxgk.hd.gov.cn/zfwj/jinqixxgk/index_1.html"]
     assert result.stop_reason is StopReason.NOT_FOUND
+
+
+_PAGE = st.one_of(
+    st.none(),  # 404
+    st.sampled_from([FetchKind.ERROR, FetchKind.BLOCKED]),
+    st.tuples(
+        st.lists(st.integers(0, 12), max_size=6),  # documents linked
+        st.lists(st.integers(1, 8), max_size=3),  # list pages linked
+        st.booleans(),  # plus an off-site document and list link
+    ),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    pages=st.lists(_PAGE, min_size=8, max_size=8),
+    use_template=st.booleans(),
+    use_links=st.booleans(),
+    max_list_pages=st.integers(1, 10),
+    incremental=st.booleans(),
+    archived=st.sets(st.integers(0, 12)),
+)
+def test_walk_invariants(
+    pages: list[object],
+    use_template: bool,
+    use_links: bool,
+    max_list_pages: int,
+    incremental: bool,
+    archived: set[int],
+) -> None:
+    """Whatever the site: no URL fetched twice, nothing off-site, the limits hold."""
+    site = Site({})
+    for n, page in enumerate(pages, start=1):
+        if page is None:
+            continue
+        if isinstance(page, FetchKind):
+            site.pages[f"{XC_LIST}/page_{n}.html"] = page
+            continue
+        docs, lists, offsite = page  # type: ignore[misc]
+        hrefs = [doc(d) for d in docs] + (["https://evil.example.com/d.html"] if offsite else [])
+        nav = "".join(f'<a href="page_{p}.html">{p}</a>' for p in lists)
+        if offsite:
+            nav += '<a href="https://evil.example.com/page_2.html">x</a>'
+        site.pages[f"{XC_LIST}/page_{n}.html"] = list_page(
+            *hrefs, extra=f'<div class="page">{nav}</div>'
+        )
+    src = source(
+        list_links="div.page a" if use_links else None,
+        list_url_template="page_{n}.html" if use_template else None,
+        max_list_pages=max_list_pages,
+        incremental=incremental,
+    )
+    result = run(src, site, is_archived=lambda url: url in {xc_doc(a) for a in archived})
+
+    assert len(site.requests) == len(set(site.requests)) == len(result.list_pages)
+    assert len(site.requests) <= max_list_pages
+    assert all(url.startswith(f"{XC}/") for url in site.requests)
+    assert len(result.detail_urls) == len(set(result.detail_urls))
+    assert all(url.startswith(f"{XC}/OpennessContent/show/") for url in result.detail_urls)
+    assert sum(p.new_links for p in result.list_pages) == len(result.detail_urls)
+    if result.stop_reason is StopReason.MAX_LIST_PAGES:
+        assert len(site.requests) == max_list_pages
+    if result.blocked:
+        assert result.list_pages[-1].kind is FetchKind.BLOCKED
