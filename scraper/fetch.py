@@ -2,10 +2,10 @@
 
 A :class:`Fetcher` lives for one crawl. It keeps, per host (``host:port``): a
 rate limit (``requests_per_second``, slowed further by robots.txt Crawl-delay), a
-concurrency limit (``per_host_concurrency``), the robots.txt rules (fetched once),
-and a count of consecutive failures (after ``host_failure_threshold`` of them the
-host is paused for the rest of the crawl). Across hosts it caps requests in
-flight at ``max_concurrency``.
+concurrency limit (``per_host_concurrency``) and the robots.txt rules (fetched
+once). Across hosts it caps requests in flight at ``max_concurrency``. Pausing a
+failing host (``host_failure_threshold``) is the pipeline's decision, made from
+the results.
 
 :meth:`Fetcher.fetch` never raises for network or HTTP trouble: every outcome is
 a :class:`~scraper.response.FetchResult` whose ``kind`` says what happened and
@@ -86,14 +86,6 @@ class _Exchange:
         return self
 
 
-@dataclass(slots=True)
-class _Host:
-    """Per-host state for one crawl."""
-
-    semaphore: asyncio.Semaphore
-    failures: int = 0
-
-
 class Fetcher:
     """Fetches pages politely for one crawl. Use as ``async with Fetcher(...) as f:``.
 
@@ -125,7 +117,7 @@ class Fetcher:
         self._client: httpx.AsyncClient | None = None
         self._global = asyncio.Semaphore(max_concurrency)
         self._limiter = HostRateLimiter()
-        self._hosts: dict[str, _Host] = {}
+        self._host_slots: dict[str, asyncio.Semaphore] = {}
         self._robots: dict[tuple[str, str], RobotsRules] = {}
         self._robots_locks: dict[tuple[str, str], asyncio.Lock] = {}
 
@@ -175,7 +167,10 @@ class Fetcher:
         are the stored validators: they are sent as If-None-Match /
         If-Modified-Since and a 304 answer is ``NOT_MODIFIED``.
         ``attempts`` counts every request made (retries and redirect hops, not
-        robots.txt); it is 0 when none was made (ROBOTS, OFFSITE, bad URL, paused host).
+        robots.txt); it is 0 when none was made (ROBOTS, OFFSITE, bad URL).
+        ``final_url`` is the last URL requested: after same-site redirects the page's
+        canonical URL; for a redirect that was not followed (OFFSITE, ROBOTS) the
+        URL that redirected, with ``error`` naming the target.
         """
         started = self._clock()
         requested_at = self._wall_clock()
@@ -196,7 +191,7 @@ class Fetcher:
         if last_modified:
             conditional["If-Modified-Since"] = last_modified
 
-        current = normal
+        current = answered = normal
         attempts = 0
         ex = _Exchange(url=current)
 
@@ -204,7 +199,7 @@ class Fetcher:
             keep_body = kind in (FetchKind.OK, FetchKind.GONE, FetchKind.BLOCKED)
             return FetchResult(
                 url=normal,
-                final_url=current,
+                final_url=answered,
                 kind=kind,
                 requested_at=requested_at,
                 status=ex.status,
@@ -219,17 +214,13 @@ class Fetcher:
             if not is_allowed(current, allowed):
                 what = "redirected to" if hop else "URL on"
                 return result(FetchKind.OFFSITE, f"{what} a host not allowed: {current}")
-            host = self._host(host_of(current), settings)
-            if host.failures >= settings.host_failure_threshold:
-                return result(
-                    FetchKind.ERROR,
-                    f"host paused after {host.failures} consecutive failures; not requested",
-                )
             crawl_delay: float | None = None
             if settings.respect_robots_txt:
                 rules = await self.robots(current, settings)
                 if not rules.allowed(current):
-                    return result(FetchKind.ROBOTS, f"disallowed by robots.txt ({rules.note})")
+                    return result(
+                        FetchKind.ROBOTS, f"{current} disallowed by robots.txt ({rules.note})"
+                    )
                 crawl_delay = rules.crawl_delay
             ex, tries = await self._request_with_retries(
                 current,
@@ -239,7 +230,7 @@ class Fetcher:
                 crawl_delay=crawl_delay,
             )
             attempts += tries
-            self._count_failure(host, ex, settings)
+            answered = current
             if ex.kind is not None:
                 return result(ex.kind, ex.error)
             assert ex.status is not None  # no kind and no status only with an error kind
@@ -411,6 +402,10 @@ class Fetcher:
                 return ex.fail(FetchKind.ERROR, _describe("connection", exc), retryable=True)
             except httpx.HTTPError as exc:
                 return ex.fail(FetchKind.ERROR, _describe("HTTP", exc))
+            except httpx.InvalidURL as exc:
+                # httpx prepares the next request even when not following redirects,
+                # and a Location like "javascript:void(0)" fails there
+                return ex.fail(FetchKind.ERROR, _describe("bad redirect Location", exc))
             except TooLargeError as exc:
                 return ex.fail(FetchKind.TOO_LARGE, _without_url(exc))
             except TruncatedError as exc:
@@ -450,29 +445,13 @@ class Fetcher:
             decoder.feed(chunk)
         return decoder.finish()
 
-    def _host(self, host: str, settings: CrawlSettings) -> _Host:
-        state = self._hosts.get(host)
-        if state is None:
+    def _host_slot(self, host: str, settings: CrawlSettings) -> asyncio.Semaphore:
+        semaphore = self._host_slots.get(host)
+        if semaphore is None:
             # the first source to reach a host sets its concurrency for the crawl
-            state = _Host(asyncio.Semaphore(max(1, settings.per_host_concurrency)))
-            self._hosts[host] = state
-        return state
-
-    def _count_failure(self, host: _Host, ex: _Exchange, settings: CrawlSettings) -> None:
-        """Count consecutive connection errors and 5xx on a host; anything else resets it."""
-        failed = ex.retryable or (
-            ex.status is not None and ex.status >= 500 and ex.kind is not FetchKind.BLOCKED
-        )
-        if not failed:
-            host.failures = 0
-            return
-        host.failures += 1
-        if host.failures == settings.host_failure_threshold:
-            logger.warning(
-                "%s: %d consecutive failures; pausing this host for the rest of the crawl",
-                host_of(ex.url),
-                host.failures,
-            )
+            semaphore = asyncio.Semaphore(max(1, settings.per_host_concurrency))
+            self._host_slots[host] = semaphore
+        return semaphore
 
     def _slot(self, host: str, interval: float, settings: CrawlSettings) -> _Slot:
         return _Slot(self, host, interval, settings)
@@ -487,11 +466,11 @@ class _Slot:
         self._fetcher = fetcher
         self._host = host
         self._interval = interval
-        self._state = fetcher._host(host, settings)
+        self._host_semaphore = fetcher._host_slot(host, settings)
 
     async def __aenter__(self) -> None:
         f = self._fetcher
-        await self._state.semaphore.acquire()
+        await self._host_semaphore.acquire()
         try:
             while True:
                 wait = f._limiter.wait_time(self._host, f._clock())
@@ -505,7 +484,7 @@ class _Slot:
                 f._global.release()
             f._limiter.take(self._host, f._clock(), self._interval)
         except BaseException:
-            self._state.semaphore.release()
+            self._host_semaphore.release()
             raise
 
     async def __aexit__(
@@ -515,12 +494,12 @@ class _Slot:
         tb: TracebackType | None,
     ) -> None:
         self._fetcher._global.release()
-        self._state.semaphore.release()
+        self._host_semaphore.release()
 
 
 def _describe(what: str, exc: Exception) -> str:
     detail = str(exc) or type(exc).__name__
-    if what in ("timeout", "truncated body"):
+    if what in ("timeout", "truncated body", "bad redirect Location"):
         return f"{what}: {detail}"
     return f"{what} error: {detail}"
 

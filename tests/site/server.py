@@ -393,6 +393,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
                 for chunk in response.chunks if response.chunks is not None else [body]:
                     if chunk:
                         self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                        self.wfile.flush()  # a streamed chunk leaves now, not at the end
                 self.wfile.write(b"0\r\n\r\n")
         elif response.truncate_to is not None:
             self.send_header("Content-Length", str(len(body)))
