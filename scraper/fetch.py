@@ -291,7 +291,11 @@ class Fetcher:
                     break
                 current = target
                 continue
-            if ex.kind is FetchKind.TOO_LARGE:
+            if ex.kind is FetchKind.BLOCKED:
+                rules = RobotsRules.allow_all(
+                    f"robots.txt answered with a block page (HTTP {ex.status}): everything allowed"
+                )
+            elif ex.kind is FetchKind.TOO_LARGE:
                 rules = RobotsRules.allow_all(
                     f"robots.txt too large ({ex.error}): everything allowed"
                 )

@@ -201,6 +201,16 @@ def test_chunked_body(site: TestSite) -> None:
     assert result.body == "<html>正文</html>".encode()
 
 
+def test_fallback_route_serves_generated_pages(site: TestSite) -> None:
+    site.fallback(lambda r: Response(f"page {r.path}".encode()))
+    site.add("/fixed", "fixed")
+    a, fixed = fetch_all(site, ["/gen/1.html?x=1", "/fixed"])
+    assert a.body == b"page /gen/1.html?x=1"
+    assert fixed.body == b"fixed"
+    site.fallback(None)
+    assert fetch_one(site, "/gen/2.html").kind is FetchKind.GONE
+
+
 def test_bad_urls_make_no_request(site: TestSite) -> None:
     result = run(_fetch_url("javascript:void(0)"))
     assert result.kind is FetchKind.ERROR
@@ -353,6 +363,19 @@ def test_robots_redirect_within_host_is_followed(site: TestSite) -> None:
     site.add("/real-robots.txt", "User-agent: *\nDisallow: /a\n", content_type="text/plain")
     site.add("/a", "a")
     assert fetch_one(site, "/a", ROBOTS).kind is FetchKind.ROBOTS
+
+
+def test_robots_behind_a_challenge_allows_all(site: TestSite) -> None:
+    site.block("/robots.txt", "yunsuo")
+    site.add("/a", "a")
+    result = fetch_one(site, "/a", ROBOTS)
+    assert result.kind is FetchKind.OK
+
+    async def go() -> str:
+        async with fetcher(FakeTime()) as f:
+            return (await f.robots(site.url("/a"), ROBOTS)).note
+
+    assert run(go()) == "robots.txt answered with a block page (HTTP 200): everything allowed"
 
 
 def test_robots_accessor_reports_the_verdict(site: TestSite) -> None:

@@ -10,10 +10,11 @@ and concurrency limits.
 
 A route is a static :class:`Response` or a handler ``(Request) -> Response``
 called in the server's thread (it may sleep, count, or change its answer).
-Lookup tries the exact path with its query string first, then the path alone.
-Unknown paths answer 404. Built-in faults: :meth:`~TestSite.flaky` (503 +
-Retry-After N times, then 200), ``delay=`` (slow), :meth:`~TestSite.redirect`,
-:meth:`~TestSite.robots`, ``gzip=True``, :meth:`~TestSite.gzip_bomb`,
+Lookup tries the exact path with its query string first, then the path alone,
+then the :meth:`~TestSite.fallback` handler; unknown paths answer 404.
+Built-in faults: :meth:`~TestSite.flaky` (503 + Retry-After N times, then
+200), ``delay=`` (slow), :meth:`~TestSite.redirect`, :meth:`~TestSite.robots`,
+``gzip=True``, :meth:`~TestSite.gzip_bomb`,
 ``truncate_to=`` (Content-Length larger than what is sent, then close),
 :meth:`~TestSite.block` (瑞数 412, 加速乐 521, 云锁, WAF 403), and ETag /
 Last-Modified with 304 answers (``etag=``, ``last_modified=``).
@@ -73,6 +74,7 @@ class TestSite:
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self._address = host
         self._routes: dict[str, Handler] = {}
+        self._fallback: Handler | None = None
         self._log: list[Request] = []
         self._lock = threading.Lock()
         self._in_flight = 0
@@ -161,6 +163,15 @@ class TestSite:
         """Answer requests to ``path`` with ``handler(request)`` (called in the server thread)."""
         with self._lock:
             self._routes[path] = handler
+
+    def fallback(self, handler: Handler | None) -> None:
+        """Answer every path without a route with ``handler`` (None: 404 again).
+
+        Lets a benchmark or a large crawl test generate thousands of pages from
+        their paths instead of registering each one.
+        """
+        with self._lock:
+            self._fallback = handler
 
     def remove(self, path: str) -> None:
         """Stop serving ``path``: it answers 404 from now on. Unknown paths are ignored."""
@@ -290,7 +301,9 @@ class TestSite:
             self._in_flight += 1
             self._max_in_flight = max(self._max_in_flight, self._in_flight)
             path = request.path
-            return self._routes.get(path) or self._routes.get(path.split("?", 1)[0])
+            return (
+                self._routes.get(path) or self._routes.get(path.split("?", 1)[0]) or self._fallback
+            )
 
     def _end(self) -> None:
         with self._lock:
