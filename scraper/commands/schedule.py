@@ -1,0 +1,57 @@
+"""``govarchive schedule``: the daemon that crawls each source on its cron."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+
+from scraper.commands.common import config_option, database_option, open_archive, read_config
+from scraper.config import default_config_path
+from scraper.logs import LOG_FORMATS, configure_logging, flush_logs
+
+#: Exit status when crawls did not stop within the deadline after SIGTERM.
+EXIT_FORCED = 1
+
+
+@click.command("schedule")
+@config_option
+@database_option
+@click.option(
+    "--log-format",
+    type=click.Choice(LOG_FORMATS),
+    default="text",
+    show_default=True,
+    help="Log lines as plain text, or as one JSON object per line for log shippers.",
+)
+def schedule_command(config_path: Path | None, database: str | None, log_format: str) -> None:
+    """Run every source's crawl on its `schedule` (cron) until stopped.
+
+    Cron expressions are read in `scheduler.timezone` (default Asia/Shanghai); a run
+    missed while the daemon was down runs once when it starts again within
+    `scheduler.misfire_grace_seconds`. Only one crawl per source runs at a time, also
+    across daemons on other machines sharing a PostgreSQL archive. SIGTERM or SIGINT
+    stops after the pages in hand (runs are closed as interrupted); SIGHUP reloads the
+    config file, keeping the old one if the new one is invalid. See docs/operations.md.
+    """
+    # Imported here so that `govarchive --help` does not load the whole crawl stack.
+    from scraper.daemon import Daemon
+
+    configure_logging(log_format)
+    config = read_config(config_path)
+    engine = open_archive(database, config_path)
+    daemon = Daemon(
+        config,
+        engine,
+        config_path=default_config_path(config_path),
+        database_flag=database,
+    )
+    try:
+        result = daemon.serve()
+    finally:
+        engine.dispose()
+    if result.forced:
+        # Crawl threads still hold pages in hand; a normal exit would wait for them.
+        flush_logs()
+        os._exit(EXIT_FORCED)

@@ -1,0 +1,432 @@
+"""The ``govarchive schedule`` daemon: crawl each source on its cron until told to stop.
+
+What one scheduled run does (:meth:`Daemon.run_source`):
+
+1. waits until no other source of this daemon is crawling one of its hosts (sources
+   sharing a host would otherwise double the request rate the host sees);
+2. takes the source's crawl lock (:mod:`storage.locks`) without waiting — if another
+   process or machine holds it, logs who and skips this run;
+3. skips the run if another daemon already crawled the source since this cron fire
+   (several daemons on one archive all fire; the first one does the work);
+4. crawls the source with :func:`scraper.pipeline.run_crawl` and logs one line at its
+   start and one, with counts, at its end.
+
+Signals (installed by :meth:`Daemon.serve` in the main thread): SIGTERM / SIGINT stop
+taking new pages — each crawl finishes or rolls back the page in hand and closes its
+run as ``interrupted`` — then the process exits; a second signal exits at once.
+SIGHUP reloads config.yaml; a bad file is refused with a log line and the running
+config is kept.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from sqlalchemy import Engine
+
+from scraper.config import Config, SourceConfig, database_url, load_config
+from scraper.errors import ConfigError
+from scraper.logs import flush_logs, log_run_finished, log_run_started
+from scraper.pipeline import SourceRun, run_crawl
+from scraper.schedule import (
+    CrawlScheduler,
+    JobSpec,
+    SyncChanges,
+    catch_up_time,
+    current_fire,
+    fire_served,
+    job_specs,
+    missed_fire,
+)
+from storage.engine import normalise_url, redact_url
+from storage.errors import StorageError
+from storage.locks import lock_holder, try_lock_source
+from storage.runs import utcnow
+from storage.status import runs_since
+
+log = logging.getLogger("govarchive.schedule")
+
+#: Seconds the daemon waits, after SIGTERM, for crawls to close their runs before it
+#: exits anyway (their runs are then closed as ``interrupted`` by the next crawl).
+STOP_TIMEOUT_SECONDS = 20.0
+
+
+@dataclass(frozen=True, slots=True)
+class StopResult:
+    """How the daemon ended: ``forced`` when crawls were still running at the deadline."""
+
+    forced: bool
+    unfinished: tuple[str, ...] = ()
+
+
+class _RunLogReporter:
+    """Pipeline reporter writing the run start line (the end line comes from run_source)."""
+
+    def source_started(self, source: str) -> None:
+        log_run_started(log, source)
+
+    def pages_found(self, source: str, total: int) -> None:
+        log.debug("%s: %d detail pages to check", source, total)
+
+    def page_done(self, source: str, outcome: str) -> None:
+        pass
+
+    def source_finished(self, run: SourceRun) -> None:
+        pass
+
+
+def run_fields(run: SourceRun, duration_s: float) -> dict[str, Any]:
+    """Return the fields of a run's end line. Pure."""
+    s = run.summary
+    fields: dict[str, Any] = {
+        "run_id": run.run_id,
+        "status": run.status,
+        "duration_s": round(duration_s, 3),
+        "pages_seen": s.pages_seen,
+        "new_pages": s.new_pages,
+        "new_versions": s.new_versions,
+        "unchanged": s.unchanged,
+        "not_modified": s.not_modified,
+        "gone": s.gone,
+        "errors": s.errors,
+        "skipped": s.skipped,
+        "list_pages": run.list_pages,
+    }
+    if run.paused_hosts:
+        fields["paused_hosts"] = list(run.paused_hosts)
+    if run.error:
+        fields["error"] = run.error
+    return fields
+
+
+class Daemon:
+    """Runs the configured sources on their schedules against one archive.
+
+    ``config_path`` is re-read on :meth:`reload`; ``database_flag`` is the
+    ``--database`` value (it keeps precedence over the file on reload).
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        engine: Engine,
+        *,
+        config_path: Path | None = None,
+        database_flag: str | None = None,
+    ) -> None:
+        self.engine = engine
+        self.config_path = config_path
+        self.database_flag = database_flag
+        self._config = config
+        self._database = engine.url.render_as_string(hide_password=False)
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._reload_requested = False
+        self._scheduler = CrawlScheduler(self.run_source)
+        self._running: dict[str, float] = {}
+        self._running_cond = threading.Condition()
+        self._host_guard = threading.Lock()
+        self._host_owner: dict[str, str] = {}
+        self._host_free = threading.Condition(self._host_guard)
+        self._reporter = _RunLogReporter()
+
+    @property
+    def config(self) -> Config:
+        """Return the config in force (replaced by a successful reload)."""
+        return self._config
+
+    @property
+    def scheduler(self) -> CrawlScheduler:
+        """Return the scheduler wiring (for ``status`` and tests)."""
+        return self._scheduler
+
+    @property
+    def stopping(self) -> bool:
+        """True once a stop was requested."""
+        return self._stop.is_set()
+
+    def running_sources(self) -> list[str]:
+        """Return the sources this daemon is crawling now."""
+        with self._running_cond:
+            return sorted(self._running)
+
+    # --- one run ----------------------------------------------------------------
+
+    def run_source(self, name: str) -> SourceRun | None:
+        """Crawl source ``name`` once, unless it is locked elsewhere or already served.
+
+        Returns its SourceRun, or None when skipped. Never raises: a failed run is
+        logged and the next fire tries again.
+        """
+        if self._stop.is_set():
+            return None
+        config = self._config
+        try:
+            source = config.source(name)
+        except ConfigError:
+            log.info(
+                "%s: skipped: no longer in the config", name,
+                extra={"event": "run_skipped", "source": name, "reason": "removed"},
+            )  # fmt: skip
+            return None
+        with self._running_cond:
+            self._running[name] = time.monotonic()
+        try:
+            with self._host_slots(source) as free:
+                if not free:
+                    return None
+                return self._locked_run(config, source)
+        except Exception as exc:
+            log.exception(
+                "%s: scheduled run failed: %s", name, exc,
+                extra={"event": "run_error", "source": name, "error": str(exc)},
+            )  # fmt: skip
+            return None
+        finally:
+            with self._running_cond:
+                self._running.pop(name, None)
+                self._running_cond.notify_all()
+
+    def _locked_run(self, config: Config, source: SourceConfig) -> SourceRun | None:
+        name = source.name
+        lock = try_lock_source(self.engine, name)
+        if lock is None:
+            holder = lock_holder(self.engine, name) or "another process"
+            log.info(
+                "%s: skipped: already being crawled by %s", name, holder,
+                extra={"event": "run_skipped", "source": name, "reason": "locked",
+                       "holder": holder},
+            )  # fmt: skip
+            return None
+        with lock:
+            spec = self._spec(config, name)
+            fire = current_fire(spec, utcnow()) if spec is not None else None
+            if fire is not None:
+                runs = runs_since(self.engine, name, fire)
+                if fire_served(fire, runs):
+                    started = runs[-1].started_at.isoformat(timespec="seconds")
+                    log.info(
+                        "%s: skipped: already crawled for the %s run (a run started %s)",
+                        name, fire.isoformat(timespec="minutes"), started,
+                        extra={"event": "run_skipped", "source": name, "reason": "served",
+                               "fire": fire.isoformat()},
+                    )  # fmt: skip
+                    return None
+            began = time.monotonic()
+            (run,) = run_crawl(
+                config,
+                self.engine,
+                sources=[source],
+                reporter=self._reporter,
+                stop_when=self._stop.is_set,
+            )
+            log_run_finished(log, name, run_fields(run, time.monotonic() - began))
+            return run
+
+    @staticmethod
+    def _spec(config: Config, name: str) -> JobSpec | None:
+        return next((s for s in job_specs(config) if s.source == name), None)
+
+    @contextmanager
+    def _host_slots(self, source: SourceConfig) -> Iterator[bool]:
+        """Hold every host of ``source`` for this crawl; yields False if stopped while waiting."""
+        hosts = sorted(set(source.settings.allowed_hosts))
+        taken: list[str] = []
+        logged = False
+        with self._host_free:
+            while True:
+                busy = {h: self._host_owner[h] for h in hosts if h in self._host_owner}
+                if not busy:
+                    for host in hosts:
+                        self._host_owner[host] = source.name
+                    taken = hosts
+                    break
+                if self._stop.is_set():
+                    break
+                if not logged:
+                    host, owner = next(iter(busy.items()))
+                    log.info("%s: waiting for source %s to finish crawling %s",
+                             source.name, owner, host)  # fmt: skip
+                    logged = True
+                self._host_free.wait(timeout=0.5)
+        try:
+            yield bool(taken) or not hosts
+        finally:
+            with self._host_free:
+                for host in taken:
+                    self._host_owner.pop(host, None)
+                self._host_free.notify_all()
+
+    # --- scheduling and catch-up --------------------------------------------------
+
+    def catch_ups(self, specs: list[JobSpec], now: datetime) -> dict[str, datetime]:
+        """Return {source: when to run its catch-up} for sources with a missed fire.
+
+        Reads each source's recent runs; a database error is logged and means no
+        catch-up (the next regular fire still runs).
+        """
+        due: dict[str, datetime] = {}
+        for spec in specs:
+            try:
+                runs = runs_since(self.engine, spec.source, now - spec.grace)
+            except StorageError as exc:
+                log.error("%s: cannot read past runs for catch-up: %s", spec.source, exc)
+                continue
+            fire = missed_fire(spec, now, runs)
+            if fire is not None:
+                due[spec.source] = catch_up_time(spec, now)
+                log.info(
+                    "%s: the %s run was missed; running it now", spec.source,
+                    fire.isoformat(timespec="minutes"),
+                    extra={"event": "catch_up", "source": spec.source, "fire": fire.isoformat()},
+                )  # fmt: skip
+        return due
+
+    def start(self) -> SyncChanges:
+        """Schedule every source (with catch-ups) and start the scheduler threads."""
+        specs = job_specs(self._config)
+        changes = self._scheduler.sync(specs, first_runs=self.catch_ups(specs, utcnow()))
+        self._scheduler.start()
+        log.info(
+            "scheduler started: %d sources, time zone %s, jitter up to %ds, grace %ds",
+            len(specs), self._config.scheduler.timezone, self._config.scheduler.jitter_seconds,
+            self._config.scheduler.misfire_grace_seconds,
+            extra={"event": "scheduler_started", "sources": [s.source for s in specs],
+                   "next_runs": self._next_runs()},
+        )  # fmt: skip
+        return changes
+
+    def _next_runs(self) -> dict[str, str | None]:
+        return {
+            name: when.isoformat(timespec="seconds") if when else None
+            for name, when in self._scheduler.next_run_times().items()
+        }
+
+    def reload(self) -> bool:
+        """Re-read the config file and reschedule; returns False (old config kept) if it is bad.
+
+        Crawls in progress finish under the config they started with.
+        """
+        if self.config_path is None:
+            log.error("config reload refused: the daemon was started without a config file")
+            return False
+        try:
+            new = load_config(self.config_path)
+            url = database_url(self.database_flag, self.config_path)
+        except ConfigError as exc:
+            log.error(
+                "config reload refused, keeping the previous config: %s", exc,
+                extra={"event": "config_refused", "path": str(self.config_path),
+                       "error": str(exc)},
+            )  # fmt: skip
+            return False
+        if normalise_url(url).render_as_string(hide_password=False) != self._database:
+            log.warning(
+                "the database URL changed to %s; restart the daemon to use it (still using %s)",
+                redact_url(url), redact_url(self._database),
+            )  # fmt: skip
+        specs = job_specs(new)
+        old = self._scheduler.specs
+        fresh = [s for s in specs if old.get(s.source) != s]
+        self._config = new
+        changes = self._scheduler.sync(specs, first_runs=self.catch_ups(fresh, utcnow()))
+        log.info(
+            "config reloaded from %s: %d sources (added: %s; removed: %s; rescheduled: %s)",
+            self.config_path, len(specs), ", ".join(changes.added) or "none",
+            ", ".join(changes.removed) or "none", ", ".join(changes.rescheduled) or "none",
+            extra={"event": "config_reloaded", "sources": [s.source for s in specs],
+                   "added": list(changes.added), "removed": list(changes.removed),
+                   "rescheduled": list(changes.rescheduled), "next_runs": self._next_runs()},
+        )  # fmt: skip
+        return True
+
+    # --- stopping -------------------------------------------------------------------
+
+    def request_stop(self) -> None:
+        """Ask the daemon to stop (safe from a signal handler)."""
+        self._stop.set()
+        self._wake.set()
+
+    def request_reload(self) -> None:
+        """Ask the daemon to reload its config (safe from a signal handler)."""
+        self._reload_requested = True
+        self._wake.set()
+
+    def stop(self, timeout: float = STOP_TIMEOUT_SECONDS) -> StopResult:
+        """Stop scheduling, tell running crawls to stop, and wait up to ``timeout`` s for them."""
+        self._stop.set()
+        busy = self.running_sources()
+        if busy:
+            log.info(
+                "stopping: waiting for %s to close their runs as interrupted", ", ".join(busy),
+                extra={"event": "stopping", "running": busy},
+            )  # fmt: skip
+        self._scheduler.shutdown()
+        deadline = time.monotonic() + timeout
+        with self._running_cond:
+            while self._running and time.monotonic() < deadline:
+                self._running_cond.wait(timeout=min(0.5, max(0.0, deadline - time.monotonic())))
+            unfinished = tuple(sorted(self._running))
+        if unfinished:
+            log.error(
+                "stopping: %s still running after %.0fs; exiting anyway (the next crawl "
+                "of each closes its run as interrupted)", ", ".join(unfinished), timeout,
+                extra={"event": "stopped", "forced": True, "unfinished": list(unfinished)},
+            )  # fmt: skip
+            return StopResult(forced=True, unfinished=unfinished)
+        log.info("stopped", extra={"event": "stopped", "forced": False})
+        return StopResult(forced=False)
+
+    def serve(self, *, install_signals: bool = True) -> StopResult:
+        """Run until a stop is requested; handles SIGTERM/SIGINT/SIGHUP when ``install_signals``.
+
+        Must be called from the main thread when installing signal handlers.
+        """
+        previous: dict[int, Any] = {}
+        if install_signals:
+            previous = {
+                signal.SIGTERM: signal.signal(signal.SIGTERM, self._on_stop_signal),
+                signal.SIGINT: signal.signal(signal.SIGINT, self._on_stop_signal),
+                signal.SIGHUP: signal.signal(signal.SIGHUP, self._on_hup),
+            }
+        try:
+            self.start()
+            while not self._stop.is_set():
+                self._wake.wait(timeout=1.0)
+                self._wake.clear()
+                if self._reload_requested and not self._stop.is_set():
+                    self._reload_requested = False
+                    self.reload()
+            return self.stop()
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+
+    def _on_stop_signal(self, signum: int, _frame: FrameType | None) -> None:
+        if self._stop.is_set():
+            # A second signal: the user does not want to wait for the pages in hand.
+            # os._exit, because crawl threads would keep a normal exit waiting.
+            log.warning("received %s again: exiting now", signal.Signals(signum).name)
+            flush_logs()
+            os._exit(128 + signum)
+        log.info(
+            "received %s: stopping after the pages in hand", signal.Signals(signum).name,
+            extra={"event": "signal", "signal": signal.Signals(signum).name},
+        )  # fmt: skip
+        self.request_stop()
+
+    def _on_hup(self, signum: int, _frame: FrameType | None) -> None:
+        log.info("received SIGHUP: reloading the config",
+                 extra={"event": "signal", "signal": "SIGHUP"})  # fmt: skip
+        self.request_reload()
