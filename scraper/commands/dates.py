@@ -1,0 +1,66 @@
+"""The ``--since`` / ``--until`` options shared by export and reparse.
+
+A bare date is a whole UTC day: ``--since 2024-01-01`` starts at 2024-01-01T00:00Z and
+``--until 2024-03-31`` ends just before 2024-04-01T00:00Z, so both ends are inclusive
+as written. A full ISO 8601 datetime with an offset is taken as given; one without an
+offset is read as UTC (the archive stores UTC).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING
+
+import click
+
+if TYPE_CHECKING:
+    # click >= 8.2 types ParamType as a generic; older click (allowed by pyproject)
+    # cannot subscript it at run time.
+    _ParamType = click.ParamType[datetime, "str | datetime"]
+else:
+    _ParamType = click.ParamType
+
+
+def parse_moment(text: str, *, end_of_day: bool) -> datetime:
+    """Return the aware datetime ``text`` means; ValueError naming the text if none.
+
+    With ``end_of_day``, a bare date gives the start of the next day (an exclusive bound).
+    """
+    value = text.strip()
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        pass
+    else:
+        start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+        return start + timedelta(days=1) if end_of_day else start
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError(
+            f"{text!r} is not a date (YYYY-MM-DD) or an ISO 8601 datetime"
+        ) from None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+class MomentType(_ParamType):
+    """A click type for ``--since`` (start of day) or ``--until`` (end of day)."""
+
+    name = "DATE"
+
+    def __init__(self, *, end_of_day: bool) -> None:
+        self.end_of_day = end_of_day
+
+    def convert(
+        self, value: object, param: click.Parameter | None, ctx: click.Context | None
+    ) -> datetime:
+        if isinstance(value, datetime):
+            return value
+        try:
+            return parse_moment(str(value), end_of_day=self.end_of_day)
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+SINCE = MomentType(end_of_day=False)
+UNTIL = MomentType(end_of_day=True)

@@ -1,0 +1,126 @@
+"""``govarchive export``: write a citable dataset (CSV, JSON Lines or Parquet + manifest)."""
+
+from __future__ import annotations
+
+import shlex
+from datetime import datetime
+from pathlib import Path
+
+import click
+
+from scraper import __version__
+from scraper.commands.common import (
+    EXIT_USAGE,
+    CommandError,
+    config_option,
+    database_option,
+    open_archive,
+    translated_errors,
+)
+from scraper.commands.dates import SINCE, UNTIL
+from storage.engine import redact_url
+from storage.errors import UnknownRecordError
+from storage.export import DATASETS, FORMATS, ExportError, ExportFilters, export
+
+
+def _command_line(
+    fmt: str, what: tuple[str, ...], sources: tuple[str, ...], since: str | None,
+    until: str | None, out: Path, bom: bool, database: str | None, config_path: Path | None,
+) -> str:  # fmt: skip
+    """The command as it can be re-run (database password redacted), for the manifest.
+    ``until`` is the exclusive bound, so a date given as --until appears as the next
+    day's midnight, which selects the same rows."""
+    words = ["govarchive", "export", "--format", fmt]
+    for name in what:
+        words += ["--what", name]
+    for name in sources:
+        words += ["--source", name]
+    if since:
+        words += ["--since", since]
+    if until:
+        words += ["--until", until]
+    if bom:
+        words.append("--bom")
+    if database:
+        words += ["--database", redact_url(database)]
+    if config_path:
+        words += ["--config", str(config_path)]
+    words += ["--out", str(out)]
+    return shlex.join(words)
+
+
+@click.command("export")
+@config_option
+@database_option
+@click.option(
+    "--format", "fmt", type=click.Choice(FORMATS), default="csv", show_default=True,
+    help="File format. parquet needs the optional extra: pip install 'govarchive[parquet]'.",
+)  # fmt: skip
+@click.option(
+    "--what", "what", type=click.Choice(list(DATASETS)), multiple=True, required=True,
+    help="Dataset to export (repeatable): latest (newest version of each page), versions, "
+    "sections (task sections of every version) or fetches (every fetch attempt).",
+)  # fmt: skip
+@click.option(
+    "--source", "sources", multiple=True, metavar="NAME",
+    help="Only rows of this source (repeatable). Default: every source.",
+)  # fmt: skip
+@click.option(
+    "--since", type=SINCE, default=None,
+    help="Only versions fetched (fetches requested) on or after this UTC date or ISO datetime.",
+)  # fmt: skip
+@click.option(
+    "--until", type=UNTIL, default=None,
+    help="Only rows up to this UTC date (inclusive) or before this ISO datetime; for "
+    "`latest`, each page as it stood then.",
+)  # fmt: skip
+@click.option(
+    "--out", "out", type=click.Path(path_type=Path, file_okay=False), required=True,
+    help="Directory to write the files and manifest.json to (created if missing).",
+)  # fmt: skip
+@click.option("--bom", is_flag=True, help="Start CSV files with a UTF-8 BOM (for Excel).")
+@click.option("--overwrite", is_flag=True, help="Replace files of an earlier export in --out.")
+def export_command(
+    config_path: Path | None,
+    database: str | None,
+    fmt: str,
+    what: tuple[str, ...],
+    sources: tuple[str, ...],
+    since: datetime | None,
+    until: datetime | None,
+    out: Path,
+    bom: bool,
+    overwrite: bool,
+) -> None:
+    """Export archive data to files, with a manifest.json for citing the dataset.
+
+    Writes one file per --what into --out, then manifest.json: the command line, the
+    database's schema revision, the parser versions present, row counts, the time
+    range and the SHA-256 of every file. Rows are streamed, so the archive's size
+    does not matter. Timestamps are UTC (ISO 8601). Reads the archive only.
+    """
+    command = _command_line(
+        fmt, what, sources, since.isoformat() if since else None,
+        until.isoformat() if until else None, out, bom, database, config_path,
+    )  # fmt: skip
+    engine = open_archive(database, config_path, create=False)
+    try:
+        with translated_errors():
+            result = export(
+                engine, out, datasets=what, fmt=fmt,  # type: ignore[arg-type]
+                filters=ExportFilters(sources=sources, since=since, until=until),
+                bom=bom, overwrite=overwrite, command=command,
+                generator=f"govarchive {__version__}",
+            )  # fmt: skip
+    except (ExportError, UnknownRecordError) as exc:
+        detail = exc.detail if isinstance(exc, UnknownRecordError) else str(exc)
+        raise CommandError(detail, EXIT_USAGE) from exc
+    finally:
+        engine.dispose()
+    for summary in result.files:
+        click.echo(
+            f"{out / summary.name}: {summary.rows} rows, {summary.bytes:,} bytes, "
+            f"sha256 {summary.sha256}"
+        )
+    click.echo(f"{out / 'manifest.json'}: what was exported, from where, and the files' hashes")
+

@@ -1,0 +1,523 @@
+"""Export the archive to files a researcher can cite: CSV, JSON Lines or Parquet,
+plus ``manifest.json``.
+
+- :func:`export` — write one file per dataset (``latest``, ``versions``, ``sections``,
+  ``fetches``) into a directory, then ``manifest.json``: the command line, the database's
+  schema revision, the parser versions present, row counts, time ranges and the SHA-256
+  of every file, so a dataset can be cited and checked later.
+- :data:`DATASETS` — what each dataset holds and which column ``since``/``until`` filter.
+
+Rows are streamed from a server-side cursor (``yield_per``) and written batch by batch,
+so memory stays flat however large the archive is. Each file is written under a
+``.partial`` name and renamed when complete; the manifest is written last, so a killed
+export never leaves a file that looks finished. Reads only; never writes the database.
+
+The column names are those of the archive (docs/schema.md); ``latest`` has the columns of
+the ``latest_versions`` view. Timestamps are ISO 8601 in UTC, dates ``YYYY-MM-DD``, JSON
+columns JSON text in CSV and Parquet and nested objects in JSON Lines; NULL is an empty
+CSV field.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeAlias
+
+from sqlalchemy import Connection, Engine, Select, func, select
+from sqlalchemy.sql.elements import ColumnElement
+
+from storage.engine import database_errors, describe
+from storage.exportfiles import (
+    FORMATS,
+    Format,
+    Kind,
+    file_sha256,
+    iso_utc,
+    open_writer,
+    write_atomic,
+)
+from storage.migrate import current_revision
+from storage.models import CrawlRun, Fetch, Page, PageVersion, Source, TaskSection
+from storage.selection import resolve_sources
+
+__all__ = [
+    "DATASETS",
+    "FORMATS",
+    "Dataset",
+    "ExportError",
+    "ExportFilters",
+    "ExportResult",
+    "FileSummary",
+    "Format",
+    "export",
+    "file_sha256",
+    "parquet_available",
+    "verify_manifest",
+]
+
+#: File name extension of each format.
+EXTENSIONS: dict[str, str] = {"csv": "csv", "jsonl": "jsonl", "parquet": "parquet"}
+#: Rows fetched from the database and written per batch.
+DEFAULT_BATCH_SIZE = 2000
+MANIFEST_NAME = "manifest.json"
+
+#: A SELECT of any columns.
+AnySelect: TypeAlias = Select[*tuple[Any, ...]]
+
+_CANONICAL: tuple[tuple[str, Kind], ...] = (
+    ("title", "text"),
+    ("index_no", "text"),
+    ("category", "text"),
+    ("publisher", "text"),
+    ("topic", "text"),
+    ("doc_number", "text"),
+    ("published_date", "date"),
+    ("published_at", "timestamp"),
+    ("written_date", "date"),
+    ("effective_date", "date"),
+    ("expiry_date", "date"),
+    ("validity", "text"),
+    ("source", "text"),
+    ("keywords", "text"),
+    ("summary", "text"),
+)
+
+
+class ExportError(Exception):
+    """An export that cannot be done as asked (bad format, missing pyarrow, files in the way)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Dataset:
+    """One exportable dataset: its columns (name, kind), and the column the time
+    filters and the manifest's time range use."""
+
+    name: str
+    description: str
+    columns: tuple[tuple[str, Kind], ...]
+    time_column: str
+    has_parser_version: bool
+
+
+DATASETS: dict[str, Dataset] = {
+    "latest": Dataset(
+        "latest",
+        "one row per page: its newest version (as of --until) with the page's dates",
+        (
+            ("page_id", "int"),
+            ("source_id", "int"),
+            ("source_name", "text"),
+            ("url", "text"),
+            ("first_seen_at", "timestamp"),
+            ("last_fetched_at", "timestamp"),
+            ("last_changed_at", "timestamp"),
+            ("gone_at", "timestamp"),
+            ("version_id", "int"),
+            ("version", "int"),
+            ("fetched_at", "timestamp"),
+            ("content_hash", "text"),
+            ("raw_hash", "text"),
+            *_CANONICAL,
+            ("metadata_extra", "json"),
+            ("body_text", "text"),
+            ("encoding", "text"),
+            ("parser_version", "text"),
+        ),
+        "fetched_at",
+        True,
+    ),
+    "versions": Dataset(
+        "versions",
+        "one row per page version (page_versions with its page's URL and source)",
+        (
+            ("version_id", "int"),
+            ("page_id", "int"),
+            ("source_name", "text"),
+            ("url", "text"),
+            ("version", "int"),
+            ("fetched_at", "timestamp"),
+            ("content_hash", "text"),
+            ("raw_hash", "text"),
+            ("content_type", "text"),
+            *_CANONICAL,
+            ("metadata_extra", "json"),
+            ("body_text", "text"),
+            ("encoding", "text"),
+            ("encoding_source", "text"),
+            ("parser_version", "text"),
+        ),
+        "fetched_at",
+        True,
+    ),
+    "sections": Dataset(
+        "sections",
+        "one row per task section of every version, with the version's page and date",
+        (
+            ("section_id", "int"),
+            ("version_id", "int"),
+            ("page_id", "int"),
+            ("source_name", "text"),
+            ("url", "text"),
+            ("version", "int"),
+            ("fetched_at", "timestamp"),
+            ("number", "int"),
+            ("title", "text"),
+            ("status", "text"),
+            ("progress", "text"),
+            ("problems", "text"),
+            ("next_steps", "text"),
+            ("extra", "json"),
+            ("parser_version", "text"),
+        ),
+        "fetched_at",
+        True,
+    ),
+    "fetches": Dataset(
+        "fetches",
+        "one row per fetch attempt, whatever its outcome",
+        (
+            ("fetch_id", "int"),
+            ("crawl_run_id", "int"),
+            ("source_name", "text"),
+            ("page_id", "int"),
+            ("url", "text"),
+            ("requested_at", "timestamp"),
+            ("http_status", "int"),
+            ("outcome", "text"),
+            ("error", "text"),
+            ("elapsed_ms", "int"),
+            ("bytes", "int"),
+            ("raw_hash", "text"),
+            ("version_id", "int"),
+        ),
+        "requested_at",
+        False,
+    ),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ExportFilters:
+    """Which rows to export: sources by name (empty: all), and ``since <= time <
+    until`` on the dataset's time column (aware datetimes; None: unbounded)."""
+
+    sources: tuple[str, ...] = ()
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+@dataclass(slots=True)
+class FileSummary:
+    """What :func:`export` wrote for one dataset."""
+
+    dataset: str
+    name: str
+    rows: int = 0
+    bytes: int = 0
+    sha256: str = ""
+    first: datetime | None = None
+    last: datetime | None = None
+    parser_versions: set[str] = field(default_factory=set)
+
+    def to_dict(self, dataset: Dataset) -> dict[str, Any]:
+        """Return this file's manifest entry."""
+        return {
+            "name": self.name,
+            "dataset": self.dataset,
+            "description": dataset.description,
+            "rows": self.rows,
+            "bytes": self.bytes,
+            "sha256": self.sha256,
+            "columns": [name for name, _ in dataset.columns],
+            "time_column": dataset.time_column,
+            "time_range": _range(self.first, self.last),
+            "parser_versions": sorted(self.parser_versions),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ExportResult:
+    """The files written and the manifest (as written to ``manifest.json``)."""
+
+    directory: Path
+    files: tuple[FileSummary, ...]
+    manifest: dict[str, Any]
+
+
+def parquet_available() -> bool:
+    """Return True when pyarrow (the ``govarchive[parquet]`` extra) can be imported."""
+    return importlib.util.find_spec("pyarrow") is not None
+
+
+def export(
+    engine: Engine,
+    out_dir: Path,
+    *,
+    datasets: Sequence[str],
+    fmt: Format,
+    filters: ExportFilters | None = None,
+    bom: bool = False,
+    overwrite: bool = False,
+    command: str = "",
+    generator: str = "govarchive",
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    on_rows: Callable[[str, int], None] | None = None,
+) -> ExportResult:
+    """Write each of ``datasets`` to ``out_dir/<dataset>.<ext>`` and then
+    ``out_dir/manifest.json``; return what was written.
+
+    ``bom`` starts CSV files with a UTF-8 byte order mark (for spreadsheet programs
+    that otherwise guess a legacy encoding). ``command`` and ``generator`` are
+    recorded in the manifest. ``on_rows(dataset, n)`` is called after every batch.
+    Raises ExportError for an unknown dataset or format, a missing pyarrow, or files
+    already in ``out_dir`` (unless ``overwrite``); UnknownRecordError for a source name
+    the archive does not hold. Reads the database only.
+    """
+    filters = filters or ExportFilters()
+    chosen = _check_request(datasets, fmt, out_dir, overwrite=overwrite)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with database_errors(engine, "exporting"), engine.connect() as conn:
+        source_ids = resolve_sources(conn, filters.sources)
+        revision = current_revision(engine)
+        summaries: list[FileSummary] = []
+        for dataset in chosen:
+            summary = FileSummary(dataset.name, f"{dataset.name}.{EXTENSIONS[fmt]}")
+            stmt = _statement(dataset, source_ids, filters)
+            rows = _stream(conn, stmt, batch_size)
+            _write_file(out_dir / summary.name, fmt, dataset, rows, summary, bom, on_rows)
+            summaries.append(summary)
+            conn.rollback()  # end the read transaction (and its server-side cursor)
+    manifest = _manifest(
+        engine, chosen, summaries, fmt=fmt, filters=filters, bom=bom, revision=revision,
+        command=command, generator=generator,
+    )  # fmt: skip
+    write_atomic(out_dir / MANIFEST_NAME, _json_bytes(manifest))
+    return ExportResult(out_dir, tuple(summaries), manifest)
+
+
+def verify_manifest(out_dir: Path) -> list[str]:
+    """Return a problem per file of ``out_dir/manifest.json`` that is missing or whose
+    SHA-256 differs; an empty list when every file matches. Reads files only."""
+    manifest = json.loads((out_dir / MANIFEST_NAME).read_text("utf-8"))
+    problems: list[str] = []
+    for entry in manifest["files"]:
+        path = out_dir / entry["name"]
+        if not path.is_file():
+            problems.append(f"{entry['name']}: missing")
+        elif file_sha256(path) != entry["sha256"]:
+            problems.append(f"{entry['name']}: SHA-256 differs from the manifest")
+    return problems
+
+
+def _check_request(
+    datasets: Sequence[str], fmt: str, out_dir: Path, *, overwrite: bool
+) -> list[Dataset]:
+    if fmt not in FORMATS:
+        raise ExportError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    if not datasets:
+        raise ExportError(f"nothing to export; choose from {', '.join(DATASETS)}")
+    unknown = [d for d in datasets if d not in DATASETS]
+    if unknown:
+        raise ExportError(
+            f"unknown dataset {unknown[0]!r}; choose from {', '.join(DATASETS)}"
+        )
+    if fmt == "parquet" and not parquet_available():
+        raise ExportError(
+            "Parquet export needs pyarrow, which is not installed; install it with "
+            "`pip install 'govarchive[parquet]'` (or choose --format csv or jsonl)"
+        )
+    chosen = [DATASETS[d] for d in dict.fromkeys(datasets)]
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ExportError(f"{out_dir} exists and is not a directory")
+    if not overwrite:
+        names = [f"{d.name}.{EXTENSIONS[fmt]}" for d in chosen] + [MANIFEST_NAME]
+        present = [n for n in names if (out_dir / n).exists()]
+        if present:
+            raise ExportError(
+                f"{out_dir} already holds {', '.join(present)}; choose another --out "
+                "directory or pass --overwrite"
+            )
+    return chosen
+
+
+def _canonical_columns() -> list[ColumnElement[Any]]:
+    return [getattr(PageVersion, name).label(name) for name, _ in _CANONICAL]
+
+
+def _statement(dataset: Dataset, source_ids: list[int] | None, f: ExportFilters) -> AnySelect:
+    """Return the SELECT of one dataset, its columns in ``dataset.columns`` order."""
+    stmt: AnySelect
+    if dataset.name == "fetches":
+        time_col: Any = Fetch.requested_at
+        stmt = (
+            select(
+                Fetch.id.label("fetch_id"), Fetch.crawl_run_id, Source.name.label("source_name"),
+                Fetch.page_id, Fetch.url, Fetch.requested_at, Fetch.http_status, Fetch.outcome,
+                Fetch.error, Fetch.elapsed_ms, Fetch.nbytes.label("bytes"), Fetch.raw_hash,
+                Fetch.version_id,
+            )
+            .join(CrawlRun, CrawlRun.id == Fetch.crawl_run_id)
+            .join(Source, Source.id == CrawlRun.source_id)
+            .order_by(Fetch.id)
+        )
+        source_col: Any = Source.id
+    else:
+        time_col = PageVersion.fetched_at
+        source_col = Page.source_id
+        if dataset.name == "latest":
+            stmt = _latest(f.until)
+        elif dataset.name == "versions":
+            stmt = (
+                select(
+                    PageVersion.id.label("version_id"), PageVersion.page_id,
+                    Source.name.label("source_name"), Page.url, PageVersion.version,
+                    PageVersion.fetched_at, PageVersion.content_hash, PageVersion.raw_hash,
+                    PageVersion.content_type, *_canonical_columns(), PageVersion.metadata_extra,
+                    PageVersion.body_text, PageVersion.encoding, PageVersion.encoding_source,
+                    PageVersion.parser_version,
+                )
+                .join(Page, Page.id == PageVersion.page_id)
+                .join(Source, Source.id == Page.source_id)
+                .order_by(PageVersion.id)
+            )
+        else:
+            stmt = (
+                select(
+                    TaskSection.id.label("section_id"), TaskSection.version_id,
+                    PageVersion.page_id, Source.name.label("source_name"), Page.url,
+                    PageVersion.version, PageVersion.fetched_at, TaskSection.number,
+                    TaskSection.title, TaskSection.status, TaskSection.progress,
+                    TaskSection.problems, TaskSection.next_steps, TaskSection.extra,
+                    PageVersion.parser_version,
+                )
+                .join(PageVersion, PageVersion.id == TaskSection.version_id)
+                .join(Page, Page.id == PageVersion.page_id)
+                .join(Source, Source.id == Page.source_id)
+                .order_by(TaskSection.version_id, TaskSection.number)
+            )
+    if source_ids is not None:
+        stmt = stmt.where(source_col.in_(source_ids))
+    if f.since is not None:
+        stmt = stmt.where(time_col >= f.since)
+    if f.until is not None and dataset.name != "latest":
+        stmt = stmt.where(time_col < f.until)
+    return stmt
+
+
+def _latest(until: datetime | None) -> AnySelect:
+    """The newest version of every page, as of ``until`` (exclusive) when given."""
+    newest = select(PageVersion.page_id, func.max(PageVersion.version).label("version"))
+    if until is not None:
+        newest = newest.where(PageVersion.fetched_at < until)
+    sub = newest.group_by(PageVersion.page_id).subquery()
+    return (
+        select(
+            Page.id.label("page_id"), Page.source_id, Source.name.label("source_name"), Page.url,
+            Page.first_seen_at, Page.last_fetched_at, Page.last_changed_at, Page.gone_at,
+            PageVersion.id.label("version_id"), PageVersion.version, PageVersion.fetched_at,
+            PageVersion.content_hash, PageVersion.raw_hash, *_canonical_columns(),
+            PageVersion.metadata_extra, PageVersion.body_text, PageVersion.encoding,
+            PageVersion.parser_version,
+        )
+        .select_from(PageVersion)
+        .join(sub, (sub.c.page_id == PageVersion.page_id) & (sub.c.version == PageVersion.version))
+        .join(Page, Page.id == PageVersion.page_id)
+        .join(Source, Source.id == Page.source_id)
+        .order_by(Page.id)
+    )
+
+
+def _stream(conn: Connection, stmt: AnySelect, batch_size: int) -> Iterator[Sequence[Any]]:
+    """Yield batches of rows from a server-side cursor (PostgreSQL) or an incrementally
+    read SQLite cursor, never the whole result."""
+    result = conn.execute(stmt.execution_options(yield_per=batch_size))
+    yield from result.partitions()
+
+
+def _write_file(
+    path: Path,
+    fmt: Format,
+    dataset: Dataset,
+    batches: Iterable[Sequence[Any]],
+    summary: FileSummary,
+    bom: bool,
+    on_rows: Callable[[str, int], None] | None,
+) -> None:
+    """Write every batch to ``path`` (through ``path.partial``, renamed when complete)
+    and fill in ``summary``: rows, time range, parser versions, size and SHA-256."""
+    partial = path.with_name(path.name + ".partial")
+    time_index = [n for n, _ in dataset.columns].index(dataset.time_column)
+    pv_index = len(dataset.columns) - 1 if dataset.has_parser_version else None
+    writer = open_writer(partial, fmt, dataset.columns, bom=bom)
+    try:
+        for batch in batches:
+            writer.write(batch)
+            summary.rows += len(batch)
+            times = [row[time_index] for row in batch if row[time_index] is not None]
+            if times:
+                low, high = min(times), max(times)
+                summary.first = low if summary.first is None else min(summary.first, low)
+                summary.last = high if summary.last is None else max(summary.last, high)
+            if pv_index is not None:
+                summary.parser_versions.update(row[pv_index] for row in batch)
+            if on_rows is not None:
+                on_rows(dataset.name, len(batch))
+    finally:
+        writer.close()
+    os.replace(partial, path)
+    summary.bytes = path.stat().st_size
+    summary.sha256 = file_sha256(path)
+
+
+# -- manifest --------------------------------------------------------------------------
+
+
+def _range(first: datetime | None, last: datetime | None) -> dict[str, str | None]:
+    return {
+        "min": iso_utc(first) if first is not None else None,
+        "max": iso_utc(last) if last is not None else None,
+    }
+
+
+def _manifest(
+    engine: Engine,
+    chosen: Sequence[Dataset],
+    summaries: Sequence[FileSummary],
+    *,
+    fmt: str,
+    filters: ExportFilters,
+    bom: bool,
+    revision: str | None,
+    command: str,
+    generator: str,
+) -> dict[str, Any]:
+    firsts = [s.first for s in summaries if s.first is not None]
+    lasts = [s.last for s in summaries if s.last is not None]
+    return {
+        "generator": generator,
+        "created_at": iso_utc(datetime.now(UTC)),
+        "command": command,
+        "database": describe(engine),
+        "schema_revision": revision,
+        "format": fmt,
+        "csv_bom": bom if fmt == "csv" else None,
+        "filters": {
+            "sources": list(filters.sources),
+            "since": iso_utc(filters.since) if filters.since else None,
+            "until_exclusive": iso_utc(filters.until) if filters.until else None,
+        },
+        "parser_versions": sorted(set().union(*(s.parser_versions for s in summaries))),
+        "rows": {s.dataset: s.rows for s in summaries},
+        "time_range": _range(min(firsts, default=None), max(lasts, default=None)),
+        "files": [s.to_dict(d) for s, d in zip(summaries, chosen, strict=True)],
+    }
+
+
+def _json_bytes(value: Any) -> bytes:
+    return (json.dumps(value, ensure_ascii=False, indent=2) + "\n").encode("utf-8")

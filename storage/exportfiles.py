@@ -1,0 +1,167 @@
+"""The file formats of :mod:`storage.export`: CSV, JSON Lines and Parquet writers.
+
+Every writer takes batches of rows (sequences in column order) and the columns' kinds,
+which decide how a value is written:
+
+==========  ============================  ======================  =======================
+kind        CSV                           JSON Lines              Parquet
+==========  ============================  ======================  =======================
+int         decimal                       number                  int64
+text        as is                         string                  string
+date        ``YYYY-MM-DD``                string                  date32
+timestamp   ISO 8601 in UTC (``+00:00``)  string                  timestamp[us, UTC]
+json        JSON text (sorted keys)       nested object           string (JSON text)
+==========  ============================  ======================  =======================
+
+NULL is an empty CSV field, ``null`` in JSON Lines and a null in Parquet. Files are
+UTF-8; CSV optionally starts with a byte order mark. Writes only the file it is given.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import os
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+Format = Literal["csv", "jsonl", "parquet"]
+FORMATS: tuple[Format, ...] = ("csv", "jsonl", "parquet")
+Kind = Literal["int", "text", "date", "timestamp", "json"]
+Columns = Sequence[tuple[str, Kind]]
+
+
+class RowWriter(Protocol):
+    """Writes batches of rows to one file; ``close`` flushes and closes it."""
+
+    def write(self, rows: Sequence[Sequence[Any]]) -> None: ...
+    def close(self) -> None: ...
+
+
+def open_writer(path: Path, fmt: Format, columns: Columns, *, bom: bool = False) -> RowWriter:
+    """Create ``path`` (truncating it) and return a writer of ``fmt`` for ``columns``.
+    ``bom`` applies to CSV only. Parquet needs pyarrow (ImportError otherwise)."""
+    if fmt == "csv":
+        return _CsvWriter(path, columns, bom)
+    if fmt == "jsonl":
+        return _JsonlWriter(path, columns)
+    return _ParquetWriter(path, columns)
+
+
+def iso_utc(value: datetime) -> str:
+    """Return an aware datetime as ISO 8601 in UTC (``2021-10-11T01:25:00+00:00``)."""
+    return value.astimezone(UTC).isoformat()
+
+
+def csv_text(value: Any, kind: Kind) -> str:
+    """Return the CSV text of one value (see the module table)."""
+    if value is None:
+        return ""
+    if kind == "timestamp":
+        return iso_utc(value)
+    if kind == "date":
+        return str(value.isoformat())
+    if kind == "json":
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return str(value)
+
+
+def json_value(value: Any, kind: Kind) -> Any:
+    """Return the JSON Lines value of one value (see the module table)."""
+    if value is None or kind in ("int", "text", "json"):
+        return value
+    if kind == "timestamp":
+        return iso_utc(value)
+    return value.isoformat()
+
+
+def file_sha256(path: Path) -> str:
+    """Return the SHA-256 hex digest of the file at ``path`` (read in 1 MiB chunks)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a ``.partial`` file renamed into place."""
+    partial = path.with_name(path.name + ".partial")
+    partial.write_bytes(data)
+    os.replace(partial, path)
+
+
+class _CsvWriter:
+    def __init__(self, path: Path, columns: Columns, bom: bool) -> None:
+        # newline="" lets csv end rows with \r\n itself (RFC 4180) and keep the \n
+        # inside quoted body_text fields as they are.
+        self.handle = path.open("w", encoding="utf-8-sig" if bom else "utf-8", newline="")
+        self.kinds = [kind for _, kind in columns]
+        self.csv = csv.writer(self.handle)
+        self.csv.writerow([name for name, _ in columns])
+
+    def write(self, rows: Sequence[Sequence[Any]]) -> None:
+        kinds = self.kinds
+        self.csv.writerows(
+            [csv_text(v, k) for v, k in zip(row, kinds, strict=True)] for row in rows
+        )
+
+    def close(self) -> None:
+        self.handle.close()
+
+
+class _JsonlWriter:
+    def __init__(self, path: Path, columns: Columns) -> None:
+        self.handle = path.open("w", encoding="utf-8", newline="\n")
+        self.columns = list(columns)
+
+    def write(self, rows: Sequence[Sequence[Any]]) -> None:
+        out = io.StringIO()
+        for row in rows:
+            record = {
+                name: json_value(v, kind)
+                for (name, kind), v in zip(self.columns, row, strict=True)
+            }
+            out.write(json.dumps(record, ensure_ascii=False))
+            out.write("\n")
+        self.handle.write(out.getvalue())
+
+    def close(self) -> None:
+        self.handle.close()
+
+
+class _ParquetWriter:
+    """One row group per batch, with an explicit schema (so an empty export and an
+    all-NULL column still have the right types)."""
+
+    def __init__(self, path: Path, columns: Columns) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        self.pa = pa
+        types = {
+            "int": pa.int64(),
+            "text": pa.string(),
+            "date": pa.date32(),
+            "timestamp": pa.timestamp("us", tz="UTC"),
+            "json": pa.string(),
+        }
+        self.kinds = [kind for _, kind in columns]
+        self.schema = pa.schema([(name, types[kind]) for name, kind in columns])
+        self.writer = pq.ParquetWriter(str(path), self.schema, compression="zstd")
+
+    def write(self, rows: Sequence[Sequence[Any]]) -> None:
+        arrays: list[list[Any]] = []
+        for index, kind in enumerate(self.kinds):
+            values = [row[index] for row in rows]
+            if kind == "json":
+                values = [None if v is None else csv_text(v, "json") for v in values]
+            arrays.append(values)
+        self.writer.write_batch(self.pa.record_batch(arrays, schema=self.schema))
+
+    def close(self) -> None:
+        self.writer.close()
