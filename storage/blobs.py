@@ -98,9 +98,9 @@ def put_blob(conn: Connection, *, raw: bytes, raw_hash: str, source_id: int, now
                 "dict_id": dict_id,
                 "data": compress(raw, dictionary),
             },
-        )
+        ).returning(Blob.hash)
     )
-    return result.rowcount == 1
+    return result.first() is not None
 
 
 def read_blob(conn: Connection, raw_hash: str) -> bytes:

@@ -8,6 +8,7 @@ alembic.ini.
 - ``upgrade(engine)`` — migrate to head (or ``revision``) in one transaction.
 - ``current_revision(engine) -> str | None`` — None for a database never migrated.
 - ``head_revision() -> str`` — the newest revision this code knows.
+- ``revision_state(current) -> "none" | "head" | "older" | "unknown"``.
 - ``ensure_current(engine, *, create=True) -> str`` — what every command that opens the
   archive calls first: creates a new, empty database at head; raises
   OutdatedSchemaError (naming ``govarchive db upgrade``) for an older revision and
@@ -20,6 +21,7 @@ tests that need a revision history other than the real one.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -98,6 +100,20 @@ def downgrade(engine: Engine, revision: str, *, script_location: Path | None = N
         command.downgrade(config, revision)
 
 
+RevisionState = Literal["none", "head", "older", "unknown"]
+
+
+def revision_state(current: str | None, *, script_location: Path | None = None) -> RevisionState:
+    """Classify a database revision against these scripts: ``none`` (never migrated),
+    ``head``, ``older`` (a known earlier revision) or ``unknown`` (a newer version's)."""
+    script = ScriptDirectory.from_config(alembic_config(script_location=script_location))
+    if current is None:
+        return "none"
+    if current == script.get_current_head():
+        return "head"
+    return "older" if _known(script, current) else "unknown"
+
+
 def ensure_current(
     engine: Engine, *, create: bool = True, script_location: Path | None = None
 ) -> str:
@@ -130,8 +146,7 @@ def ensure_current(
             )
         upgrade(engine, script_location=script_location)
         return head
-    script = ScriptDirectory.from_config(alembic_config(script_location=script_location))
-    if _known(script, current):
+    if revision_state(current, script_location=script_location) == "older":
         raise OutdatedSchemaError(
             f"the archive schema is at revision {current}, this govarchive needs {head}; "
             f"run `{UPGRADE_COMMAND}` (back up the database first)",

@@ -1,0 +1,173 @@
+"""ParsedDoc mirrors the parser's record; content_hash covers content and nothing else."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import hashlib
+import typing
+from datetime import UTC, date, datetime, timedelta, timezone
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from scraper.parse import record
+from storage import content
+from storage.content import (
+    CANONICAL_FIELDS,
+    ParsedDoc,
+    content_hash,
+    raw_hash,
+    section_values,
+    version_values,
+)
+from tests.storage.factories import make_doc
+
+
+def test_field_lists_match_the_parser() -> None:
+    assert CANONICAL_FIELDS == record.CANONICAL_FIELDS
+    assert content.SECTION_FIELDS == record.SECTION_FIELDS
+
+
+def test_typed_dicts_mirror_page_record_to_dict() -> None:
+    sample = record.PageRecord(
+        metadata=record.Metadata(title="t"),
+        sections=(record.Section(number=1, title="s"),),
+        body_text="b",
+        encoding="utf-8",
+        encoding_source="meta",
+    ).to_dict()
+    assert set(typing.get_type_hints(content.ParsedDoc)) == set(sample)
+    assert set(typing.get_type_hints(content.ParsedMetadata)) == set(sample["metadata"])
+    assert set(typing.get_type_hints(content.ParsedSection)) == set(sample["sections"][0])
+    assert [f.name for f in dataclasses.fields(record.Metadata)][:15] == list(CANONICAL_FIELDS)
+
+
+def test_content_hash_is_sha256_of_canonical_json() -> None:
+    doc = make_doc(
+        sections=[
+            {
+                "number": 1,
+                "title": "任务",
+                "status": "滞后",
+                "progress": None,
+                "problems": None,
+                "next_steps": None,
+                "extra": {},
+            }
+        ],
+        body="正文",
+        encoding="gb18030",
+        warnings=["ignored"],
+        **{name: None for name in CANONICAL_FIELDS},
+        metadata_extra={"b": "2", "a": "1"},
+    )
+    nulls = {name: "null" for name in CANONICAL_FIELDS}
+    metadata = {**nulls, "metadata_extra": '{"a":"1","b":"2"}'}
+    # Spelled out by hand: keys sorted at every level, no whitespace, UTF-8 kept.
+    expected = (
+        '{"body_text":"正文","metadata":{'
+        + ",".join(f'"{k}":{metadata[k]}' for k in sorted(metadata))
+        + '},"sections":[{"extra":{},"next_steps":null,"number":1,"problems":null,'
+        '"progress":null,"status":"滞后","title":"任务"}]}'
+    )
+    assert content_hash(doc) == hashlib.sha256(expected.encode("utf-8")).hexdigest()
+
+
+def test_raw_hash() -> None:
+    assert raw_hash(b"<html>") == hashlib.sha256(b"<html>").hexdigest()
+
+
+volatile = st.fixed_dictionaries(
+    {
+        "encoding": st.sampled_from(["utf-8", "gb18030", "big5"]),
+        "encoding_source": st.sampled_from(["http", "bom", "meta", "detected", "fallback"]),
+        "warnings": st.lists(st.text(max_size=20), max_size=3),
+    }
+)
+
+
+@given(volatile)
+def test_content_hash_ignores_encoding_and_warnings(changes: dict[str, typing.Any]) -> None:
+    doc = make_doc()
+    other = {**copy.deepcopy(doc), **changes}
+    assert content_hash(other) == content_hash(doc)  # type: ignore[arg-type]
+
+
+@given(st.permutations(list(make_doc()["metadata"])))
+def test_content_hash_ignores_key_order(order: list[str]) -> None:
+    doc = make_doc()
+    reordered = copy.deepcopy(doc)
+    reordered["metadata"] = {k: doc["metadata"][k] for k in order}  # type: ignore[assignment]
+    assert content_hash(reordered) == content_hash(doc)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        *[("metadata", name) for name in CANONICAL_FIELDS if name != "published_at"],
+        ("metadata", "metadata_extra"),
+        ("section", "status"),
+        ("section", "progress"),
+        ("section", "problems"),
+        ("section", "next_steps"),
+        ("section", "title"),
+        ("section", "extra"),
+        ("body", "body_text"),
+    ],
+    ids=lambda c: f"{c[0]}.{c[1]}",
+)
+def test_every_content_field_changes_the_hash(change: tuple[str, str]) -> None:
+    doc = make_doc()
+    changed = copy.deepcopy(doc)
+    kind, name = change
+    if kind == "metadata":
+        value: typing.Any = {"新": "值"} if name == "metadata_extra" else "2020-01-02"
+        changed["metadata"][name] = value  # type: ignore[literal-required]
+    elif kind == "section":
+        changed["sections"][0][name] = {"新": "值"} if name == "extra" else "已完成"  # type: ignore[literal-required]
+    else:
+        changed["body_text"] += "。"
+    assert content_hash(changed) != content_hash(doc)
+
+
+def test_version_values_converts_dates_and_times() -> None:
+    values = version_values(make_doc(effective_date="2021-11-01"))
+    assert values["published_date"] == date(2021, 10, 11)
+    assert values["effective_date"] == date(2021, 11, 1)
+    assert values["published_at"] == datetime(2021, 10, 11, 1, 25, tzinfo=UTC)
+    assert values["published_at"].utcoffset() == timedelta(hours=8)
+    assert values["published_at"].tzinfo == timezone(timedelta(hours=8))
+    assert values["metadata_extra"] == {"信息格式/语种": "中文"}
+    assert values["title"] == "2021年度三季度政府工作报告任务进展情况"
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("published_date", "2021年10月11日", "metadata.published_date is not an ISO date"),
+        ("written_date", "2021-02-30", "metadata.written_date is not an ISO date"),
+        ("published_at", "2021-10-11T09:25:00", "metadata.published_at has no UTC offset"),
+        ("published_at", "yesterday", "metadata.published_at is not an ISO datetime"),
+        ("title", 42, "metadata.title must be a string or null"),
+        ("metadata_extra", {"a": 1}, "metadata_extra must map strings to strings"),
+    ],
+)
+def test_version_values_names_the_bad_field(field: str, value: object, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        version_values(make_doc(**{field: value}))
+
+
+def test_section_values() -> None:
+    rows = section_values(make_doc())
+    assert [r["number"] for r in rows] == [1, 2]
+    assert rows[1]["status"] == "滞后"
+    assert rows[0]["extra"] == {"责任单位": "市数据资源局"}
+
+
+def test_section_values_rejects_duplicate_numbers() -> None:
+    doc: ParsedDoc = make_doc()
+    doc["sections"][1]["number"] = 1
+    with pytest.raises(ValueError, match=r"sections\[1\].number 1 occurs twice"):
+        section_values(doc)
