@@ -4,6 +4,7 @@ Imports neither httpx nor :mod:`storage`.
 """
 
 from scraper.parse.encoding import Decoded, decode_html
+from scraper.parse.page import parse_page
 from scraper.parse.record import CANONICAL_FIELDS, SECTION_FIELDS, Metadata, PageRecord, Section
 
 #: Bumped whenever a change to the parser can change its output for some page.
@@ -19,4 +20,5 @@ __all__ = [
     "PageRecord",
     "Section",
     "decode_html",
+    "parse_page",
 ]

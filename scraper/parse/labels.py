@@ -1,0 +1,174 @@
+"""Label normalisation and the synonym tables: which page label means which field.
+
+Labels are compared after removing all whitespace and a trailing colon, so
+``索&nbsp;&nbsp;引&nbsp;&nbsp;号：``, ``索 引 号`` and ``名　　称`` are ``索引号`` and ``名称``.
+The tables here are the single source of docs/parsing.md's label lists.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from scraper.parse.text import WHITESPACE
+
+#: Metadata-block label → canonical field (scraper.parse.record.CANONICAL_FIELDS).
+METADATA_LABELS: dict[str, str] = {
+    "名称": "title",
+    "标题": "title",
+    "信息名称": "title",
+    "文件名称": "title",
+    "索引号": "index_no",
+    "组配分类": "category",
+    "信息分类": "category",
+    "分类": "category",
+    "发布机构": "publisher",
+    "发文机关": "publisher",
+    "发布单位": "publisher",
+    "主题分类": "topic",
+    "文号": "doc_number",
+    "发文字号": "doc_number",
+    "发布文号": "doc_number",
+    "文件编号": "doc_number",
+    "发布日期": "published_date",
+    "发文日期": "published_date",
+    "生成日期": "published_date",
+    "公开日期": "published_date",
+    "发布时间": "published_date",
+    "成文日期": "written_date",
+    "生效日期": "effective_date",
+    "实施日期": "effective_date",
+    "废止日期": "expiry_date",
+    "失效日期": "expiry_date",
+    "有效性": "validity",
+    "效力状态": "validity",
+    "时效性": "validity",
+    "来源": "source",
+    "信息来源": "source",
+    "关键词": "keywords",
+    "关键字": "keywords",
+    "主题词": "keywords",
+    "内容概述": "summary",
+}
+
+#: Fields whose values are dates (parsed to ISO ``YYYY-MM-DD``).
+DATE_FIELDS: frozenset[str] = frozenset(
+    {"published_date", "written_date", "effective_date", "expiry_date"}
+)
+
+#: Labels of counters and page widgets: never part of the record.
+VOLATILE_LABELS: frozenset[str] = frozenset(
+    {
+        "浏览次数",
+        "浏览量",
+        "访问量",
+        "访问次数",
+        "点击数",
+        "点击量",
+        "阅读次数",
+        "阅读量",
+        "字体",
+        "字号",
+        "打印",
+        "关闭",
+        "分享",
+        "分享到",
+        "扫一扫",
+    }
+)
+
+#: Labels often found in metadata blocks besides the canonical ones; they go to
+#: ``metadata_extra``. Knowing them lets a block be split where no colon or cell
+#: boundary separates label from value; unknown labels are still read from cells
+#: and ``label: value`` rows.
+KNOWN_EXTRA_LABELS: frozenset[str] = frozenset(
+    {
+        "公开分类",
+        "公开方式",
+        "公开范围",
+        "公开时限",
+        "公开形式",
+        "公开属性",
+        "体裁分类",
+        "服务对象分类",
+        "生命周期分类",
+        "信息格式/语种",
+        "主题导航",
+        "所属机构",
+        "发文单位",
+        "信息类别",
+        "内容分类",
+        "统一编号",
+        "登记号",
+        "作者",
+    }
+)
+
+#: Task-section label → Section field.
+SECTION_LABELS: dict[str, str] = {
+    "完成状态": "status",
+    "完成情况": "status",
+    "进度": "status",
+    "办理状态": "status",
+    "进展情况": "progress",
+    "工作进展": "progress",
+    "推进情况": "progress",
+    "落实情况": "progress",
+    "完成进展": "progress",
+    "存在的问题": "problems",
+    "存在问题": "problems",
+    "困难和问题": "problems",
+    "下一步工作安排": "next_steps",
+    "下一步计划": "next_steps",
+    "下一步工作计划": "next_steps",
+    "下步打算": "next_steps",
+    "下一步打算": "next_steps",
+}
+
+#: Other labels read inside a task section; they go to ``Section.extra``.
+SECTION_EXTRA_LABELS: frozenset[str] = frozenset(
+    {
+        "责任单位",
+        "牵头单位",
+        "配合单位",
+        "协同单位",
+        "协办单位",
+        "责任部门",
+        "牵头部门",
+        "配合部门",
+        "责任领导",
+        "牵头领导",
+        "分管领导",
+        "责任人",
+        "时间节点",
+        "完成时限",
+        "完成时间",
+        "时间进度",
+        "目标任务",
+        "工作目标",
+        "备注",
+    }
+)
+
+#: Column headers of a report table: the section number and its title.
+NUMBER_COLUMNS: frozenset[str] = frozenset({"序号", "编号"})
+TITLE_COLUMNS: frozenset[str] = frozenset(
+    {"任务", "重点任务", "工作任务", "任务内容", "目标任务", "任务名称", "主要任务"}
+)
+
+_TRAILING_COLON = re.compile(r"[:：]+$")
+
+
+def normalize_label(text: str) -> str:
+    """Return a label in comparable form: no whitespace, no trailing colon."""
+    return _TRAILING_COLON.sub("", WHITESPACE.sub("", text))
+
+
+def label_pattern(labels: Iterable[str]) -> str:
+    """Return a regex alternation matching any of ``labels`` with optional spaces
+    between characters (padded labels like ``索 引 号``), longest first."""
+    alternatives = [
+        " ?".join(re.escape(ch) for ch in label)
+        for label in sorted(set(labels), key=lambda s: (-len(s), s))
+    ]
+    return "(?:" + "|".join(alternatives) + ")"

@@ -1,0 +1,300 @@
+"""The metadata block: find it among the page's lines and tables, merge its copies,
+fill gaps from the info line and ``<meta>`` tags. Pure (lines in, Metadata out).
+
+A block is a table, or a run of lines, carrying at least two canonical fields with
+values (docs/parsing.md, "Labels"). A run of lines is either inline (``索引号：002…``
+per line) or two-line (``索引号`` then the value on the next line, as in ``<dt>/<dd>``
+lists); which one is decided per run by the majority of its lines.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from scraper.parse.labels import DATE_FIELDS, METADATA_LABELS, VOLATILE_LABELS, normalize_label
+from scraper.parse.layout import Block, Table, plain
+from scraper.parse.pairs import (
+    KNOWN_LABELS,
+    Pair,
+    is_known_label,
+    is_label_like,
+    line_pairs,
+    row_pairs,
+)
+from scraper.parse.record import CANONICAL_FIELDS, Metadata
+from scraper.parse.values import DateTime, clean_value, parse_datetime
+
+#: Labels of the article info line (``发布时间：… 来源：… 浏览次数：…``).
+INFO_LABELS: dict[str, str] = {"发布时间": "published_date", "来源": "source"}
+
+#: ``<meta name=…>`` (lower-cased) → field it can fill when the block left it empty.
+META_FALLBACKS: dict[str, str] = {
+    "articletitle": "title",
+    "columnname": "category",
+    "pubdate": "published_date",
+    "contentsource": "source",
+    "keywords": "keywords",
+}
+
+# ``<title>`` suffix: "文章标题_网站名", "文章标题 - 网站名", "文章标题|网站名".
+_TITLE_SUFFIX = re.compile(r"^(.+?)\s*(?:[_|｜–—]|-)+\s*([^_|｜–—\-]+)$")
+_SUFFIX_BLOCKERS = re.compile(r"[0-9０-９“”\"《》()（）〔〕\[\]]")
+_FIRST_KNOWN = frozenset(label[0] for label in KNOWN_LABELS)
+
+
+@dataclass(slots=True)
+class PageContext:
+    """What the page offers besides its lines: ``<meta>`` tags, ``h1`` texts, ``<title>``."""
+
+    meta: Mapping[str, str] = field(default_factory=dict)
+    headings: Sequence[str] = ()
+    title_tag: str | None = None
+
+
+def extract_metadata(
+    before: Sequence[Block], after: Sequence[Block], context: PageContext
+) -> tuple[Metadata, list[str]]:
+    """Return the page's Metadata and warnings, from the blocks before and after the
+    article body (the body itself is excluded), and the page context for fallbacks."""
+    collector = _Collector()
+    found_block = False
+    loose: list[str] = []
+    for blocks in (before, after):
+        pairs, lines = find_block_pairs(blocks)
+        found_block = found_block or bool(pairs)
+        for label, value in pairs:
+            collector.add(label, value)
+        loose.extend(lines)
+    if not found_block:
+        collector.warnings.append("no metadata block found")
+    for label, value in read_info_line(loose):
+        collector.fill_from_info(INFO_LABELS[label], value)
+    for name, fallback_field in META_FALLBACKS.items():
+        content = context.meta.get(name)
+        if content:
+            collector.fill_from_info(fallback_field, content)
+    if "title" not in collector.values:
+        title = _title_fallback(context)
+        if title:
+            collector.values["title"] = title
+    return collector.build(), collector.warnings
+
+
+def find_block_pairs(blocks: Sequence[Block]) -> tuple[list[Pair], list[str]]:
+    """Return the pairs of every metadata block among ``blocks``, in document order,
+    and the text lines (table cells included) that are in no block."""
+    pairs: list[Pair] = []
+    loose: list[str] = []
+    run: list[str] = []
+    for block in blocks:
+        if isinstance(block, str):
+            run.append(block)
+            continue
+        _flush_run(run, pairs, loose)
+        run = []
+        found = _table_pairs(block)
+        if _is_block(found, single_line=False):
+            pairs.extend(found)
+        else:
+            loose.extend(line for row in block.rows for cell in row for line in cell)
+    _flush_run(run, pairs, loose)
+    return pairs, loose
+
+
+def read_info_line(lines: Sequence[str]) -> list[Pair]:
+    """Return the 发布时间 / 来源 pairs of the info line(s) among ``lines``, in order."""
+    found: list[Pair] = []
+    for line in lines:
+        if "来源" not in line and "发布时间" not in line:
+            continue
+        for start in _info_starts(line):
+            pairs = line_pairs(line[start:])
+            if pairs is None:
+                continue
+            found.extend((label, value) for label, value in pairs if label in INFO_LABELS)
+            break
+    return found
+
+
+def _info_starts(line: str) -> list[int]:
+    """Where the info line's first label may start: the line start or the first label."""
+    positions = [0]
+    for label in INFO_LABELS:
+        at = line.find(label)
+        if at > 0:
+            positions.append(at)
+    return sorted(positions)
+
+
+def _table_pairs(table: Table) -> list[Pair]:
+    pairs: list[Pair] = []
+    for row in table.rows:
+        pairs.extend(row_pairs([" ".join(cell) for cell in row]))
+    return pairs
+
+
+def _is_block(pairs: Sequence[Pair], *, single_line: bool) -> bool:
+    """At least two canonical fields with values; on a single line, not counting the
+    info line's own labels (发布时间, 来源)."""
+    fields = set()
+    for label, value in pairs:
+        if not value or (single_line and label in INFO_LABELS):
+            continue
+        canonical = METADATA_LABELS.get(label)
+        if canonical is not None:
+            fields.add(canonical)
+    return len(fields) >= 2
+
+
+# Line kinds inside a run.
+_PAIRS, _LABEL, _UNKNOWN, _TEXT = "P", "L", "U", "T"
+
+
+def _classify(line: str) -> tuple[str, list[Pair] | None]:
+    # Cheap pre-check: most lines of a page (navigation, footers) start with no label.
+    if line[0] in _FIRST_KNOWN or "：" in line[:16] or ":" in line[:16] or line[0] > "\ufdcf":
+        pairs = line_pairs(line)
+        if pairs is not None:
+            if len(pairs) == 1 and not pairs[0][1]:
+                return _LABEL, pairs
+            return _PAIRS, pairs
+    if len(line) <= 16 and is_label_like(line):
+        return _UNKNOWN, None
+    return _TEXT, None
+
+
+def _flush_run(lines: list[str], pairs: list[Pair], loose: list[str]) -> None:
+    """Split consecutive lines into runs, keep the pairs of runs that are blocks."""
+    run: list[tuple[str, str, list[Pair] | None]] = []
+    previous = _TEXT
+    for line in lines:
+        kind, found = _classify(line)
+        if kind == _TEXT and previous not in (_LABEL, _UNKNOWN):
+            _close_run(run, pairs, loose)
+            run = []
+            loose.append(line)
+            previous = _TEXT
+            continue
+        run.append((kind, line, found))
+        previous = kind if kind != _TEXT else _PAIRS
+    _close_run(run, pairs, loose)
+
+
+def _close_run(
+    run: list[tuple[str, str, list[Pair] | None]], pairs: list[Pair], loose: list[str]
+) -> None:
+    if not run:
+        return
+    inline = sum(kind == _PAIRS for kind, _, _ in run)
+    bare = sum(kind in (_LABEL, _UNKNOWN) for kind, _, _ in run)
+    two_line = bare > inline
+    found: list[tuple[Pair, bool]] = []  # (pair, read from a label the page marked)
+    index = 0
+    while index < len(run):
+        kind, line, line_found = run[index]
+        index += 1
+        if kind == _PAIRS and line_found is not None:
+            found.extend((pair, True) for pair in line_found)
+        elif kind in (_LABEL, _UNKNOWN):
+            if kind == _LABEL and line_found is not None:
+                label = line_found[0][0]
+            else:
+                label = normalize_label(plain(line))
+            value = ""
+            if index < len(run) and (two_line or kind == _UNKNOWN):
+                next_kind, next_line, _ = run[index]
+                if next_kind in (_TEXT, _UNKNOWN) and not is_known_label(next_line):
+                    value = plain(next_line)
+                    index += 1
+            found.append(((label, value), kind == _LABEL or label in KNOWN_LABELS))
+    # A guessed label (a short line, no colon, unknown) counts only between real ones:
+    # before and after the block such lines are navigation or headings.
+    certain = [i for i, (_, sure) in enumerate(found) if sure]
+    kept = [pair for pair, _ in found[certain[0] : certain[-1] + 1]] if certain else []
+    if _is_block(kept, single_line=len(run) == 1):
+        pairs.extend(kept)
+    else:
+        loose.extend(line for _, line, _ in run)
+
+
+class _Collector:
+    """Merges the pairs of every copy of the block: the first non-empty value wins."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, str] = {}
+        self.extra: dict[str, str] = {}
+        self.warnings: list[str] = []
+
+    def add(self, label: str, raw: str) -> None:
+        if label in VOLATILE_LABELS:
+            return
+        value = clean_value(raw)
+        if value is None:
+            return
+        canonical = METADATA_LABELS.get(label)
+        if canonical is None:
+            self._set(self.extra, label, value, label)
+            return
+        if canonical not in DATE_FIELDS:
+            self._set(self.values, canonical, value, label)
+            return
+        parsed = parse_datetime(value)
+        if parsed is None:
+            self.warnings.append(f"unreadable date {value!r} for {label}")
+            self._set(self.extra, label, value, label)
+            return
+        self._set(self.values, canonical, parsed.date, label)
+        if canonical == "published_date":
+            self._time(parsed)
+
+    def fill_from_info(self, canonical: str, raw: str) -> None:
+        """Fill a field the block left empty (and ``published_at`` for a same-day time)."""
+        value = clean_value(raw)
+        if value is None:
+            return
+        if canonical not in DATE_FIELDS:
+            self.values.setdefault(canonical, value)
+            return
+        parsed = parse_datetime(value)
+        if parsed is not None:
+            self.values.setdefault(canonical, parsed.date)
+            if canonical == "published_date":
+                self._time(parsed)
+
+    def _time(self, parsed: DateTime) -> None:
+        """Keep the first time given for the published date itself."""
+        stamp = parsed.isoformat()
+        if stamp is not None and self.values.get("published_date") == parsed.date:
+            self.values.setdefault("published_at", stamp)
+
+    def _set(self, target: dict[str, str], key: str, value: str, label: str) -> None:
+        old = target.setdefault(key, value)
+        if old != value:
+            self.warnings.append(
+                f"conflicting values for {label}: kept {old!r}, ignored {value!r}"
+            )
+
+    def build(self) -> Metadata:
+        return Metadata(
+            **{name: self.values.get(name) for name in CANONICAL_FIELDS},
+            metadata_extra=dict(self.extra),
+        )
+
+
+def _title_fallback(context: PageContext) -> str | None:
+    """The article ``h1`` (the longest one: a logo ``h1`` is short), else ``<title>``
+    without its site-name suffix."""
+    headings = [h for h in (clean_value(plain(text)) for text in context.headings) if h]
+    if headings:
+        return max(headings, key=len)
+    if not context.title_tag:
+        return None
+    title = clean_value(context.title_tag)
+    if title is None:
+        return None
+    match = _TITLE_SUFFIX.match(title)
+    if match is not None and not _SUFFIX_BLOCKERS.search(match.group(2)):
+        return match.group(1).strip()
+    return title

@@ -1,0 +1,226 @@
+"""Numbered task sections of a progress report, from the body's lines and tables.
+
+A heading line starts with a Chinese numeral and ``、``/``．``/``.`` (``一、``,
+``十一、``, ``任务一、``); a field starts with a task label at the start of a line,
+after the end of the previous field's text on the same line, or alone / in bold
+without a colon. Everything else stays text (docs/parsing.md, "sections").
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from scraper.parse.body import row_text
+from scraper.parse.labels import (
+    NUMBER_COLUMNS,
+    SECTION_EXTRA_LABELS,
+    SECTION_LABELS,
+    TITLE_COLUMNS,
+    label_pattern,
+    normalize_label,
+)
+from scraper.parse.layout import EMPH, SOFT, Block, Table, plain
+from scraper.parse.record import Section
+from scraper.parse.text import normalize_space
+from scraper.parse.values import SECTION_PLACEHOLDERS
+
+_DIGITS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_NUMERAL = re.compile(r"(?:([二三四五六七八九])?十([一二三四五六七八九])?|([一二三四五六七八九]))")
+_HEADING = re.compile(r"(?:任务 ?)?(?P<numeral>[一二三四五六七八九十]{1,3}) ?[、．.] ?(?P<rest>.+)")
+# "一、二季度…", "一、二、三…": an enumeration of numerals, not a heading.
+_ENUMERATION = re.compile(r"[一二三四五六七八九十]+(?:[、,，和至到]|季度|月|是|期|批)")
+_M = f"[{EMPH}{SOFT}]"
+_LABELS = label_pattern({*SECTION_LABELS, *SECTION_EXTRA_LABELS})
+# An "other" label the tables do not list: 牵头单位, 完成时限, 责任领导 …
+_SUFFIX_LABEL = (
+    r"[\u4e00-\u9fff]{0,6}(?:单位|部门|领导|时限|节点|时间|责任人)"
+)
+_START_LABEL = re.compile(
+    rf"(?:{_M} ?)*({_LABELS}|{_SUFFIX_LABEL})(?: ?{_M})* ?(?:[:：]|(?={SOFT}|$))"
+)
+_INLINE_LABEL = re.compile(
+    rf"(?<=[。；;！!？?. {EMPH}{SOFT}])(?:{_M} ?)*({_LABELS})(?: ?{_M})* ?[:：]"
+)
+# After the last task: attachments, the signature date. They end the last field.
+_CLOSING = re.compile(
+    r"(?:附件 ?[:：0-9一二三四五六七八九十]|\d{4} ?年 ?\d{1,2} ?月 ?\d{1,2} ?日$"
+    r"|[（(]此件.{0,10}[)）]$)"
+)
+_TRAILING_TITLE = "。；;，,：: "
+_TRAILING_STATUS = "。；;，,. "
+
+
+@dataclass(slots=True)
+class _Open:
+    """A section being read: its fields' lines by key, in the order labels appeared."""
+
+    number: int
+    title: str
+    fields: dict[str, list[str]] = field(default_factory=dict)
+
+
+def chinese_number(text: str) -> int | None:
+    """Return the value of a Chinese numeral 一 … 九十九, or None."""
+    match = _NUMERAL.fullmatch(text)
+    if match is None:
+        return None
+    tens, units, single = match.groups()
+    if single:
+        return _DIGITS[single]
+    return (_DIGITS[tens] if tens else 1) * 10 + (_DIGITS[units] if units else 0)
+
+
+def heading(line: str) -> tuple[int, str] | None:
+    """Return (number, rest of line) if a plain line is a task heading, else None."""
+    match = _HEADING.match(line)
+    if match is None:
+        return None
+    number = chinese_number(match["numeral"])
+    rest = match["rest"]
+    if number is None or _ENUMERATION.match(rest):
+        return None
+    return number, rest
+
+
+def section_key(label: str) -> str:
+    """Return the Section field for a task label, or ``extra:<label>``."""
+    canonical = SECTION_LABELS.get(label)
+    return canonical if canonical is not None else f"extra:{label}"
+
+
+def split_labels(line: str, *, at_start: bool = True) -> list[tuple[str | None, str]]:
+    """Split a line (inline markers kept) into (label or None, text) segments.
+
+    The first segment has no label unless the line starts with one (``at_start``);
+    later ones start at a task label that follows a sentence end or a space.
+    """
+    segments: list[tuple[str | None, str]] = []
+    label: str | None = None
+    pos = 0
+    if at_start:
+        start = _START_LABEL.match(line)
+        if start is not None:
+            label, pos = normalize_label(start.group(1)), start.end()
+    for match in _INLINE_LABEL.finditer(line, pos):
+        segments.append((label, line[pos : match.start()]))
+        label, pos = normalize_label(match.group(1)), match.end()
+    segments.append((label, line[pos:]))
+    return segments
+
+
+def extract_sections(blocks: Sequence[Block]) -> list[Section]:
+    """Return the page's task sections (empty unless the page carries task labels)."""
+    sections: list[_Open] = []
+    current: _Open | None = None
+    key: str | None = None
+    last_number = 0
+    labelled = False
+    for block in blocks:
+        if isinstance(block, Table):
+            rows = _table_sections(block, last_number)
+            if rows:
+                sections.extend(rows)
+                last_number, current, key, labelled = rows[-1].number, None, None, True
+            elif current is not None and key is not None:
+                current.fields[key].extend(t for t in map(row_text, block.rows) if t)
+            continue
+        text = plain(block)
+        found = heading(text)
+        if found is not None and found[0] > last_number:
+            last_number = found[0]
+            segments = split_labels(block, at_start=False)
+            title = heading(plain(segments[0][1]))
+            current = _Open(found[0], title[1] if title is not None else found[1])
+            sections.append(current)
+            key = None
+            segments = segments[1:]
+        elif current is None:
+            continue
+        elif _CLOSING.match(text):
+            current = key = None
+            continue
+        else:
+            segments = split_labels(block)
+        for label, segment in segments:
+            if label is not None:
+                key = section_key(label)
+                labelled = labelled or key in ("status", "progress", "problems", "next_steps")
+                current.fields.setdefault(key, [])
+            value = plain(segment)
+            if value and key is not None:
+                current.fields[key].append(value)
+    if not labelled:
+        return []
+    return [_finish(s) for s in sections]
+
+
+def _finish(section: _Open) -> Section:
+    values: dict[str, str | None] = {}
+    extra: dict[str, str] = {}
+    for key, lines in section.fields.items():
+        text = _field_text(lines, strip=_TRAILING_STATUS if key == "status" else "")
+        if key.startswith("extra:"):
+            if text is not None:
+                extra[key[6:]] = text
+        else:
+            values[key] = text
+    return Section(
+        number=section.number,
+        title=section.title.rstrip(_TRAILING_TITLE),
+        status=values.get("status"),
+        progress=values.get("progress"),
+        problems=values.get("problems"),
+        next_steps=values.get("next_steps"),
+        extra=extra,
+    )
+
+
+def _field_text(lines: Sequence[str], strip: str = "") -> str | None:
+    text = "\n".join(line for line in lines if line)
+    if strip:
+        text = text.rstrip(strip)
+    text = text.strip()
+    return None if text in SECTION_PLACEHOLDERS else text
+
+
+def _table_sections(table: Table, last_number: int) -> list[_Open]:
+    """Each data row of a report table (序号 | 任务 | … | 完成状态 | 进展情况 …) is a section."""
+    header_at = None
+    columns: list[str] = []
+    for index, row in enumerate(table.rows):
+        labels = [normalize_label(" ".join(plain(line) for line in cell)) for cell in row]
+        if any(label in SECTION_LABELS for label in labels) and any(
+            label in TITLE_COLUMNS or label in NUMBER_COLUMNS for label in labels
+        ):
+            header_at, columns = index, labels
+            break
+    if header_at is None:
+        return []
+    sections: list[_Open] = []
+    for ordinal, row in enumerate(table.rows[header_at + 1 :], start=1):
+        cells = {label: row[i] for i, label in enumerate(columns) if i < len(row)}
+        number: int | None = ordinal
+        title = ""
+        fields: dict[str, list[str]] = {}
+        for label, cell in cells.items():
+            lines = [plain(line) for line in cell]
+            if label in NUMBER_COLUMNS:
+                number = _row_number(" ".join(lines))
+            elif label in TITLE_COLUMNS and not title:
+                title = normalize_space(" ".join(lines))
+            elif label:
+                fields[section_key(label)] = lines
+        if number is None or number <= last_number:
+            continue
+        last_number = number
+        sections.append(_Open(number, title, fields))
+    return sections
+
+
+def _row_number(text: str) -> int | None:
+    text = text.strip().rstrip("、．.")
+    if text.isdigit():
+        return int(text)
+    return chinese_number(text)

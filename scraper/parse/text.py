@@ -1,0 +1,25 @@
+"""Whitespace normalisation, shared by every value, label, title and body line.
+
+Rules (docs/parsing.md, "Text normalisation"): every run of whitespace — ASCII,
+``&nbsp;`` (U+00A0), the ideographic space (U+3000), other Unicode spaces and
+zero-width spaces — becomes one ASCII space, and the result is stripped. Punctuation
+is kept as the page has it (no NFKC).
+"""
+
+from __future__ import annotations
+
+import re
+
+# ``\s`` in a str pattern already covers U+00A0, U+3000, U+2000–U+200A, U+2028/9,
+# U+202F and U+205F; Word-exported pages also scatter zero-width spaces and BOMs.
+WHITESPACE = re.compile(r"[\s\u200b\u200c\u200d\u2060\ufeff]+")
+
+
+def normalize_space(text: str) -> str:
+    """Return ``text`` with each whitespace run collapsed to one space, stripped."""
+    return WHITESPACE.sub(" ", text).strip()
+
+
+def squeeze(text: str) -> str:
+    """Return ``text`` with all whitespace removed (how labels are compared)."""
+    return WHITESPACE.sub("", text)
