@@ -1,0 +1,214 @@
+"""``govarchive crawl``: run every configured source (or some) once, now."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
+from rich.table import Table
+
+from scraper.commands.common import (
+    EXIT_FAILED,
+    CommandError,
+    config_option,
+    database_option,
+    open_archive,
+    read_config,
+    translated_errors,
+)
+from scraper.logs import configure_logging
+from scraper.pipeline import SourceRun, run_crawl
+
+log = logging.getLogger("govarchive.crawl")
+
+_FAILED_STATUSES = frozenset({"failed", "blocked"})
+
+
+class _BarReporter:
+    """A rich progress bar per source: pages found, fetched, new versions, errors."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.tasks: dict[str, TaskID] = {}
+        self.counts: dict[str, dict[str, int]] = {}
+        self.lock = threading.Lock()
+
+    def source_started(self, source: str) -> None:
+        with self.lock:
+            self.counts[source] = {"new": 0, "errors": 0}
+            self.tasks[source] = self.progress.add_task(source, total=None, stats="listing…")
+
+    def pages_found(self, source: str, total: int) -> None:
+        self.progress.update(self.tasks[source], total=total, stats="")
+
+    def page_done(self, source: str, outcome: str) -> None:
+        counts = self.counts[source]
+        if outcome == "new_version":
+            counts["new"] += 1
+        elif outcome in ("error", "blocked", "skipped_host_paused"):
+            counts["errors"] += 1
+        self.progress.update(
+            self.tasks[source],
+            advance=1,
+            stats=f"new versions {counts['new']}  errors {counts['errors']}",
+        )
+
+    def source_finished(self, run: SourceRun) -> None:
+        self.progress.update(self.tasks[run.source], stats=run.status)
+
+
+class _LogReporter:
+    """Plain log lines, for cron jobs and pipes."""
+
+    def __init__(self, verbose: bool) -> None:
+        self.verbose = verbose
+
+    def source_started(self, source: str) -> None:
+        log.info("%s: crawl started", source)
+
+    def pages_found(self, source: str, total: int) -> None:
+        log.info("%s: %d detail pages to check", source, total)
+
+    def page_done(self, source: str, outcome: str) -> None:
+        if self.verbose:
+            log.info("%s: page %s", source, outcome)
+
+    def source_finished(self, run: SourceRun) -> None:
+        s = run.summary
+        log.info(
+            "%s: run %d %s: %d pages seen, %d new pages, %d new versions, %d unchanged, "
+            "%d not modified, %d gone, %d errors",
+            run.source,
+            run.run_id,
+            run.status,
+            s.pages_seen,
+            s.new_pages,
+            s.new_versions,
+            s.unchanged,
+            s.not_modified,
+            s.gone,
+            s.errors,
+        )
+
+
+def _summary_table(runs: list[SourceRun]) -> Table:
+    table = Table(title="govarchive crawl")
+    for name in (
+        "source",
+        "run",
+        "status",
+        "seen",
+        "new pages",
+        "new versions",
+        "unchanged",
+        "not modified",
+        "gone",
+        "errors",
+    ):
+        table.add_column(name, justify="left" if name in ("source", "status") else "right")
+    for run in runs:
+        s = run.summary
+        table.add_row(
+            run.source, str(run.run_id), run.status, str(s.pages_seen), str(s.new_pages),
+            str(s.new_versions), str(s.unchanged), str(s.not_modified), str(s.gone), str(s.errors),
+        )  # fmt: skip
+    return table
+
+
+@click.command("crawl")
+@config_option
+@database_option
+@click.option(
+    "--source",
+    "source_names",
+    multiple=True,
+    metavar="NAME",
+    help="Crawl only this source (repeatable). Default: every source in the config.",
+)
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Fetch at most N detail pages per source.",
+)
+@click.option("--quiet", "-q", is_flag=True, help="Print only the summary and errors.")
+@click.option("--verbose", "-v", is_flag=True, help="Log every page fetched.")
+def crawl_command(
+    config_path: Path | None,
+    database: str | None,
+    source_names: tuple[str, ...],
+    limit: int | None,
+    quiet: bool,
+    verbose: bool,
+) -> None:
+    """Crawl the configured sources once and archive what changed.
+
+    Walks each source's list pages, re-checks every known page (conditional
+    requests keep that cheap), and writes a new version only for pages whose content
+    changed. Exit status 0 when the crawl ran, even if some pages failed (see the
+    fetches table); 1 when every request of a source failed or was blocked; 2 for a
+    bad config; 3 when the database cannot be used.
+    """
+    config = read_config(config_path)
+    with translated_errors():
+        sources = [config.source(n) for n in source_names] if source_names else list(config.sources)
+    engine = open_archive(database, config_path)
+    configure_logging("text", level=logging.WARNING if quiet else logging.INFO)
+    interrupted = threading.Event()
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        if interrupted.is_set():  # a second Ctrl-C: stop now
+            raise KeyboardInterrupt
+        log.warning("signal %d: finishing the pages in hand, then stopping", signum)
+        interrupted.set()
+
+    previous: dict[int, Any] = {
+        sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)
+    }
+    console = Console(stderr=True)
+    try:
+        if console.is_terminal and not quiet and not verbose:
+            with Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[stats]}"),
+                console=console,
+            ) as progress:
+                runs = run_crawl(
+                    config, engine, sources=sources, limit=limit,
+                    reporter=_BarReporter(progress), stop_when=interrupted.is_set,
+                )  # fmt: skip
+        else:
+            runs = run_crawl(
+                config, engine, sources=sources, limit=limit,
+                reporter=_LogReporter(verbose), stop_when=interrupted.is_set,
+            )  # fmt: skip
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        engine.dispose()
+    out = Console()
+    if not out.is_terminal:  # a log file or pipe: do not squeeze the table to 80 columns
+        out = Console(width=160)
+    out.print(_summary_table(runs))
+    failed = [r for r in runs if r.status in _FAILED_STATUSES]
+    for run in failed:
+        click.echo(
+            f"error: {run.source}: every request failed ({run.status})"
+            + (f": {run.error}" if run.error else "")
+            + f"; see: SELECT * FROM fetches WHERE crawl_run_id = {run.run_id}",
+            err=True,
+        )
+    if failed:
+        raise CommandError(f"{len(failed)} of {len(runs)} sources failed", EXIT_FAILED)
+    if interrupted.is_set():
+        sys.exit(130)

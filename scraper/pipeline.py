@@ -1,0 +1,422 @@
+"""One crawl: discover → fetch → parse → archive, for each configured source.
+
+This is the only module that composes the I/O owners: :mod:`scraper.fetch` (HTTP),
+:mod:`scraper.parse` (pure parsing) and :mod:`storage` (the database). Decisions are
+pure functions here or in those modules (:func:`fetch_outcome`, :func:`run_status`,
+:func:`revisit_due`); the coroutine :func:`crawl_source` only sequences them.
+
+What a crawl writes: a ``crawl_runs`` row per source, a ``fetches`` row per request
+(list pages included, outcome ``list_page``), and through
+:func:`storage.archive.archive_page` a new ``page_versions`` row only when a page's
+parsed content changed. It never deletes anything.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Protocol
+
+from sqlalchemy import Engine
+
+from scraper.config import Config, SourceConfig
+from scraper.discover import Discovery, discover_detail_urls
+from scraper.fetch import Fetcher
+from scraper.parse import PARSER_VERSION, parse_page
+from scraper.response import FetchKind, FetchResult
+from scraper.urls import host_of
+from storage import archive
+from storage.archive import PageState, RunSummary
+from storage.content import ParsedDoc
+
+if TYPE_CHECKING:
+    import httpx
+
+log = logging.getLogger(__name__)
+
+#: ``fetches.outcome`` of a list page that was fetched and read.
+LIST_PAGE = "list_page"
+#: ``fetches.outcome`` of a page not requested because its host was paused this run.
+HOST_PAUSED = "skipped_host_paused"
+
+# FetchKind → fetches.outcome for everything but OK (which becomes new_version/unchanged).
+_OUTCOMES: dict[FetchKind, str] = {
+    FetchKind.NOT_MODIFIED: "not_modified",
+    FetchKind.GONE: "gone",
+    FetchKind.BLOCKED: "blocked",
+    FetchKind.ROBOTS: "skipped_robots",
+    FetchKind.OFFSITE: "offsite",
+    FetchKind.TOO_LARGE: "too_large",
+    FetchKind.ERROR: "error",
+}
+
+# Outcomes that show the server answered us properly (used to tell "some pages
+# failed" from "every request of this source failed").
+_ANSWERED = frozenset({"new_version", "unchanged", "not_modified", "gone", LIST_PAGE})
+
+
+def fetch_outcome(kind: FetchKind) -> str:
+    """Return the ``fetches.outcome`` for a non-OK fetch kind. Pure."""
+    return _OUTCOMES[kind]
+
+
+def run_status(outcomes: Iterable[str], *, interrupted: bool) -> str:
+    """Return a run's status from its fetch outcomes. Pure.
+
+    ``interrupted`` when stopped early; ``blocked`` when nothing was answered and at
+    least one request hit a block page; ``failed`` when requests were made and none
+    was answered; else ``completed`` (individual failures are in ``fetches``).
+    """
+    seen = list(outcomes)
+    if interrupted:
+        return "interrupted"
+    if not seen or any(o in _ANSWERED for o in seen):
+        return "completed"
+    if "blocked" in seen:
+        return "blocked"
+    return "failed"
+
+
+def revisit_due(page: PageState, now: datetime, revisit_after_hours: float | None) -> bool:
+    """Return True when a known page should be re-checked in this crawl. Pure."""
+    if revisit_after_hours is None or page.last_fetched_at is None:
+        return True
+    return now - page.last_fetched_at >= timedelta(hours=revisit_after_hours)
+
+
+class Reporter(Protocol):
+    """Receives progress; the CLI draws bars or log lines from it."""
+
+    def source_started(self, source: str) -> None: ...
+    def pages_found(self, source: str, total: int) -> None: ...
+    def page_done(self, source: str, outcome: str) -> None: ...
+    def source_finished(self, run: SourceRun) -> None: ...
+
+
+class _NullReporter:
+    def source_started(self, source: str) -> None:
+        pass
+
+    def pages_found(self, source: str, total: int) -> None:
+        pass
+
+    def page_done(self, source: str, outcome: str) -> None:
+        pass
+
+    def source_finished(self, run: SourceRun) -> None:
+        pass
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRun:
+    """How one source's crawl ended: its ``crawl_runs`` row, summarised."""
+
+    source: str
+    run_id: int
+    status: str
+    summary: RunSummary
+    list_pages: int = 0
+    stop_reason: str = ""
+    paused_hosts: tuple[str, ...] = ()
+    error: str | None = None
+
+
+@dataclass
+class _HostHealth:
+    """Consecutive connection errors / 5xx per host, to pause a host that is down."""
+
+    threshold: int
+    failures: dict[str, int] = field(default_factory=dict)
+    paused: set[str] = field(default_factory=set)
+
+    def observe(self, result: FetchResult) -> None:
+        host = host_of(result.url)
+        failed = result.kind is FetchKind.ERROR and (result.status is None or result.status >= 500)
+        if not failed:
+            self.failures[host] = 0
+            return
+        self.failures[host] = self.failures.get(host, 0) + 1
+        if self.threshold > 0 and self.failures[host] >= self.threshold and host not in self.paused:
+            log.warning(
+                "pausing %s for the rest of this run after %d consecutive failures",
+                host,
+                self.failures[host],
+            )
+            self.paused.add(host)
+
+
+def _reparse(raw: bytes, content_type: str | None) -> ParsedDoc:
+    """Re-parse stored raw bytes with the current parser (storage calls this)."""
+    headers = {"content-type": content_type} if content_type else None
+    return _to_doc(parse_page(raw, headers=headers).to_dict())
+
+
+def _to_doc(record: dict[str, object]) -> ParsedDoc:
+    # PageRecord.to_dict() and storage's ParsedDoc are the same shape by contract
+    # (tests/storage asserts the field lists match); this is the one crossing point.
+    return record  # type: ignore[return-value]
+
+
+class _SourceCrawl:
+    """The state of one source's crawl: its run, known pages and counters."""
+
+    def __init__(
+        self,
+        source: SourceConfig,
+        engine: Engine,
+        fetcher: Fetcher,
+        reporter: Reporter,
+        stop: asyncio.Event,
+    ) -> None:
+        self.source = source
+        self.settings = source.settings
+        self.engine = engine
+        self.fetcher = fetcher
+        self.reporter = reporter
+        self.stop = stop
+        self.allowed = frozenset(source.settings.allowed_hosts)
+        self.outcomes: list[str] = []
+        self.health = _HostHealth(self.settings.host_failure_threshold)
+        self.source_id = 0
+        self.run_id = 0
+        self.known: dict[str, PageState] = {}
+
+    async def fetch_list_page(self, url: str) -> FetchResult:
+        """Fetch one list page for discovery and record the attempt."""
+        result = await self.fetcher.fetch(url, self.settings, allowed_hosts=self.allowed)
+        # A 404 on a list page is how paging ends, not a missing document: it stays a
+        # list_page row (its http_status says 404) rather than counting as gone.
+        ok = result.kind in (FetchKind.OK, FetchKind.GONE)
+        outcome = LIST_PAGE if ok else fetch_outcome(result.kind)
+        self._record(result, outcome, page_known=False)
+        return result
+
+    async def visit(self, url: str) -> None:
+        """Fetch, parse and archive one detail page; every path writes a fetches row."""
+        host = host_of(url)
+        now = datetime.now(UTC)
+        if host in self.health.paused:
+            archive.record_fetch(
+                self.engine,
+                run_id=self.run_id,
+                source_id=self.source_id,
+                url=url,
+                requested_at=now,
+                outcome=HOST_PAUSED,
+                error=f"{host} paused after repeated failures",
+            )
+            self._done(HOST_PAUSED)
+            return
+        page = self.known.get(url)
+        result = await self.fetcher.fetch(
+            url,
+            self.settings,
+            allowed_hosts=self.allowed,
+            etag=page.etag if page else None,
+            last_modified=page.last_modified if page else None,
+        )
+        self.health.observe(result)
+        if result.kind is not FetchKind.OK or result.body is None:
+            outcome = fetch_outcome(result.kind) if result.kind is not FetchKind.OK else "error"
+            self._record(result, outcome, page_known=True)
+            return
+        try:
+            record = parse_page(result.body, url=result.final_url, headers=result.headers)
+            written = archive.archive_page(
+                self.engine,
+                run_id=self.run_id,
+                source_id=self.source_id,
+                url=result.final_url,
+                requested_at=result.requested_at,
+                http_status=result.status,
+                raw=result.body,
+                content_type=result.content_type,
+                doc=_to_doc(record.to_dict()),
+                parser_version=PARSER_VERSION,
+                reparse=_reparse,
+                etag=result.etag,
+                last_modified=result.last_modified,
+                elapsed_ms=result.elapsed_ms,
+            )
+        except Exception as exc:  # one bad page never stops the crawl
+            log.exception("could not archive %s", result.final_url)
+            archive.record_fetch(
+                self.engine,
+                run_id=self.run_id,
+                source_id=self.source_id,
+                url=result.final_url,
+                requested_at=result.requested_at,
+                outcome="error",
+                http_status=result.status,
+                error=f"archive failed: {type(exc).__name__}: {exc}",
+                elapsed_ms=result.elapsed_ms,
+                nbytes=len(result.body),
+            )
+            self._done("error")
+            return
+        self._done(written.outcome)
+
+    def _record(self, result: FetchResult, outcome: str, *, page_known: bool) -> None:
+        archive.record_fetch(
+            self.engine,
+            run_id=self.run_id,
+            source_id=self.source_id,
+            url=result.final_url or result.url,
+            requested_at=result.requested_at,
+            outcome=outcome,
+            http_status=result.status,
+            error=result.error,
+            elapsed_ms=result.elapsed_ms,
+            nbytes=len(result.body) if result.body is not None else None,
+        )
+        if page_known:
+            self._done(outcome)
+        else:
+            self.outcomes.append(outcome)
+
+    def _done(self, outcome: str) -> None:
+        self.outcomes.append(outcome)
+        self.reporter.page_done(self.source.name, outcome)
+
+    def targets(self, discovery: Discovery, limit: int | None) -> list[str]:
+        """Return the detail URLs to visit: discovered first, then due known pages."""
+        now = datetime.now(UTC)
+        urls = list(discovery.detail_urls)
+        seen = set(urls)
+        for url, page in self.known.items():
+            if url not in seen and revisit_due(page, now, self.settings.revisit_after_hours):
+                urls.append(url)
+                seen.add(url)
+        return urls if limit is None else urls[:limit]
+
+    async def run(self, limit: int | None) -> SourceRun:
+        self.source_id = archive.ensure_source(self.engine, self.source.name)
+        stale = archive.mark_stale_runs(self.engine, self.source_id)
+        if stale:
+            log.info(
+                "%s: %d earlier run(s) left unfinished marked interrupted", self.source.name, stale
+            )
+        self.run_id = archive.start_run(self.engine, self.source_id)
+        self.reporter.source_started(self.source.name)
+        self.known = {p.url: p for p in archive.known_pages(self.engine, self.source_id)}
+        error: str | None = None
+        discovery: Discovery | None = None
+        try:
+            discovery = await discover_detail_urls(
+                self.source,
+                self.fetch_list_page,
+                is_archived=self.known.__contains__,
+            )
+            urls = self.targets(discovery, limit)
+            self.reporter.pages_found(self.source.name, len(urls))
+            await self._visit_all(urls)
+        except Exception as exc:  # a failing source never stops the others
+            log.exception("%s: crawl failed", self.source.name)
+            error = f"{type(exc).__name__}: {exc}"
+        status = run_status(self.outcomes, interrupted=self.stop.is_set())
+        if error is not None and status == "completed":
+            status = "failed"
+        summary = archive.finish_run(self.engine, self.run_id, status)
+        run = SourceRun(
+            source=self.source.name,
+            run_id=self.run_id,
+            status=status,
+            summary=summary,
+            list_pages=len(discovery.list_pages) if discovery else 0,
+            stop_reason=discovery.stop_reason if discovery else "",
+            paused_hosts=tuple(sorted(self.health.paused)),
+            error=error,
+        )
+        self.reporter.source_finished(run)
+        return run
+
+    async def _visit_all(self, urls: Sequence[str]) -> None:
+        # A fixed pool of workers pulling from a queue keeps memory flat however
+        # many pages a source has; the Fetcher enforces the politeness limits.
+        queue: asyncio.Queue[str] = asyncio.Queue()
+        for url in urls:
+            queue.put_nowait(url)
+
+        async def worker() -> None:
+            while not self.stop.is_set():
+                try:
+                    url = queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    return
+                await self.visit(url)
+
+        workers = max(1, min(self.settings.max_concurrency, len(urls)))
+        await asyncio.gather(*(worker() for _ in range(workers)))
+
+
+async def crawl(
+    config: Config,
+    engine: Engine,
+    *,
+    sources: Sequence[SourceConfig] | None = None,
+    limit: int | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+    stop: asyncio.Event | None = None,
+    reporter: Reporter | None = None,
+) -> list[SourceRun]:
+    """Crawl ``sources`` (default: all configured) into the archive behind ``engine``.
+
+    Sources run concurrently and share one :class:`~scraper.fetch.Fetcher`, so hosts
+    shared by several sources keep one rate limit. Returns one :class:`SourceRun` per
+    source, in config order. Writes runs, fetches and versions; deletes nothing.
+    Setting ``stop`` makes workers finish the page in hand and close runs as
+    ``interrupted``.
+    """
+    chosen = list(sources) if sources is not None else list(config.sources)
+    stop_event = stop or asyncio.Event()
+    sink: Reporter = reporter or _NullReporter()
+    async with Fetcher(
+        user_agent=config.crawl.user_agent,
+        max_concurrency=config.crawl.max_concurrency,
+        transport=transport,
+    ) as fetcher:
+        jobs = [_SourceCrawl(s, engine, fetcher, sink, stop_event).run(limit) for s in chosen]
+        return list(await asyncio.gather(*jobs))
+
+
+def run_crawl(
+    config: Config,
+    engine: Engine,
+    *,
+    sources: Sequence[SourceConfig] | None = None,
+    limit: int | None = None,
+    reporter: Reporter | None = None,
+    stop_when: Callable[[], bool] | None = None,
+) -> list[SourceRun]:
+    """Synchronous wrapper of :func:`crawl` for the CLI and the scheduler.
+
+    ``stop_when`` is polled twice a second (signal handlers and scheduler threads
+    set a flag); when it turns true the crawl stops as with ``crawl(stop=…)``.
+    """
+
+    async def main() -> list[SourceRun]:
+        stop = asyncio.Event()
+        watcher: asyncio.Task[None] | None = None
+        if stop_when is not None:
+            check = stop_when
+
+            async def watch() -> None:
+                while not stop.is_set():
+                    if check():
+                        stop.set()
+                        return
+                    await asyncio.sleep(0.5)
+
+            watcher = asyncio.create_task(watch())
+        try:
+            return await crawl(
+                config, engine, sources=sources, limit=limit, stop=stop, reporter=reporter
+            )
+        finally:
+            if watcher is not None:
+                watcher.cancel()
+
+    return asyncio.run(main())
