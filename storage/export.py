@@ -294,9 +294,16 @@ def export(
             summaries.append(summary)
             conn.rollback()  # end the read transaction (and its server-side cursor)
     manifest = _manifest(
-        engine, chosen, summaries, fmt=fmt, filters=filters, bom=bom, revision=revision,
-        command=command, generator=generator,
-    )  # fmt: skip
+        engine,
+        chosen,
+        summaries,
+        fmt=fmt,
+        filters=filters,
+        bom=bom,
+        revision=revision,
+        command=command,
+        generator=generator,
+    )
     write_atomic(out_dir / MANIFEST_NAME, _json_bytes(manifest))
     return ExportResult(out_dir, tuple(summaries), manifest)
 
@@ -324,9 +331,7 @@ def _check_request(
         raise ExportError(f"nothing to export; choose from {', '.join(DATASETS)}")
     unknown = [d for d in datasets if d not in DATASETS]
     if unknown:
-        raise ExportError(
-            f"unknown dataset {unknown[0]!r}; choose from {', '.join(DATASETS)}"
-        )
+        raise ExportError(f"unknown dataset {unknown[0]!r}; choose from {', '.join(DATASETS)}")
     if fmt == "parquet" and not parquet_available():
         raise ExportError(
             "Parquet export needs pyarrow, which is not installed; install it with "
@@ -357,9 +362,18 @@ def _statement(dataset: Dataset, source_ids: list[int] | None, f: ExportFilters)
         time_col: Any = Fetch.requested_at
         stmt = (
             select(
-                Fetch.id.label("fetch_id"), Fetch.crawl_run_id, Source.name.label("source_name"),
-                Fetch.page_id, Fetch.url, Fetch.requested_at, Fetch.http_status, Fetch.outcome,
-                Fetch.error, Fetch.elapsed_ms, Fetch.nbytes.label("bytes"), Fetch.raw_hash,
+                Fetch.id.label("fetch_id"),
+                Fetch.crawl_run_id,
+                Source.name.label("source_name"),
+                Fetch.page_id,
+                Fetch.url,
+                Fetch.requested_at,
+                Fetch.http_status,
+                Fetch.outcome,
+                Fetch.error,
+                Fetch.elapsed_ms,
+                Fetch.nbytes.label("bytes"),
+                Fetch.raw_hash,
                 Fetch.version_id,
             )
             .join(CrawlRun, CrawlRun.id == Fetch.crawl_run_id)
@@ -375,11 +389,20 @@ def _statement(dataset: Dataset, source_ids: list[int] | None, f: ExportFilters)
         elif dataset.name == "versions":
             stmt = (
                 select(
-                    PageVersion.id.label("version_id"), PageVersion.page_id,
-                    Source.name.label("source_name"), Page.url, PageVersion.version,
-                    PageVersion.fetched_at, PageVersion.content_hash, PageVersion.raw_hash,
-                    PageVersion.content_type, *_canonical_columns(), PageVersion.metadata_extra,
-                    PageVersion.body_text, PageVersion.encoding, PageVersion.encoding_source,
+                    PageVersion.id.label("version_id"),
+                    PageVersion.page_id,
+                    Source.name.label("source_name"),
+                    Page.url,
+                    PageVersion.version,
+                    PageVersion.fetched_at,
+                    PageVersion.content_hash,
+                    PageVersion.raw_hash,
+                    PageVersion.content_type,
+                    *_canonical_columns(),
+                    PageVersion.metadata_extra,
+                    PageVersion.body_text,
+                    PageVersion.encoding,
+                    PageVersion.encoding_source,
                     PageVersion.parser_version,
                 )
                 .join(Page, Page.id == PageVersion.page_id)
@@ -389,11 +412,20 @@ def _statement(dataset: Dataset, source_ids: list[int] | None, f: ExportFilters)
         else:
             stmt = (
                 select(
-                    TaskSection.id.label("section_id"), TaskSection.version_id,
-                    PageVersion.page_id, Source.name.label("source_name"), Page.url,
-                    PageVersion.version, PageVersion.fetched_at, TaskSection.number,
-                    TaskSection.title, TaskSection.status, TaskSection.progress,
-                    TaskSection.problems, TaskSection.next_steps, TaskSection.extra,
+                    TaskSection.id.label("section_id"),
+                    TaskSection.version_id,
+                    PageVersion.page_id,
+                    Source.name.label("source_name"),
+                    Page.url,
+                    PageVersion.version,
+                    PageVersion.fetched_at,
+                    TaskSection.number,
+                    TaskSection.title,
+                    TaskSection.status,
+                    TaskSection.progress,
+                    TaskSection.problems,
+                    TaskSection.next_steps,
+                    TaskSection.extra,
                     PageVersion.parser_version,
                 )
                 .join(PageVersion, PageVersion.id == TaskSection.version_id)
@@ -418,11 +450,23 @@ def _latest(until: datetime | None) -> AnySelect:
     sub = newest.group_by(PageVersion.page_id).subquery()
     return (
         select(
-            Page.id.label("page_id"), Page.source_id, Source.name.label("source_name"), Page.url,
-            Page.first_seen_at, Page.last_fetched_at, Page.last_changed_at, Page.gone_at,
-            PageVersion.id.label("version_id"), PageVersion.version, PageVersion.fetched_at,
-            PageVersion.content_hash, PageVersion.raw_hash, *_canonical_columns(),
-            PageVersion.metadata_extra, PageVersion.body_text, PageVersion.encoding,
+            Page.id.label("page_id"),
+            Page.source_id,
+            Source.name.label("source_name"),
+            Page.url,
+            Page.first_seen_at,
+            Page.last_fetched_at,
+            Page.last_changed_at,
+            Page.gone_at,
+            PageVersion.id.label("version_id"),
+            PageVersion.version,
+            PageVersion.fetched_at,
+            PageVersion.content_hash,
+            PageVersion.raw_hash,
+            *_canonical_columns(),
+            PageVersion.metadata_extra,
+            PageVersion.body_text,
+            PageVersion.encoding,
             PageVersion.parser_version,
         )
         .select_from(PageVersion)

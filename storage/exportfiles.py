@@ -123,8 +123,7 @@ class _JsonlWriter:
         out = io.StringIO()
         for row in rows:
             record = {
-                name: json_value(v, kind)
-                for (name, kind), v in zip(self.columns, row, strict=True)
+                name: json_value(v, kind) for (name, kind), v in zip(self.columns, row, strict=True)
             }
             out.write(json.dumps(record, ensure_ascii=False))
             out.write("\n")

@@ -51,8 +51,11 @@ def doc(
     """Return a ParsedDoc of a 宣城 progress report."""
     lines = [title]
     for s in sections:
-        lines += [f"{_numeral(s['number'])}、{s['title']}", f"完成状态：{s['status']}",
-                  f"进展情况：{s['progress']}"]  # fmt: skip
+        lines += [
+            f"{_numeral(s['number'])}、{s['title']}",
+            f"完成状态：{s['status']}",
+            f"进展情况：{s['progress']}",
+        ]
     return {
         "encoding": "utf-8",
         "encoding_source": "meta",
@@ -144,8 +147,9 @@ class Archive:
         self.clock += timedelta(**delta) if delta else timedelta(minutes=1)
         return self.clock
 
-    def fetch(self, url: str, d: ParsedDoc, *, views: int = 0, parser: str = "1",
-              parse: Any = parse_v1) -> Any:  # fmt: skip
+    def fetch(
+        self, url: str, d: ParsedDoc, *, views: int = 0, parser: str = "1", parse: Any = parse_v1
+    ) -> Any:
         """Archive ``d`` at ``url`` as the pipeline would (parsed by ``parse``)."""
         raw = raw_page(d, views=views)
         result = archive_page(
@@ -190,8 +194,9 @@ SECTION_A = section(
     "一是印发《实施方案》。\n二是确认63个事项。",
     责任单位="市数据资源局",
 )
-SECTION_B = section(2, "建设城市大脑运营指挥中心", "滞后", "现正协商设计方案。",
-                    problems="场馆选址尚未确定。")  # fmt: skip
+SECTION_B = section(
+    2, "建设城市大脑运营指挥中心", "滞后", "现正协商设计方案。", problems="场馆选址尚未确定。"
+)
 SECTION_C = section(3, "推动数据资源融合开发利用", "持续推进", "上线数据共享交换平台。")
 
 

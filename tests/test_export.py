@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import Engine, func, select
@@ -25,9 +26,6 @@ from storage.export import (
 from storage.migrate import head_revision
 from storage.models import Fetch, PageVersion, TaskSection
 from tests.research_archive import OTHER_URL, REPORT_URL, T0, build
-
-pyarrow = pytest.importorskip("pyarrow")
-import pyarrow.parquet as pq  # noqa: E402
 
 
 def read_rows(path: Path, fmt: str) -> list[dict[str, Any]]:
@@ -50,9 +48,13 @@ def test_round_trip_rows_and_manifest(engine: Engine, tmp_path: Path, fmt: str) 
     build(engine)
     out = tmp_path / "dataset"
     result = export(
-        engine, out, datasets=list(DATASETS), fmt=fmt,  # type: ignore[arg-type]
-        command="govarchive export --what all", batch_size=3,
-    )  # fmt: skip
+        engine,
+        out,
+        datasets=list(DATASETS),
+        fmt=fmt,  # type: ignore[arg-type]
+        command="govarchive export --what all",
+        batch_size=3,
+    )
 
     # rows in = rows out, for every dataset
     versions = read_rows(out / f"versions.{fmt}", fmt)
@@ -69,8 +71,13 @@ def test_round_trip_rows_and_manifest(engine: Engine, tmp_path: Path, fmt: str) 
         stored = {
             r.id: r
             for r in conn.execute(
-                select(PageVersion.id, PageVersion.content_hash, PageVersion.body_text,
-                       PageVersion.published_date, PageVersion.metadata_extra)  # fmt: skip
+                select(
+                    PageVersion.id,
+                    PageVersion.content_hash,
+                    PageVersion.body_text,
+                    PageVersion.published_date,
+                    PageVersion.metadata_extra,
+                )
             )
         }
     for row in versions:
@@ -79,16 +86,25 @@ def test_round_trip_rows_and_manifest(engine: Engine, tmp_path: Path, fmt: str) 
         assert row["body_text"] == db.body_text
         published = row["published_date"]
         assert str(published) == db.published_date.isoformat()
-    report = [r for r in latest if r["url"] == REPORT_URL][0]
+    report = next(r for r in latest if r["url"] == REPORT_URL)
     assert int(report["version"]) == 3
     assert report["title"] == "2021年度三季度政府工作报告任务进展情况（更新）"
     assert "\n" in report["body_text"]
     assert report["doc_number"] in ("", None)
-    statuses = sorted((int(s["version"]), int(s["number"]), s["status"]) for s in sections
-                      if s["url"] == REPORT_URL)  # fmt: skip
-    assert statuses == [(1, 1, "持续推进。"), (1, 2, "滞后。"), (2, 1, "已完成。"), (2, 2, "滞后。"),
-                        (3, 1, "已完成。"), (3, 3, "持续推进。")]  # fmt: skip
-    extra = [s["extra"] for s in sections if s["number"] in (1, "1")][0]
+    statuses = sorted(
+        (int(s["version"]), int(s["number"]), s["status"])
+        for s in sections
+        if s["url"] == REPORT_URL
+    )
+    assert statuses == [
+        (1, 1, "持续推进。"),
+        (1, 2, "滞后。"),
+        (2, 1, "已完成。"),
+        (2, 2, "滞后。"),
+        (3, 1, "已完成。"),
+        (3, 3, "持续推进。"),
+    ]
+    extra = next(s["extra"] for s in sections if s["number"] in (1, "1"))
     assert (json.loads(extra) if isinstance(extra, str) else extra) == {"责任单位": "市数据资源局"}
     assert sorted(f["outcome"] for f in fetches).count("error") == 1
 
@@ -122,8 +138,9 @@ def test_filters_source_and_time(engine: Engine, tmp_path: Path) -> None:
     # the report's second version was fetched about 90 days after T0
     until = datetime(2024, 6, 15, tzinfo=UTC)
     filters = ExportFilters(sources=("xuancheng-sjzy",), until=until)
-    export(engine, tmp_path, datasets=["latest", "versions", "fetches"], fmt="jsonl",
-           filters=filters)  # fmt: skip
+    export(
+        engine, tmp_path, datasets=["latest", "versions", "fetches"], fmt="jsonl", filters=filters
+    )
     latest = read_rows(tmp_path / "latest.jsonl", "jsonl")
     # as of `until`, the report was at version 2; the other source is left out
     assert {(r["url"], r["version"]) for r in latest} == {
@@ -139,26 +156,44 @@ def test_filters_source_and_time(engine: Engine, tmp_path: Path) -> None:
     assert manifest["filters"]["until_exclusive"] == "2024-06-15T00:00:00+00:00"
 
     since_dir = tmp_path / "since"
-    export(engine, since_dir, datasets=["versions"], fmt="csv",
-           filters=ExportFilters(since=datetime(2024, 8, 1, tzinfo=UTC)))  # fmt: skip
+    export(
+        engine,
+        since_dir,
+        datasets=["versions"],
+        fmt="csv",
+        filters=ExportFilters(since=datetime(2024, 8, 1, tzinfo=UTC)),
+    )
     rows = read_rows(since_dir / "versions.csv", "csv")
     assert sorted((r["url"], r["version"]) for r in rows) == [
-        (REPORT_URL, "3"), (OTHER_URL, "1"), (OTHER_URL, "2"),
-    ]  # fmt: skip
+        (REPORT_URL, "3"),
+        (OTHER_URL, "1"),
+        (OTHER_URL, "2"),
+    ]
 
 
 def test_unknown_source_is_named(engine: Engine, tmp_path: Path) -> None:
     build(engine)
-    with pytest.raises(Exception, match="no source named 'nope'.*xuancheng-gov, xuancheng-sjzy"):
-        export(engine, tmp_path, datasets=["versions"], fmt="csv",
-               filters=ExportFilters(sources=("nope",)))  # fmt: skip
+    with pytest.raises(Exception, match=r"no source named 'nope'.*xuancheng-gov, xuancheng-sjzy"):
+        export(
+            engine,
+            tmp_path,
+            datasets=["versions"],
+            fmt="csv",
+            filters=ExportFilters(sources=("nope",)),
+        )
 
 
 def test_streams_in_batches(engine: Engine, tmp_path: Path) -> None:
     build(engine)
     batches: list[tuple[str, int]] = []
-    export(engine, tmp_path, datasets=["versions", "sections"], fmt="jsonl", batch_size=4,
-           on_rows=lambda name, n: batches.append((name, n)))  # fmt: skip
+    export(
+        engine,
+        tmp_path,
+        datasets=["versions", "sections"],
+        fmt="jsonl",
+        batch_size=4,
+        on_rows=lambda name, n: batches.append((name, n)),
+    )
     assert batches == [("versions", 4), ("versions", 2), ("sections", 4), ("sections", 4)]
 
 
@@ -175,7 +210,7 @@ def test_csv_bom_and_empty_export(engine: Engine, tmp_path: Path) -> None:
 
 def test_refuses_to_overwrite(engine: Engine, tmp_path: Path) -> None:
     export(engine, tmp_path, datasets=["fetches"], fmt="csv")
-    with pytest.raises(ExportError, match="already holds fetches.csv, manifest.json"):
+    with pytest.raises(ExportError, match=r"already holds fetches\.csv, manifest\.json"):
         export(engine, tmp_path, datasets=["fetches"], fmt="csv")
     export(engine, tmp_path, datasets=["fetches"], fmt="csv", overwrite=True)
 
@@ -203,9 +238,26 @@ def test_parquet_types(engine: Engine, tmp_path: Path) -> None:
 def test_cli_export(database_url: str, engine: Engine, tmp_path: Path) -> None:
     build(engine)
     out = tmp_path / "cli"
-    args = ["export", "--database", database_url, "--format", "csv", "--what", "versions",
-            "--what", "sections", "--source", "xuancheng-gov", "--since", "2024-01-01",
-            "--until", "2030-12-31", "--bom", "--out", str(out)]  # fmt: skip
+    args = [
+        "export",
+        "--database",
+        database_url,
+        "--format",
+        "csv",
+        "--what",
+        "versions",
+        "--what",
+        "sections",
+        "--source",
+        "xuancheng-gov",
+        "--since",
+        "2024-01-01",
+        "--until",
+        "2030-12-31",
+        "--bom",
+        "--out",
+        str(out),
+    ]
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
     manifest = json.loads((out / "manifest.json").read_text("utf-8"))
@@ -218,7 +270,36 @@ def test_cli_export(database_url: str, engine: Engine, tmp_path: Path) -> None:
     assert again.exit_code == 2
     assert "already holds" in again.output
 
-    bad = CliRunner().invoke(cli, ["export", "--database", database_url, "--what", "versions",
-                                   "--out", str(tmp_path / "x"), "--since", "yesterday"])  # fmt: skip
+    bad = CliRunner().invoke(
+        cli,
+        [
+            "export",
+            "--database",
+            database_url,
+            "--what",
+            "versions",
+            "--out",
+            str(tmp_path / "x"),
+            "--since",
+            "yesterday",
+        ],
+    )
     assert bad.exit_code == 2
     assert "yesterday" in bad.output
+
+    unknown = CliRunner().invoke(
+        cli,
+        [
+            "export",
+            "--database",
+            database_url,
+            "--what",
+            "versions",
+            "--out",
+            str(tmp_path / "y"),
+            "--source",
+            "nope",
+        ],
+    )
+    assert unknown.exit_code == 2
+    assert "no source named 'nope'" in unknown.output

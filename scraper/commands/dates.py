@@ -37,9 +37,7 @@ def parse_moment(text: str, *, end_of_day: bool) -> datetime:
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
-        raise ValueError(
-            f"{text!r} is not a date (YYYY-MM-DD) or an ISO 8601 datetime"
-        ) from None
+        raise ValueError(f"{text!r} is not a date (YYYY-MM-DD) or an ISO 8601 datetime") from None
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 

@@ -24,9 +24,16 @@ from storage.export import DATASETS, FORMATS, ExportError, ExportFilters, export
 
 
 def _command_line(
-    fmt: str, what: tuple[str, ...], sources: tuple[str, ...], since: str | None,
-    until: str | None, out: Path, bom: bool, database: str | None, config_path: Path | None,
-) -> str:  # fmt: skip
+    fmt: str,
+    what: tuple[str, ...],
+    sources: tuple[str, ...],
+    since: str | None,
+    until: str | None,
+    out: Path,
+    bom: bool,
+    database: str | None,
+    config_path: Path | None,
+) -> str:
     """The command as it can be re-run (database password redacted), for the manifest.
     ``until`` is the exclusive bound, so a date given as --until appears as the next
     day's midnight, which selects the same rows."""
@@ -53,31 +60,49 @@ def _command_line(
 @config_option
 @database_option
 @click.option(
-    "--format", "fmt", type=click.Choice(FORMATS), default="csv", show_default=True,
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="csv",
+    show_default=True,
     help="File format. parquet needs the optional extra: pip install 'govarchive[parquet]'.",
-)  # fmt: skip
+)
 @click.option(
-    "--what", "what", type=click.Choice(list(DATASETS)), multiple=True, required=True,
+    "--what",
+    "what",
+    type=click.Choice(list(DATASETS)),
+    multiple=True,
+    required=True,
     help="Dataset to export (repeatable): latest (newest version of each page), versions, "
     "sections (task sections of every version) or fetches (every fetch attempt).",
-)  # fmt: skip
+)
 @click.option(
-    "--source", "sources", multiple=True, metavar="NAME",
+    "--source",
+    "sources",
+    multiple=True,
+    metavar="NAME",
     help="Only rows of this source (repeatable). Default: every source.",
-)  # fmt: skip
+)
 @click.option(
-    "--since", type=SINCE, default=None,
+    "--since",
+    type=SINCE,
+    default=None,
     help="Only versions fetched (fetches requested) on or after this UTC date or ISO datetime.",
-)  # fmt: skip
+)
 @click.option(
-    "--until", type=UNTIL, default=None,
+    "--until",
+    type=UNTIL,
+    default=None,
     help="Only rows up to this UTC date (inclusive) or before this ISO datetime; for "
     "`latest`, each page as it stood then.",
-)  # fmt: skip
+)
 @click.option(
-    "--out", "out", type=click.Path(path_type=Path, file_okay=False), required=True,
+    "--out",
+    "out",
+    type=click.Path(path_type=Path, file_okay=False),
+    required=True,
     help="Directory to write the files and manifest.json to (created if missing).",
-)  # fmt: skip
+)
 @click.option("--bom", is_flag=True, help="Start CSV files with a UTF-8 BOM (for Excel).")
 @click.option("--overwrite", is_flag=True, help="Replace files of an earlier export in --out.")
 def export_command(
@@ -100,21 +125,35 @@ def export_command(
     does not matter. Timestamps are UTC (ISO 8601). Reads the archive only.
     """
     command = _command_line(
-        fmt, what, sources, since.isoformat() if since else None,
-        until.isoformat() if until else None, out, bom, database, config_path,
-    )  # fmt: skip
+        fmt,
+        what,
+        sources,
+        since.isoformat() if since else None,
+        until.isoformat() if until else None,
+        out,
+        bom,
+        database,
+        config_path,
+    )
     engine = open_archive(database, config_path, create=False)
     try:
         with translated_errors():
-            result = export(
-                engine, out, datasets=what, fmt=fmt,  # type: ignore[arg-type]
-                filters=ExportFilters(sources=sources, since=since, until=until),
-                bom=bom, overwrite=overwrite, command=command,
-                generator=f"govarchive {__version__}",
-            )  # fmt: skip
-    except (ExportError, UnknownRecordError) as exc:
-        detail = exc.detail if isinstance(exc, UnknownRecordError) else str(exc)
-        raise CommandError(detail, EXIT_USAGE) from exc
+            try:
+                result = export(
+                    engine,
+                    out,
+                    datasets=what,
+                    fmt=fmt,  # type: ignore[arg-type]
+                    filters=ExportFilters(sources=sources, since=since, until=until),
+                    bom=bom,
+                    overwrite=overwrite,
+                    command=command,
+                    generator=f"govarchive {__version__}",
+                )
+            except ExportError as exc:
+                raise CommandError(str(exc), EXIT_USAGE) from exc
+            except UnknownRecordError as exc:  # a wrong --source, not a broken database
+                raise CommandError(exc.detail, EXIT_USAGE) from exc
     finally:
         engine.dispose()
     for summary in result.files:
@@ -123,4 +162,3 @@ def export_command(
             f"sha256 {summary.sha256}"
         )
     click.echo(f"{out / 'manifest.json'}: what was exported, from where, and the files' hashes")
-

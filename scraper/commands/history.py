@@ -1,0 +1,202 @@
+"""``govarchive history``: a page's versions and what changed, or a diff of two versions."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from scraper.commands.common import (
+    EXIT_USAGE,
+    CommandError,
+    config_option,
+    database_option,
+    open_archive,
+    translated_errors,
+)
+from scraper.urls import normalize_url
+from storage.errors import UnknownRecordError
+from storage.history import (
+    PageHistory,
+    SectionChange,
+    ValueDiff,
+    VersionDiff,
+    page_history,
+    version_diff,
+)
+
+_STYLES = {"- ": "red", "+ ": "green", "~ ": "yellow"}
+
+
+def page_refs(text: str) -> list[int | str]:
+    """Return what ``text`` may name, in the order to try: a page id (all digits), else
+    the URL as typed and its normal form (as the crawler stores URLs)."""
+    value = text.strip()
+    if value.isdigit():
+        return [int(value)]
+    refs: list[int | str] = [value]
+    normal = normalize_url(value)
+    if normal is not None and normal != value:
+        refs.append(normal)
+    return refs
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment is not None else "-"
+
+
+def _short(text: str | None, width: int = 30) -> str:
+    if text is None:
+        return "(none)"
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _section_line(change: SectionChange) -> str:
+    head = f"section {change.number} {_short(change.title)}"
+    if change.kind == "added":
+        return f"{head}: appeared (status {change.status_after or '(none)'})"
+    if change.kind == "removed":
+        return f"{head}: disappeared (status was {change.status_before or '(none)'})"
+    parts = []
+    if change.status_changed:
+        before, after = change.status_before or "(none)", change.status_after or "(none)"
+        parts.append(f"status {before} → {after}")
+    others = [k for k in change.keys if k != "status"]
+    if others:
+        parts.append(f"{', '.join(others)} changed")
+    return f"{head}: {'; '.join(parts)}"
+
+
+def render_history(history: PageHistory) -> list[str]:
+    """Return the text lines of ``govarchive history`` for one page."""
+    page = history.page
+    lines = [
+        f"page {page.page_id}  {page.url}  (source {page.source_name})",
+        f"first seen {_when(page.first_seen_at)} · last fetched {_when(page.last_fetched_at)} "
+        f"· last changed {_when(page.last_changed_at)}"
+        + (f" · gone since {_when(page.gone_at)}" if page.gone_at else ""),
+        f"{len(history.entries)} version(s)",
+        "",
+    ]
+    for entry in history.entries:
+        s = entry.snapshot
+        seen = f"{s.fetches} fetch{'es' if s.fetches != 1 else ''}"
+        lines.append(
+            f"v{s.version}  seen {_when(s.fetched_at)} → {_when(s.last_seen_at)} ({seen})  "
+            f"parser {s.parser_version}  {_short(s.fields.get('title'), 40)}"
+        )
+        if entry.change is None:
+            lines.append(f"    first version: {len(s.sections)} task section(s)")
+            continue
+        if not entry.change.fields and not entry.change.sections:
+            lines.append("    no difference in the parsed content (see `reparse`)")
+        if entry.change.fields:
+            lines.append(f"    fields: {', '.join(entry.change.fields)}")
+        lines.extend(f"    {_section_line(c)}" for c in entry.change.sections)
+    return lines
+
+
+def _value_lines(value: ValueDiff, indent: str) -> list[tuple[str, str | None]]:
+    out: list[tuple[str, str | None]] = [(f"{indent}{value.name}", None)]
+    for line in value.lines:
+        out.append((f"{indent}  {line}", _STYLES.get(line[:2])))
+    return out
+
+
+def render_diff(diff: VersionDiff) -> list[tuple[str, str | None]]:
+    """Return the (line, colour) pairs of ``govarchive history --diff``."""
+    page = diff.page
+    old, new = diff.old, diff.new
+    out: list[tuple[str, str | None]] = [
+        (f"page {page.page_id}  {page.url}", None),
+        (
+            f"version {old.version} ({_when(old.fetched_at)}) → "
+            f"version {new.version} ({_when(new.fetched_at)})",
+            None,
+        ),
+        ("marks: [-removed-] {+added+}; - line removed, + line added, ~ line changed", None),
+    ]
+    if diff.identical:
+        out.append(("the two versions have the same parsed content", None))
+        return out
+    if diff.fields:
+        out.append(("fields", None))
+        for value in diff.fields:
+            out.extend(_value_lines(value, "  "))
+    if diff.metadata_extra:
+        out.append(("metadata_extra", None))
+        for value in diff.metadata_extra:
+            out.extend(_value_lines(value, "  "))
+    if diff.sections:
+        out.append(("sections", None))
+        for section in diff.sections:
+            kind = {"added": "appeared", "removed": "disappeared", "changed": "changed"}
+            out.append((f"  section {section.number} {section.title} ({kind[section.kind]})", None))
+            for value in section.values:
+                out.extend(_value_lines(value, "    "))
+    return out
+
+
+def _load(engine: Any, refs: list[int | str], diff: tuple[int, int] | None) -> Any:
+    """Try each ref in turn; raise the first ref's error if none is archived."""
+    first: UnknownRecordError | None = None
+    for ref in refs:
+        try:
+            if diff is not None:
+                return version_diff(engine, ref, *diff)
+            return page_history(engine, ref)
+        except UnknownRecordError as exc:
+            if "has no version" in exc.detail:
+                raise
+            first = first or exc
+    assert first is not None
+    raise first
+
+
+@click.command("history")
+@config_option
+@database_option
+@click.argument("page", metavar="URL_OR_PAGE_ID")
+@click.option(
+    "--diff",
+    "diff",
+    type=click.IntRange(min=1),
+    nargs=2,
+    default=None,
+    metavar="V1 V2",
+    help="Show what differs between versions V1 and V2 (version numbers 1, 2, 3 …).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+def history_command(
+    config_path: Path | None,
+    database: str | None,
+    page: str,
+    diff: tuple[int, int] | None,
+    as_json: bool,
+) -> None:
+    """Show a page's versions in order and what changed between them.
+
+    URL_OR_PAGE_ID is a page's URL as archived or its id (pages.id). Each version
+    shows when it was first and last seen, which metadata fields changed, and which
+    task sections appeared, disappeared or changed status. With --diff V1 V2, a
+    readable diff of two versions' fields and section texts. Reads the archive only.
+    """
+    engine = open_archive(database, config_path, create=False)
+    try:
+        with translated_errors():
+            try:
+                result = _load(engine, page_refs(page), diff)
+            except UnknownRecordError as exc:  # a wrong argument, not a broken database
+                raise CommandError(exc.detail, EXIT_USAGE) from exc
+    finally:
+        engine.dispose()
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+    elif isinstance(result, VersionDiff):
+        for line, colour in render_diff(result):
+            click.secho(line, fg=colour)
+    else:
+        click.echo("\n".join(render_history(result)))
