@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -142,7 +142,7 @@ def _local(value: datetime | None, tz: ZoneInfo) -> str:
 
 
 def _iso(value: datetime | None) -> str | None:
-    return None if value is None else value.isoformat()
+    return None if value is None else value.astimezone(UTC).isoformat()
 
 
 def status_table(reports: Sequence[SourceReport], tz: str) -> Table:

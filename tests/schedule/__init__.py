@@ -1,0 +1,1 @@
+"""Helpers for the scheduler tests: a lock-holding child process, daemon subprocesses, configs."""

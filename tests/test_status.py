@@ -1,0 +1,257 @@
+"""storage.status queries, the status report's formatting, and the status/sources commands."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import Engine
+
+from scraper.cli import cli
+from scraper.commands.status import (
+    build_reports,
+    format_duration,
+    format_outcome,
+    format_rate,
+    status_table,
+)
+from scraper.config import load_config
+from scraper.schedule import next_fire_time
+from storage.archive import ensure_source, finish_run, record_fetch, start_run
+from storage.engine import make_engine
+from storage.status import LastRun, SourceStatus, runs_since, source_statuses
+from tests.storage.factories import Crawl, make_doc
+
+NOW = datetime(2026, 5, 10, 12, 0, tzinfo=UTC)
+
+
+def build_archive(engine: Engine, now: datetime) -> None:
+    """alpha: an old run and a recent completed one; beta: a run still open; gamma: no run."""
+    alpha = ensure_source(engine, "alpha")
+    old = start_run(engine, alpha, now=now - timedelta(days=10))
+    for minute in (1, 2):  # errors outside the 7-day window
+        at = now - timedelta(days=10, minutes=-minute)
+        url = f"https://a.example/x{minute}"
+        record_fetch(engine, run_id=old, source_id=alpha, url=url, requested_at=at, outcome="error")
+    finish_run(engine, old, "completed", now=now - timedelta(days=10, minutes=-5))
+
+    started = now - timedelta(days=1)
+    recent = start_run(engine, alpha, now=started)
+    crawl = Crawl(engine, alpha, recent, clock=started)
+    crawl.fetch("https://a.example/list.html", "list_page")
+    for n in (1, 2, 3):
+        crawl.page(f"https://a.example/doc{n}.html", make_doc(body=f"文件{n}"))
+    crawl.fetch("https://a.example/doc3.html", "gone", http_status=404)
+    crawl.fetch("https://a.example/doc4.html", "error", http_status=500)
+    crawl.fetch("https://a.example/doc5.html", "blocked", http_status=412)
+    crawl.fetch("https://a.example/private.html", "skipped_robots")  # not a request
+    finish_run(engine, recent, "completed", now=started + timedelta(minutes=5, seconds=7))
+
+    beta = ensure_source(engine, "beta")
+    open_run = start_run(engine, beta, now=now - timedelta(hours=2))
+    record_fetch(engine, run_id=open_run, source_id=beta, url="https://b.example/list.html",
+                 requested_at=now - timedelta(hours=2), outcome="error")  # fmt: skip
+
+    ensure_source(engine, "gamma")
+
+
+class TestQueries:
+    def test_source_statuses(self, engine: Engine) -> None:
+        build_archive(engine, NOW)
+        statuses = {s.name: s for s in source_statuses(engine, now=NOW)}
+        assert list(statuses) == ["alpha", "beta", "gamma"]
+
+        alpha = statuses["alpha"]
+        assert alpha.last_run is not None
+        assert alpha.last_run.status == "completed"
+        assert alpha.last_run.started_at == NOW - timedelta(days=1)
+        assert alpha.last_run.duration == timedelta(minutes=5, seconds=7)
+        assert alpha.last_run.new_versions == 3
+        assert alpha.last_run.errors == 2
+        assert (alpha.pages_archived, alpha.pages_gone, alpha.versions) == (3, 1, 3)
+        # list page + 3 versions + gone + error + blocked; the robots skip is no request
+        assert (alpha.requests, alpha.errors) == (7, 2)
+        assert alpha.error_rate == pytest.approx(2 / 7)
+
+        beta = statuses["beta"]
+        assert beta.last_run is not None
+        assert beta.last_run.status == "running"
+        assert beta.last_run.duration is None
+        assert (beta.requests, beta.errors, beta.error_rate) == (1, 1, 1.0)
+
+        gamma = statuses["gamma"]
+        assert gamma.last_run is None
+        assert (gamma.pages_archived, gamma.requests, gamma.error_rate) == (0, 0, None)
+
+    def test_window_is_configurable(self, engine: Engine) -> None:
+        build_archive(engine, NOW)
+        statuses = {s.name: s for s in source_statuses(engine, now=NOW, window=timedelta(days=30))}
+        assert (statuses["alpha"].requests, statuses["alpha"].errors) == (9, 4)
+
+    def test_runs_since(self, engine: Engine) -> None:
+        build_archive(engine, NOW)
+        recent = runs_since(engine, "alpha", NOW - timedelta(days=2))
+        assert [(r.started_at, r.status) for r in recent] == [
+            (NOW - timedelta(days=1), "completed")
+        ]
+        assert len(runs_since(engine, "alpha", NOW - timedelta(days=11))) == 2
+        assert runs_since(engine, "nobody", NOW - timedelta(days=30)) == []
+
+
+def _status(name: str, run: LastRun | None = None, **counts: int) -> SourceStatus:
+    base = {"pages_archived": 0, "pages_gone": 0, "versions": 0, "requests": 0, "errors": 0}
+    base.update(counts)
+    return SourceStatus(name=name, last_run=run, **base)
+
+
+RUN = LastRun(run_id=7, status="completed", started_at=NOW - timedelta(hours=3),
+              finished_at=NOW - timedelta(hours=3) + timedelta(minutes=62), pages_seen=40,
+              new_pages=1, new_versions=4, errors=1)  # fmt: skip
+
+
+class TestFormatting:
+    @pytest.mark.parametrize(
+        ("seconds", "text"),
+        [(0, "0s"), (12.4, "12s"), (185, "3m05s"), (3720, "1h02m"), (90061, "25h01m")],
+    )
+    def test_duration(self, seconds: float, text: str) -> None:
+        assert format_duration(timedelta(seconds=seconds)) == text
+
+    def test_duration_of_an_open_run(self) -> None:
+        assert format_duration(None) == "-"
+
+    def test_rate(self) -> None:
+        assert format_rate(_status("a", requests=214, errors=5)) == "2.3% (5/214)"
+        assert format_rate(_status("a")) == "-"
+        assert format_rate(None) == "-"
+
+    def test_outcome_of_a_running_run_names_its_holder(self) -> None:
+        running = replace(RUN, status="running", finished_at=None)
+        held = build_reports(None, [_status("a", running)], NOW, {"a": "pid 12 on host h"})[0]
+        assert format_outcome(held) == "running (pid 12 on host h)"
+        dead = build_reports(None, [_status("a", running)], NOW, {"a": None})[0]
+        assert format_outcome(dead).startswith("running? no process holds its lock")
+        never = build_reports(None, [_status("a")], NOW)[0]
+        assert format_outcome(never) == "never run"
+
+    def test_reports_list_configured_sources_then_archived_leftovers(self, tmp_path: Path) -> None:
+        config = load_config(_config_file(tmp_path, ["zeta", "alpha"]))
+        reports = build_reports(config, [_status("alpha", RUN), _status("old")], NOW)
+        assert [(r.name, r.configured) for r in reports] == [
+            ("zeta", True), ("alpha", True), ("old", False)
+        ]  # fmt: skip
+        assert reports[0].status is None
+        assert reports[0].next_run == next_fire_time("0 6 * * *", "Asia/Shanghai", NOW)
+        assert reports[2].next_run is None
+        document = reports[1].to_json()
+        assert document["last_run"]["duration_s"] == 3720.0
+        assert document["last_run"]["outcome"] == "completed"
+        assert document["next_run"] == "2026-05-10T22:00:00+00:00"
+
+    def test_table_shows_times_in_the_scheduler_zone(self, tmp_path: Path) -> None:
+        from rich.console import Console
+
+        config = load_config(_config_file(tmp_path, ["alpha"]))
+        reports = build_reports(config, [_status("alpha", RUN, requests=10, errors=1)], NOW)
+        console = Console(width=250, record=True)
+        console.print(status_table(reports, "Asia/Shanghai"))
+        text = console.export_text()
+        assert "2026-05-10 17:00" in text  # 09:00 UTC started, shown in Shanghai time
+        assert "2026-05-11 06:00" in text  # next run
+        assert "1h02m" in text and "10.0% (1/10)" in text
+
+
+def _config_file(tmp_path: Path, names: list[str], tz: str | None = None) -> Path:
+    lines = []
+    if tz:
+        lines += ["scheduler:", f"  timezone: {tz}"]
+    lines.append("sources:")
+    for name in names:
+        lines += [
+            f"  - name: {name}",
+            f"    start_urls: ['https://{name}.example/list.html']",
+            "    detail_links: 'ul a'",
+            "    schedule: '0 6 * * *'",
+        ]
+    path = tmp_path / "config.yaml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+class TestCommands:
+    def test_status_json(self, tmp_path: Path, sqlite_template: Path) -> None:
+        db = tmp_path / "archive.db"
+        db.write_bytes(sqlite_template.read_bytes())
+        url = f"sqlite:///{db}"
+        engine = make_engine(url)
+        now = datetime.now(UTC)
+        build_archive(engine, now)
+        engine.dispose()
+        config = _config_file(tmp_path, ["alpha", "delta"])
+        result = CliRunner().invoke(
+            cli, ["status", "--json", "--config", str(config), "--database", url]
+        )
+        assert result.exit_code == 0, result.output
+        rows = {r["source"]: r for r in json.loads(result.output)}
+        assert list(rows) == ["alpha", "delta", "beta", "gamma"]
+        alpha = rows["alpha"]
+        assert alpha["configured"] is True
+        assert alpha["last_run"]["outcome"] == "completed"
+        assert alpha["last_run"]["new_versions"] == 3
+        assert alpha["last_run"]["duration_s"] == 307.0
+        assert (alpha["pages_archived"], alpha["pages_gone"]) == (3, 1)
+        assert alpha["error_rate_7d"] == pytest.approx(2 / 7)
+        assert datetime.fromisoformat(alpha["next_run"]) == next_fire_time(
+            "0 6 * * *", "Asia/Shanghai", now
+        )
+        assert rows["delta"]["last_run"] is None and rows["delta"]["pages_archived"] == 0
+        beta = rows["beta"]
+        assert beta["configured"] is False and beta["next_run"] is None
+        assert beta["last_run"]["outcome"] == "running"
+        assert beta["last_run"]["held_by"] is None  # nobody holds its lock: it died
+
+    def test_status_table(
+        self, tmp_path: Path, sqlite_template: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.chdir(tmp_path)  # no ./config.yaml: the archive's sources only
+        db = tmp_path / "archive.db"
+        db.write_bytes(sqlite_template.read_bytes())
+        engine = make_engine(f"sqlite:///{db}")
+        build_archive(engine, datetime.now(UTC))
+        engine.dispose()
+        result = CliRunner().invoke(cli, ["status", "--database", f"sqlite:///{db}"])
+        assert result.exit_code == 0, result.output
+        assert "alpha (not in config)" in result.output
+        assert "28.6% (2/7)" in result.output
+        assert "running? no process holds its lock" in result.output
+
+    def test_status_refuses_a_missing_archive_without_creating_it(self, tmp_path: Path) -> None:
+        db = tmp_path / "none.db"
+        result = CliRunner().invoke(cli, ["status", "--database", f"sqlite:///{db}"])
+        assert result.exit_code == 3
+        assert "govarchive db upgrade" in result.output
+
+    def test_sources(self, tmp_path: Path) -> None:
+        config = _config_file(tmp_path, ["alpha", "beta"], tz="UTC")
+        result = CliRunner().invoke(cli, ["sources", "--json", "--config", str(config)])
+        assert result.exit_code == 0, result.output
+        rows = json.loads(result.output)
+        assert [(r["source"], r["schedule"], r["timezone"]) for r in rows] == [
+            ("alpha", "0 6 * * *", "UTC"), ("beta", "0 6 * * *", "UTC")
+        ]  # fmt: skip
+        assert rows[0]["start_urls"] == ["https://alpha.example/list.html"]
+        assert datetime.fromisoformat(rows[0]["next_run"]).time().isoformat() == "06:00:00"
+        table = CliRunner().invoke(cli, ["sources", "--config", str(config)])
+        assert table.exit_code == 0, table.output
+        assert "alpha" in table.output and "0 6 * * *" in table.output
+
+    def test_sources_names_a_bad_config(self, tmp_path: Path) -> None:
+        path = tmp_path / "config.yaml"
+        path.write_text("sources:\n  - name: a\n    schedule: 'nope'\n", encoding="utf-8")
+        result = CliRunner().invoke(cli, ["sources", "--config", str(path)])
+        assert result.exit_code == 2
+        assert "schedule" in result.output
