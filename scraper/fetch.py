@@ -79,6 +79,7 @@ class _Exchange:
     kind: FetchKind | None = None  # decided already: BLOCKED, GONE, TOO_LARGE, ERROR
     error: str | None = None
     retryable: bool = False  # a connection-level failure worth another attempt
+    set_cookies: list[str] = field(default_factory=list)  # raw Set-Cookie values
 
     def fail(self, kind: FetchKind, error: str, *, retryable: bool = False) -> _Exchange:
         """Record a failed exchange (dropping any partial body) and return it."""
@@ -122,8 +123,8 @@ class Fetcher:
         self._robots_locks: dict[tuple[str, str], asyncio.Lock] = {}
 
     async def __aenter__(self) -> Self:
-        # No cookie jar: every request stands alone, so a page's answer never
-        # depends on what was fetched before it (and no challenge cookie is replayed).
+        # No cookie jar: every fetch stands alone, so a page's answer never depends
+        # on what was fetched before it (cookies live only within one redirect chain).
         no_cookies = CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
         self._client = httpx.AsyncClient(
             transport=self._transport,
@@ -194,6 +195,7 @@ class Fetcher:
         current = answered = normal
         attempts = 0
         ex = _Exchange(url=current)
+        chain_cookies: dict[str, str] = {}
 
         def result(kind: FetchKind, error: str | None = None) -> FetchResult:
             keep_body = kind in (FetchKind.OK, FetchKind.GONE, FetchKind.BLOCKED)
@@ -222,10 +224,13 @@ class Fetcher:
                         FetchKind.ROBOTS, f"{current} disallowed by robots.txt ({rules.note})"
                     )
                 crawl_delay = rules.crawl_delay
+            headers = dict(conditional)
+            if chain_cookies:
+                headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in chain_cookies.items())
             ex, tries = await self._request_with_retries(
                 current,
                 settings,
-                headers=conditional,
+                headers=headers,
                 limit=settings.max_page_bytes,
                 crawl_delay=crawl_delay,
             )
@@ -244,6 +249,9 @@ class Fetcher:
                         FetchKind.ERROR, f"HTTP {ex.status} with bad Location {location!r}"
                     )
                 logger.debug("%s: HTTP %s to %s", current, ex.status, target)
+                # Some CMSs redirect a page to itself to set a session cookie and
+                # loop without it; cookies live for one redirect chain, no longer.
+                chain_cookies.update(_cookie_pairs(ex.set_cookies))
                 current = target
                 continue
             if 200 <= ex.status < 300:
@@ -431,6 +439,7 @@ class Fetcher:
         try:
             ex.status = response.status_code
             ex.headers = {k.lower(): v for k, v in response.headers.items()}
+            ex.set_cookies = response.headers.get_list("set-cookie")
             if ex.status == 304 or ex.status in REDIRECT_STATUSES:
                 return  # the body of a redirect or a 304 is of no use
             ex.body = await self._read_body(response, ex.url, limit)
@@ -506,6 +515,16 @@ def _describe(what: str, exc: Exception) -> str:
     if what in ("timeout", "truncated body", "bad redirect Location"):
         return f"{what}: {detail}"
     return f"{what} error: {detail}"
+
+
+def _cookie_pairs(set_cookies: list[str]) -> dict[str, str]:
+    """Return name → value of Set-Cookie header values (attributes ignored)."""
+    pairs: dict[str, str] = {}
+    for header in set_cookies:
+        name, sep, value = header.split(";", 1)[0].partition("=")
+        if sep and name.strip():
+            pairs[name.strip()] = value.strip()
+    return pairs
 
 
 def _without_url(exc: FetchError) -> str:

@@ -824,6 +824,28 @@ def test_conditional_headers_follow_redirects(site: TestSite) -> None:
     assert result.final_url == site.url("/new")
 
 
+def test_cookie_set_by_a_redirect_is_sent_along_the_chain(site: TestSite) -> None:
+    # a CMS that redirects to the same URL to set its session cookie
+    def self_redirect(request: Request) -> Response:
+        if "JSESSIONID=abc" in request.headers.get("cookie", ""):
+            return Response(b"content")
+        headers = {"Location": "/doc", "Set-Cookie": "JSESSIONID=abc; Path=/; HttpOnly"}
+        return Response(status=302, headers=headers)
+
+    site.add_handler("/doc", self_redirect)
+    first, second = fetch_all(site, ["/doc", "/doc"])
+    assert first.kind is FetchKind.OK and first.body == b"content"
+    assert first.attempts == 2
+    # the cookie does not outlive its chain: the next fetch starts without it
+    assert second.attempts == 2
+    assert [r.headers.get("cookie") for r in site.requests] == [
+        None,
+        "JSESSIONID=abc",
+        None,
+        "JSESSIONID=abc",
+    ]
+
+
 def test_offsite_redirect_is_not_followed(
     site: TestSite, site_factory: Callable[[], TestSite]
 ) -> None:
