@@ -187,11 +187,17 @@ class _SourceCrawl:
     async def fetch_list_page(self, url: str) -> FetchResult:
         """Fetch one list page for discovery and record the attempt."""
         result = await self.fetcher.fetch(url, self.settings, allowed_hosts=self.allowed)
-        # A 404 on a list page is how paging ends, not a missing document: it stays a
-        # list_page row (its http_status says 404) rather than counting as gone.
-        ok = result.kind in (FetchKind.OK, FetchKind.GONE)
-        outcome = LIST_PAGE if ok else fetch_outcome(result.kind)
-        self._record(result, outcome, page_known=False)
+        if result.kind is FetchKind.OK:
+            outcome = tally = LIST_PAGE
+        elif result.kind is FetchKind.GONE:
+            # A 404 past the last list page is how template paging ends, not a missing
+            # document: a list_page row (its http_status says 404), not counted as gone
+            # and not as an answer when deciding whether the whole source failed.
+            outcome, tally = LIST_PAGE, "list_end"
+        else:
+            outcome = tally = fetch_outcome(result.kind)
+        self._record(result, outcome)
+        self.outcomes.append(tally)
         return result
 
     async def visit(self, url: str) -> None:
@@ -221,7 +227,8 @@ class _SourceCrawl:
         self.health.observe(result)
         if result.kind is not FetchKind.OK or result.body is None:
             outcome = fetch_outcome(result.kind) if result.kind is not FetchKind.OK else "error"
-            self._record(result, outcome, page_known=True)
+            self._record(result, outcome)
+            self._done(outcome)
             return
         try:
             record = parse_page(result.body, url=result.final_url, headers=result.headers)
@@ -259,7 +266,8 @@ class _SourceCrawl:
             return
         self._done(written.outcome)
 
-    def _record(self, result: FetchResult, outcome: str, *, page_known: bool) -> None:
+    def _record(self, result: FetchResult, outcome: str) -> None:
+        """Write the fetches row of a request that produced no version."""
         archive.record_fetch(
             self.engine,
             run_id=self.run_id,
@@ -272,10 +280,6 @@ class _SourceCrawl:
             elapsed_ms=result.elapsed_ms,
             nbytes=len(result.body) if result.body is not None else None,
         )
-        if page_known:
-            self._done(outcome)
-        else:
-            self.outcomes.append(outcome)
 
     def _done(self, outcome: str) -> None:
         self.outcomes.append(outcome)

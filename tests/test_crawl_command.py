@@ -1,0 +1,142 @@
+"""``govarchive crawl`` as a user runs it: config errors, database errors, kill -9."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+from click.testing import CliRunner
+from sqlalchemy import text
+
+from scraper.cli import cli
+from storage.engine import make_engine
+from tests.crawl_site import DisclosureSite, rows, scalar
+from tests.site.server import TestSite
+
+
+def _write_config(path: Path, docs: DisclosureSite, database: str, **crawl: Any) -> Path:
+    settings = {"requests_per_second": 1000, "per_host_concurrency": 2, "retries": 0}
+    settings.update(crawl)
+    path.write_text(
+        yaml.safe_dump(docs.document(database, settings), allow_unicode=True), encoding="utf-8"
+    )
+    return path
+
+
+def test_crawl_command_runs_and_prints_a_summary(site: TestSite, tmp_path: Path) -> None:
+    docs = DisclosureSite(site, count=3, per_page=3)
+    database = f"sqlite:///{tmp_path / 'archive.db'}"
+    config = _write_config(tmp_path / "config.yaml", docs, database)
+
+    result = CliRunner().invoke(cli, ["crawl", "--config", str(config), "--quiet"])
+
+    assert result.exit_code == 0, result.output
+    assert "local" in result.output and "completed" in result.output
+    engine = make_engine(database)
+    assert scalar(engine, "SELECT COUNT(*) FROM page_versions") == 3
+    engine.dispose()
+
+
+def test_bad_config_is_refused_before_any_request(site: TestSite, tmp_path: Path) -> None:
+    docs = DisclosureSite(site, count=1, per_page=1)
+    document = docs.document(f"sqlite:///{tmp_path / 'a.db'}", {"requests_per_secnd": 1})
+    document["sources"][0]["detail_links"] = "ul[[["
+    config = tmp_path / "config.yaml"
+    config.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
+    site.clear_log()
+
+    result = CliRunner().invoke(cli, ["crawl", "--config", str(config)])
+
+    assert result.exit_code == 2
+    assert "requests_per_secnd" in result.output and "requests_per_second" in result.output
+    assert "local" in result.output and "detail_links" in result.output
+    assert site.requests == []
+    assert not (tmp_path / "a.db").exists()
+
+
+def test_unknown_source_name_lists_the_known_ones(site: TestSite, tmp_path: Path) -> None:
+    docs = DisclosureSite(site, count=1, per_page=1)
+    config = _write_config(tmp_path / "config.yaml", docs, f"sqlite:///{tmp_path / 'a.db'}")
+    result = CliRunner().invoke(cli, ["crawl", "--config", str(config), "--source", "lokal"])
+    assert result.exit_code == 2
+    assert "lokal" in result.output and "local" in result.output
+
+
+def test_database_newer_than_the_code_is_refused(site: TestSite, tmp_path: Path) -> None:
+    docs = DisclosureSite(site, count=1, per_page=1)
+    database = f"sqlite:///{tmp_path / 'archive.db'}"
+    config = _write_config(tmp_path / "config.yaml", docs, database)
+    assert CliRunner().invoke(cli, ["crawl", "--config", str(config), "-q"]).exit_code == 0
+    engine = make_engine(database)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = 'ffffffffffff'"))
+    before = scalar(engine, "SELECT COUNT(*) FROM fetches")
+    site.clear_log()
+
+    result = CliRunner().invoke(cli, ["crawl", "--config", str(config)])
+
+    assert result.exit_code == 3
+    assert "ffffffffffff" in result.output
+    assert scalar(engine, "SELECT COUNT(*) FROM fetches") == before
+    assert site.requests == []
+    engine.dispose()
+
+
+def test_every_request_failing_exits_non_zero(site: TestSite, tmp_path: Path) -> None:
+    docs = DisclosureSite(site, count=2, per_page=2)
+    site.add("/OpennessContent/showList/1/2/page_1.html", "<h1>down</h1>", status=500)
+    config = _write_config(tmp_path / "config.yaml", docs, f"sqlite:///{tmp_path / 'a.db'}")
+
+    result = CliRunner().invoke(cli, ["crawl", "--config", str(config), "-q"])
+
+    assert result.exit_code == 1
+    assert "every request failed" in result.output
+
+
+def test_kill_9_mid_crawl_then_rerun_loses_and_duplicates_nothing(
+    site: TestSite, tmp_path: Path, database_url: str
+) -> None:
+    docs = DisclosureSite(site, count=10, per_page=10)
+    for i in range(10):
+        docs.serve(i, docs.bodies[i], delay=0.15)
+    config = _write_config(
+        tmp_path / "config.yaml", docs, database_url, per_host_concurrency=1, max_concurrency=1
+    )
+    command = [sys.executable, "-m", "scraper.cli", "crawl", "--config", str(config), "-q"]
+    engine = make_engine(database_url)
+    child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            done = scalar(engine, "SELECT COUNT(*) FROM fetches WHERE outcome = 'new_version'")
+            if done >= 4:
+                break
+            time.sleep(0.05)
+        os.kill(child.pid, signal.SIGKILL)
+    finally:
+        child.wait(timeout=30)
+    killed_versions = scalar(engine, "SELECT COUNT(*) FROM page_versions")
+    assert 4 <= killed_versions < 10
+
+    rerun = subprocess.run(command, capture_output=True, text=True, timeout=120)
+
+    assert rerun.returncode == 0, rerun.stderr
+    per_page = rows(engine, "SELECT page_id, COUNT(*) FROM page_versions GROUP BY page_id")
+    assert len(per_page) == 10
+    assert all(n == 1 for _, n in per_page)
+    statuses = [s for (s,) in rows(engine, "SELECT status FROM crawl_runs ORDER BY id")]
+    assert statuses == ["interrupted", "completed"]
+    # every version the first process committed is complete: sections and blob present
+    orphans = scalar(
+        engine,
+        "SELECT COUNT(*) FROM page_versions v LEFT JOIN blobs b ON b.hash = v.raw_hash "
+        "WHERE b.hash IS NULL",
+    )
+    assert orphans == 0
+    engine.dispose()
