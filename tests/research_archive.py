@@ -151,7 +151,10 @@ class Archive:
         self, url: str, d: ParsedDoc, *, views: int = 0, parser: str = "1", parse: Any = parse_v1
     ) -> Any:
         """Archive ``d`` at ``url`` as the pipeline would (parsed by ``parse``)."""
-        raw = raw_page(d, views=views)
+        return self.fetch_raw(url, raw_page(d, views=views), parser=parser, parse=parse)
+
+    def fetch_raw(self, url: str, raw: bytes, *, parser: str = "1", parse: Any = parse_v1) -> Any:
+        """Archive the page body ``raw`` at ``url``, parsed by ``parse``."""
         result = archive_page(
             self.engine,
             run_id=self.run_id,

@@ -1,0 +1,173 @@
+"""``govarchive reparse``: run the current parser over every stored version's raw bytes."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+from scraper.commands.common import (
+    EXIT_FAILED,
+    EXIT_USAGE,
+    CommandError,
+    config_option,
+    database_option,
+    open_archive,
+    translated_errors,
+)
+from scraper.commands.dates import SINCE
+from storage.content import ParsedDoc
+from storage.errors import UnknownRecordError
+from storage.reparse import DEFAULT_BATCH_SIZE, ParseFn, ReparseReport, reparse
+
+
+def current_parser() -> tuple[ParseFn, str]:
+    """Return this installation's parser as reparse takes it, and its PARSER_VERSION."""
+    # Imported here, not at module level: the CLI's other commands must load even
+    # where the parser cannot (and `--help` stays fast).
+    from scraper.parse import PARSER_VERSION, parse_page
+
+    def parse(raw: bytes, content_type: str | None) -> ParsedDoc:
+        headers = {"content-type": content_type} if content_type else None
+        # PageRecord.to_dict() is storage's ParsedDoc by contract (docs/parsing.md).
+        doc: ParsedDoc = parse_page(raw, headers=headers).to_dict()  # type: ignore[assignment]
+        return doc
+
+    return parse, PARSER_VERSION
+
+
+def render_report(report: ReparseReport) -> list[str]:
+    """Return the text lines summarising a reparse run."""
+    verb = "would change" if report.dry_run else "changed"
+    lines = [
+        f"parser version {report.parser_version}: {report.examined} version(s) re-parsed "
+        f"in {report.batches} batch(es), {report.changed} {verb}, "
+        f"{report.already_current} already at this parser version"
+        + (" (dry run: nothing written)" if report.dry_run else ""),
+    ]
+    if report.fields:
+        lines.append(f"versions {verb}, per column:")
+        lines.extend(f"  {name:<16} {count}" for name, count in sorted(report.fields.items()))
+    if report.section_values:
+        lines.append(f"sections {verb}, per value:")
+        lines.extend(
+            f"  {name:<16} {count}" for name, count in sorted(report.section_values.items())
+        )
+    if report.identical:
+        lines.append(
+            f"{len(report.identical)} pair(s) of consecutive versions now have the same "
+            "content (kept as they are; see `govarchive history URL --diff A B`):"
+        )
+        lines.extend(f"  {p.url}: versions {p.older} and {p.newer}" for p in report.identical)
+    if report.failed:
+        lines.append(
+            f"{report.failed} version(s) could not be re-parsed and were left unchanged "
+            "(a later run retries them):"
+        )
+        lines.extend(
+            f"  version id {f.version_id} (page {f.page_id}): {f.error}" for f in report.failures
+        )
+    return lines
+
+
+@click.command("reparse")
+@config_option
+@database_option
+@click.option(
+    "--source",
+    "sources",
+    multiple=True,
+    metavar="NAME",
+    help="Only versions of this source (repeatable). Default: every source.",
+)
+@click.option(
+    "--since",
+    type=SINCE,
+    default=None,
+    help="Only versions fetched on or after this UTC date (YYYY-MM-DD) or ISO datetime.",
+)
+@click.option("--dry-run", is_flag=True, help="Report what would change; write nothing.")
+@click.option(
+    "--batch-size",
+    type=click.IntRange(min=1),
+    default=DEFAULT_BATCH_SIZE,
+    show_default=True,
+    help="Versions per transaction (a killed run loses at most one batch).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def reparse_command(
+    config_path: Path | None,
+    database: str | None,
+    sources: tuple[str, ...],
+    since: datetime | None,
+    dry_run: bool,
+    batch_size: int,
+    as_json: bool,
+) -> None:
+    """Re-parse stored pages with this version's parser and fix their parsed columns.
+
+    Runs the parser over the raw bytes stored with every version not yet parsed by
+    this parser version, rewrites the columns and task sections that differ, and
+    sets parser_version. It never fetches and never creates, deletes or merges a
+    version; consecutive versions that become identical are reported. Each batch is
+    one transaction and finished versions are skipped, so an interrupted run simply
+    continues when started again. Exit status 1 if some versions could not be parsed.
+    """
+    parse, version = current_parser()
+    engine = open_archive(database, config_path, create=False)
+    console = Console(stderr=True)
+    try:
+        with translated_errors():
+            try:
+                if console.is_terminal and not as_json:
+                    with Progress(
+                        TextColumn("re-parsing"),
+                        BarColumn(),
+                        MofNCompleteColumn(),
+                        TextColumn("{task.fields[changed]} changed"),
+                        console=console,
+                    ) as progress:
+                        task = progress.add_task("reparse", total=None, changed=0)
+
+                        def show(report: ReparseReport) -> None:
+                            progress.update(
+                                task,
+                                total=report.candidates,
+                                completed=report.examined,
+                                changed=report.changed,
+                            )
+
+                        report = reparse(
+                            engine,
+                            parse,
+                            version,
+                            sources=sources,
+                            since=since,
+                            dry_run=dry_run,
+                            batch_size=batch_size,
+                            on_batch=show,
+                        )
+                else:
+                    report = reparse(
+                        engine,
+                        parse,
+                        version,
+                        sources=sources,
+                        since=since,
+                        dry_run=dry_run,
+                        batch_size=batch_size,
+                    )
+            except UnknownRecordError as exc:  # a wrong --source, not a broken database
+                raise CommandError(exc.detail, EXIT_USAGE) from exc
+    finally:
+        engine.dispose()
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        click.echo("\n".join(render_report(report)))
+    if report.failed:
+        raise CommandError(f"{report.failed} version(s) could not be re-parsed", EXIT_FAILED)

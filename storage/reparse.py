@@ -1,0 +1,413 @@
+"""Re-parse stored raw bytes with a newer parser and fix the parsed columns in place.
+
+:func:`reparse` walks ``page_versions`` in id order, in batches, re-running ``parse``
+(injected: storage never imports the parser) over each version's stored raw body. Where
+a stored value differs from the new parse it rewrites the version's parsed columns,
+``content_hash`` and its ``task_sections`` rows (in place, by section number); every
+version it read gets ``parser_version``. It never fetches, never creates or deletes a
+version and never renumbers one.
+
+Resumable: each batch is one transaction, and versions already at ``parser_version``
+are skipped, so a run killed at any moment loses at most the batch in hand and a rerun
+carries on where it stopped. A version whose parse fails is left untouched (still at
+its old parser version, so the next run tries again) and reported.
+
+Consecutive versions of one page that become identical under the new parser are
+reported, not merged: merging would rewrite history a researcher may already have cited.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, case, delete, func, insert, select, update
+
+from storage.blobs import read_blob
+from storage.content import (
+    CANONICAL_FIELDS,
+    SECTION_FIELDS,
+    ParsedDoc,
+    content_hash,
+    section_values,
+    version_values,
+)
+from storage.engine import database_errors, write_transaction
+from storage.models import Page, PageVersion, TaskSection
+from storage.selection import resolve_sources
+
+#: ``(raw bytes, content type) -> ParsedDoc``: the parser, e.g.
+#: ``lambda raw, ct: parse_page(raw, headers={"content-type": ct}).to_dict()``.
+ParseFn = Callable[[bytes, str | None], ParsedDoc]
+
+#: Versions read, parsed and written per transaction.
+DEFAULT_BATCH_SIZE = 500
+
+#: The ``page_versions`` columns a parse produces (compared and rewritten).
+PARSED_COLUMNS: tuple[str, ...] = (
+    *CANONICAL_FIELDS,
+    "metadata_extra",
+    "body_text",
+    "encoding",
+    "encoding_source",
+    "warnings",
+)
+
+#: Per-section values compared (besides the number, which identifies the section).
+SECTION_COLUMNS: tuple[str, ...] = ("title", *SECTION_FIELDS, "extra")
+
+#: Failures kept in the report with their message (all are counted).
+MAX_REPORTED_FAILURES = 50
+
+
+@dataclass(frozen=True, slots=True)
+class ReparseFailure:
+    """A version that could not be re-parsed; it was left as it was."""
+
+    version_id: int
+    page_id: int
+    error: str
+
+
+@dataclass(frozen=True, slots=True)
+class IdenticalPair:
+    """Two consecutive versions of a page with the same content under the parser."""
+
+    page_id: int
+    url: str
+    older: int
+    newer: int
+
+
+@dataclass(slots=True)
+class ReparseReport:
+    """What a :func:`reparse` run did (or, with ``dry_run``, would do).
+
+    ``candidates``: versions not yet at ``parser_version`` when the run started, within
+    the filters; ``examined``: versions parsed; ``changed``: versions with at least one
+    parsed value different; ``fields``: versions changed per column (``sections`` when
+    any of its sections differ); ``section_values``: sections changed per value, plus
+    ``added``/``removed``; ``already_current``: versions skipped as already at
+    ``parser_version``.
+    """
+
+    parser_version: str
+    dry_run: bool
+    candidates: int = 0
+    already_current: int = 0
+    examined: int = 0
+    changed: int = 0
+    batches: int = 0
+    fields: Counter[str] = field(default_factory=Counter)
+    section_values: Counter[str] = field(default_factory=Counter)
+    failed: int = 0
+    failures: list[ReparseFailure] = field(default_factory=list)
+    identical: list[IdenticalPair] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the report as JSON-ready values."""
+        return {
+            "parser_version": self.parser_version,
+            "dry_run": self.dry_run,
+            "candidates": self.candidates,
+            "already_current": self.already_current,
+            "examined": self.examined,
+            "changed": self.changed,
+            "batches": self.batches,
+            "fields": dict(sorted(self.fields.items())),
+            "section_values": dict(sorted(self.section_values.items())),
+            "failed": self.failed,
+            "failures": [vars_of(f) for f in self.failures],
+            "identical_consecutive_versions": [vars_of(p) for p in self.identical],
+        }
+
+
+def vars_of(obj: ReparseFailure | IdenticalPair) -> dict[str, Any]:
+    """Return a slotted dataclass's fields as a dict."""
+    return {name: getattr(obj, name) for name in obj.__dataclass_fields__}
+
+
+@dataclass(frozen=True, slots=True)
+class _Stored:
+    """One version as read for re-parsing."""
+
+    id: int
+    page_id: int
+    raw_hash: str
+    content_type: str | None
+    content_hash: str
+    values: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """What to write for one version: changed columns and section edits."""
+
+    version_id: int
+    columns: dict[str, Any]
+    section_updates: list[tuple[int, dict[str, Any]]]  # (section id, changed values)
+    section_inserts: list[dict[str, Any]]
+    section_deletes: list[int]
+    new_hash: str
+
+
+def reparse(
+    engine: Engine,
+    parse: ParseFn,
+    parser_version: str,
+    *,
+    sources: Sequence[str] = (),
+    since: datetime | None = None,
+    dry_run: bool = False,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    on_batch: Callable[[ReparseReport], None] | None = None,
+) -> ReparseReport:
+    """Re-parse every version not yet at ``parser_version`` (of ``sources``, fetched at or
+    after ``since``) and rewrite what differs; return the report.
+
+    Writes, per batch and in one transaction: changed parsed columns and
+    ``content_hash`` of ``page_versions``, updated/inserted/deleted ``task_sections``
+    rows, and ``parser_version`` of every version parsed without error. With
+    ``dry_run`` nothing is written. ``on_batch`` is called after each batch.
+    Raises UnknownRecordError for an unknown source name.
+    """
+    report = ReparseReport(parser_version, dry_run)
+    with database_errors(engine, "re-parsing"):
+        with engine.connect() as conn:
+            source_ids = resolve_sources(conn, sources)
+            report.candidates, report.already_current = _counts(
+                conn, parser_version, source_ids, since
+            )
+        preview: dict[int, str] = {}
+        last_id = 0
+        while True:
+            if dry_run:
+                with engine.connect() as conn:
+                    plans, last_id, size = _batch(
+                        conn, parse, parser_version, source_ids, since, last_id, batch_size, report
+                    )
+                    preview.update((p.version_id, p.new_hash) for p in plans)
+            else:
+                with write_transaction(engine) as conn:
+                    plans, last_id, size = _batch(
+                        conn, parse, parser_version, source_ids, since, last_id, batch_size, report
+                    )
+                    _apply(conn, plans, parser_version)
+            if size == 0:
+                break
+            report.batches += 1
+            if on_batch is not None:
+                on_batch(report)
+        with engine.connect() as conn:
+            report.identical = _identical_pairs(
+                conn, parser_version, source_ids, preview if dry_run else None
+            )
+    return report
+
+
+def _scope(stmt: Any, source_ids: list[int] | None, since: datetime | None) -> Any:
+    if source_ids is not None:
+        stmt = stmt.where(
+            PageVersion.page_id.in_(select(Page.id).where(Page.source_id.in_(source_ids)))
+        )
+    if since is not None:
+        stmt = stmt.where(PageVersion.fetched_at >= since)
+    return stmt
+
+
+def _counts(
+    conn: Connection, parser_version: str, source_ids: list[int] | None, since: datetime | None
+) -> tuple[int, int]:
+    """Return (versions to re-parse, versions already at parser_version) in scope."""
+    current = PageVersion.parser_version == parser_version
+    stmt = _scope(
+        select(func.count(), func.coalesce(func.sum(case((current, 1), else_=0)), 0)),
+        source_ids,
+        since,
+    )
+    total, done = conn.execute(stmt).one()
+    return int(total) - int(done), int(done)
+
+
+def _batch(
+    conn: Connection,
+    parse: ParseFn,
+    parser_version: str,
+    source_ids: list[int] | None,
+    since: datetime | None,
+    after_id: int,
+    size: int,
+    report: ReparseReport,
+) -> tuple[list[_Plan], int, int]:
+    """Read and parse the next batch after ``after_id``; return the write plans (every
+    version parsed without error gets one), the last id read and the batch size."""
+    columns = [getattr(PageVersion, name) for name in PARSED_COLUMNS]
+    stmt = _scope(
+        select(
+            PageVersion.id,
+            PageVersion.page_id,
+            PageVersion.raw_hash,
+            PageVersion.content_type,
+            PageVersion.content_hash,
+            *columns,
+        )
+        .where(PageVersion.id > after_id, PageVersion.parser_version != parser_version)
+        .order_by(PageVersion.id)
+        .limit(size),
+        source_ids,
+        since,
+    )
+    stored = [
+        _Stored(id_, page_id, raw, ctype, chash, dict(zip(PARSED_COLUMNS, rest, strict=True)))
+        for id_, page_id, raw, ctype, chash, *rest in conn.execute(stmt).all()
+    ]
+    if not stored:
+        return [], after_id, 0
+    sections = _sections(conn, [v.id for v in stored])
+    raws: dict[str, bytes] = {}
+    plans: list[_Plan] = []
+    for version in stored:
+        report.examined += 1
+        try:
+            if version.raw_hash not in raws:
+                raws[version.raw_hash] = read_blob(conn, version.raw_hash)
+            doc = parse(raws[version.raw_hash], version.content_type)
+            plan = _plan(version, doc, sections.get(version.id, {}), report)
+        except Exception as exc:  # one bad page never stops the run (BlobError included)
+            report.failed += 1
+            if len(report.failures) < MAX_REPORTED_FAILURES:
+                report.failures.append(
+                    ReparseFailure(version.id, version.page_id, f"{type(exc).__name__}: {exc}")
+                )
+            continue
+        plans.append(plan)
+    return plans, stored[-1].id, len(stored)
+
+
+def _sections(conn: Connection, version_ids: list[int]) -> dict[int, dict[int, dict[str, Any]]]:
+    """Return version id → section number → stored row (with its ``id``)."""
+    out: dict[int, dict[int, dict[str, Any]]] = {}
+    stmt = select(
+        TaskSection.id,
+        TaskSection.version_id,
+        TaskSection.number,
+        *(getattr(TaskSection, c) for c in SECTION_COLUMNS),
+    ).where(TaskSection.version_id.in_(version_ids))
+    for row in conn.execute(stmt).mappings():
+        out.setdefault(row["version_id"], {})[row["number"]] = dict(row)
+    return out
+
+
+def _plan(
+    version: _Stored,
+    doc: ParsedDoc,
+    stored_sections: dict[int, dict[str, Any]],
+    report: ReparseReport,
+) -> _Plan:
+    """Compare one new parse with the stored version; count the differences. Pure
+    apart from the report. Raises ValueError when the parse cannot be stored."""
+    new_values = version_values(doc)
+    new_hash = content_hash(doc)
+    changed = {
+        name: new_values[name]
+        for name in PARSED_COLUMNS
+        if not _same(version.values[name], new_values[name])
+    }
+    updates: list[tuple[int, dict[str, Any]]] = []
+    inserts: list[dict[str, Any]] = []
+    new_sections = {row["number"]: row for row in section_values(doc)}
+    for number, row in new_sections.items():
+        old = stored_sections.get(number)
+        if old is None:
+            inserts.append({"version_id": version.id, **row})
+            report.section_values["added"] += 1
+            continue
+        diff = {c: row[c] for c in SECTION_COLUMNS if old[c] != row[c]}
+        if diff:
+            updates.append((old["id"], diff))
+            report.section_values.update(diff.keys())
+    deletes = [old["id"] for n, old in stored_sections.items() if n not in new_sections]
+    if deletes:
+        report.section_values["removed"] += len(deletes)
+    if new_hash != version.content_hash:
+        changed["content_hash"] = new_hash
+    if changed or updates or inserts or deletes:
+        report.changed += 1
+        report.fields.update(k for k in changed if k != "content_hash")
+        if updates or inserts or deletes:
+            report.fields["sections"] += 1
+    return _Plan(version.id, changed, updates, inserts, deletes, new_hash)
+
+
+def _same(stored: Any, new: Any) -> bool:
+    # Timestamps come back from the database in UTC and from the parser in +08:00;
+    # aware datetimes compare by instant, so equal instants are the same value.
+    return bool(stored == new)
+
+
+def _apply(conn: Connection, plans: list[_Plan], parser_version: str) -> None:
+    """Write one batch's plans: rows with nothing but a new parser version in one UPDATE."""
+    unchanged = [p.version_id for p in plans if not p.columns]
+    if unchanged:
+        conn.execute(
+            update(PageVersion)
+            .where(PageVersion.id.in_(unchanged))
+            .values(parser_version=parser_version)
+        )
+    for plan in plans:
+        if plan.columns:
+            conn.execute(
+                update(PageVersion)
+                .where(PageVersion.id == plan.version_id)
+                .values(parser_version=parser_version, **plan.columns)
+            )
+        if plan.section_deletes:
+            conn.execute(delete(TaskSection).where(TaskSection.id.in_(plan.section_deletes)))
+        for section_id, values in plan.section_updates:
+            conn.execute(update(TaskSection).where(TaskSection.id == section_id).values(**values))
+        if plan.section_inserts:
+            conn.execute(insert(TaskSection), plan.section_inserts)
+
+
+def _identical_pairs(
+    conn: Connection,
+    parser_version: str,
+    source_ids: list[int] | None,
+    preview: dict[int, str] | None,
+) -> list[IdenticalPair]:
+    """Return consecutive versions with equal content hashes, both parsed by
+    ``parser_version`` (or, in a dry run, about to be: ``preview`` holds their new
+    hashes). Streams the versions in page order; holds one page at a time."""
+    stmt = select(
+        PageVersion.page_id,
+        PageVersion.version,
+        PageVersion.id,
+        PageVersion.content_hash,
+        PageVersion.parser_version,
+    ).order_by(PageVersion.page_id, PageVersion.version)
+    stmt = _scope(stmt, source_ids, None)
+    found: list[tuple[int, int, int]] = []
+    previous: tuple[int, int, str | None] | None = None  # page id, version, hash if current
+    result = conn.execute(stmt.execution_options(yield_per=5000))
+    for page_id, version, version_id, stored_hash, stored_version in result:
+        if preview is not None and version_id in preview:
+            current: str | None = preview[version_id]
+        else:
+            current = stored_hash if stored_version == parser_version else None
+        if (
+            previous is not None
+            and previous[0] == page_id
+            and current is not None
+            and previous[2] == current
+        ):
+            found.append((page_id, previous[1], version))
+        previous = (page_id, version, current)
+    result.close()
+    if not found:
+        return []
+    rows = conn.execute(select(Page.id, Page.url).where(Page.id.in_({p for p, _, _ in found})))
+    urls = {page_id: url for page_id, url in rows}
+    return [IdenticalPair(p, urls[p], a, b) for p, a, b in found]
