@@ -9,6 +9,7 @@ from scraper.commands.crawl import crawl_command
 from scraper.commands.db import db
 from scraper.commands.export import export_command
 from scraper.commands.history import history_command
+from scraper.commands.reparse import reparse_command
 from scraper.commands.schedule import schedule_command
 from scraper.commands.status import sources_command, status_command
 
@@ -21,4 +22,5 @@ def all_commands() -> list[click.Command]:
     commands += [schedule_command, status_command, sources_command]
     commands.append(export_command)
     commands.append(history_command)
+    commands.append(reparse_command)
     return commands
