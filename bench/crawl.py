@@ -1,0 +1,263 @@
+"""Crawl benchmark: a local site of realistic detail pages, politeness off.
+
+Run by hand (not part of the test suite)::
+
+    .venv/bin/python bench/crawl.py [--pages 2000] [--concurrency 8]
+
+Serves ``--pages`` detail pages of about 40 KB (the parser's golden fixtures, each
+copy made distinct) plus list pages from a separate process on 127.0.0.1, then, each
+in a fresh process so CPU time and peak memory are the crawl's own:
+
+1. a bare httpx loop that only downloads every detail page (the site's ceiling);
+2. a first ``govarchive`` crawl into a new SQLite file;
+3. an unchanged recrawl of the same archive (conditional requests → 304s);
+4. a first crawl of a quarter of the pages, to show memory is flat in page count.
+
+Prints pages/s, CPU seconds (user + sys) per archived page, the recrawl/first-crawl
+time ratio, and peak RSS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+# Run as a script, sys.path[0] is bench/, whose storage.py would shadow the storage
+# package: put the project root there instead.
+if sys.path and Path(sys.path[0]).resolve() == ROOT / "bench":
+    sys.path[0] = str(ROOT)
+
+FIXTURES = ROOT / "tests" / "fixtures" / "pages"
+PER_LIST_PAGE = 50
+TARGET_BYTES = 40_000
+
+
+def _pages(count: int) -> list[tuple[bytes, str]]:
+    """Return ``count`` distinct detail pages of about 40 KB with their content types."""
+    corpus: list[tuple[bytes, str]] = []
+    for html in sorted(FIXTURES.glob("*.html")):
+        golden = json.loads(html.with_suffix(".json").read_text(encoding="utf-8"))
+        content_type = golden.get("_input", {}).get("content_type") or "text/html"
+        corpus.append((html.read_bytes(), content_type))
+    pages = []
+    for i in range(count):
+        body, content_type = corpus[i % len(corpus)]
+        # A distinct paragraph per copy, ASCII so it fits every encoding.
+        marker = f"<p>Document {i} of the benchmark site.</p>".encode()
+        body = body.replace(b"</body>", marker + b"</body>", 1)
+        if len(body) < TARGET_BYTES:
+            body = body.replace(
+                b"</body>", b"<!--" + b" " * (TARGET_BYTES - len(body)) + b"--></body>"
+            )
+        pages.append((body, content_type))
+    return pages
+
+
+def _serve(count: int, port_out: Any, stop: Any) -> None:
+    """Child process: serve the benchmark site until ``stop`` is set."""
+    from tests.site.server import serve
+
+    with serve() as site:
+        for i, (body, content_type) in enumerate(_pages(count)):
+            site.add(f"/show/{i}.html", body, content_type=content_type, etag=f'"v1-{i}"')
+        lists = (count + PER_LIST_PAGE - 1) // PER_LIST_PAGE
+        for n in range(1, lists + 1):
+            ids = range((n - 1) * PER_LIST_PAGE, min(n * PER_LIST_PAGE, count))
+            links = "".join(f'<li><a href="/show/{i}.html">文件 {i}</a></li>' for i in ids)
+            site.add(
+                f"/list/page_{n}.html",
+                f"<html><body><ul class='doc_list'>{links}</ul></body></html>",
+            )
+        site.add("/robots.txt", "User-agent: *\nAllow: /\n", content_type="text/plain")
+        port_out.put(site.port)
+        stop.wait()
+
+
+def _usage() -> tuple[float, int]:
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    return ru.ru_utime + ru.ru_stime, ru.ru_maxrss
+
+
+def _worker_bare(base: str, count: int, concurrency: int) -> dict[str, Any]:
+    import httpx
+
+    async def run() -> int:
+        total = 0
+        queue: asyncio.Queue[int] = asyncio.Queue()
+        for i in range(count):
+            queue.put_nowait(i)
+        limits = httpx.Limits(max_connections=concurrency)
+        async with httpx.AsyncClient(limits=limits, timeout=30) as client:
+
+            async def worker() -> None:
+                nonlocal total
+                while not queue.empty():
+                    i = queue.get_nowait()
+                    response = await client.get(f"{base}/show/{i}.html")
+                    total += len(response.content)
+
+            await asyncio.gather(*(worker() for _ in range(concurrency)))
+        return total
+
+    cpu0, _ = _usage()
+    t0 = time.perf_counter()
+    nbytes = asyncio.run(run())
+    wall = time.perf_counter() - t0
+    cpu1, rss = _usage()
+    return {"wall": wall, "cpu": cpu1 - cpu0, "bytes": nbytes, "pages": count, "rss_kb": rss}
+
+
+def _worker_crawl(
+    base: str, count: int, concurrency: int, database: str, limit: int | None = None
+) -> dict[str, Any]:
+    from sqlalchemy import text
+
+    from scraper.config import config_from_mapping
+    from scraper.pipeline import crawl
+    from storage.engine import make_engine
+    from storage.migrate import ensure_current
+
+    lists = (count + PER_LIST_PAGE - 1) // PER_LIST_PAGE
+    config = config_from_mapping(
+        {
+            "database": database,
+            "crawl": {
+                "requests_per_second": 100_000,
+                "per_host_concurrency": concurrency,
+                "max_concurrency": concurrency,
+                "respect_robots_txt": False,
+                "max_list_pages": lists + 1,
+                "retries": 0,
+            },
+            "sources": [
+                {
+                    "name": "bench",
+                    "start_urls": [f"{base}/list/page_1.html"],
+                    "detail_links": "ul.doc_list a",
+                    "list_url_template": "page_{n}.html",
+                    "schedule": "0 6 * * *",
+                }
+            ],
+        },
+        origin="bench",
+    )
+    engine = make_engine(database)
+    ensure_current(engine)
+    cpu0, _ = _usage()
+    t0 = time.perf_counter()
+    (run,) = asyncio.run(crawl(config, engine, limit=limit))
+    wall = time.perf_counter() - t0
+    cpu1, rss = _usage()
+    with engine.connect() as conn:
+        sample = conn.execute(
+            text("SELECT url, error FROM fetches WHERE error IS NOT NULL LIMIT 3")
+        ).all()
+    engine.dispose()
+    s = run.summary
+    return {
+        "wall": wall,
+        "cpu": cpu1 - cpu0,
+        "pages": s.pages_seen,
+        "new_versions": s.new_versions,
+        "not_modified": s.not_modified,
+        "errors": s.errors,
+        "status": run.status,
+        "rss_kb": rss,
+        "error_sample": [list(r) for r in sample],
+    }
+
+
+def _in_child(kind: str, *args: Any) -> dict[str, Any]:
+    """Run one measurement in a fresh interpreter and return its JSON result."""
+    out = subprocess.run(
+        [sys.executable, __file__, "--worker", kind, *map(str, args)],
+        capture_output=True,
+        text=True,
+    )
+    if out.returncode != 0:
+        raise SystemExit(f"{kind} worker failed:\n{out.stderr}")
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--pages", type=int, default=2000)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        kind, base, count, concurrency, *rest = args.worker
+        if kind == "bare":
+            result = _worker_bare(base, int(count), int(concurrency))
+        else:
+            limit = int(rest[1]) if len(rest) > 1 else None
+            result = _worker_crawl(base, int(count), int(concurrency), rest[0], limit)
+        print(json.dumps(result))
+        return
+
+    ctx = multiprocessing.get_context("spawn")
+    port_q = ctx.Queue()
+    stop = ctx.Event()
+    server = ctx.Process(target=_serve, args=(args.pages, port_q, stop), daemon=True)
+    server.start()
+    base = f"http://127.0.0.1:{port_q.get(timeout=120)}"
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            db = f"sqlite:///{Path(tmp) / 'bench.db'}"
+            small_db = f"sqlite:///{Path(tmp) / 'small.db'}"
+            bare = _in_child("bare", base, args.pages, args.concurrency)
+            first = _in_child("crawl", base, args.pages, args.concurrency, db)
+            again = _in_child("crawl", base, args.pages, args.concurrency, db)
+            quarter = max(1, args.pages // 4)
+            small = _in_child("crawl", base, args.pages, args.concurrency, small_db, quarter)
+            db_bytes = sum(f.stat().st_size for f in Path(tmp).glob("bench.db*"))
+    finally:
+        stop.set()
+        server.join(timeout=10)
+
+    for name, result in (("first", first), ("recrawl", again)):
+        if result["error_sample"]:
+            print(f"{name} crawl errors, e.g.: {result['error_sample']}")
+    bare_rate = bare["pages"] / bare["wall"]
+    first_rate = first["new_versions"] / first["wall"]
+    print(
+        f"pages: {args.pages} detail pages, ~{bare['bytes'] / bare['pages'] / 1024:.1f} KB each, "
+        f"concurrency {args.concurrency}, server in its own process"
+    )
+    print(f"bare httpx loop:      {bare_rate:8.1f} pages/s  ({bare['wall']:.2f} s)")
+    print(
+        f"first crawl (SQLite): {first_rate:8.1f} pages/s  ({first['wall']:.2f} s, "
+        f"{first['new_versions']} versions, {first['errors']} errors, {first['status']})"
+    )
+    print(f"  ratio to bare loop: {first_rate / bare_rate:8.2f}  (target >= 0.75)")
+    print(
+        f"  CPU per page:       {first['cpu'] / max(1, first['new_versions']) * 1000:8.2f} ms "
+        "(user+sys, target <= 2 ms)"
+    )
+    print(
+        f"unchanged recrawl:    {again['wall']:8.2f} s  ({again['not_modified']} not modified); "
+        f"ratio {again['wall'] / first['wall']:.3f} (target < 0.25)"
+    )
+    print(
+        f"peak RSS: {first['rss_kb'] / 1024:.0f} MB for {args.pages} pages, "
+        f"{small['rss_kb'] / 1024:.0f} MB for {quarter} pages, "
+        f"bare loop {bare['rss_kb'] / 1024:.0f} MB"
+    )
+    print(f"archive size after both crawls: {db_bytes / 1024 / 1024:.1f} MB")
+
+
+if __name__ == "__main__":
+    main()
