@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, TypeVar
 
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, select, update
 
 from storage.blobs import put_blob, read_blob
 from storage.content import (
@@ -44,7 +44,15 @@ from storage.content import (
 )
 from storage.engine import database_errors, describe, write_transaction
 from storage.errors import InvalidDocumentError, UnknownRecordError, WriteConflictError
-from storage.models import FETCH_OUTCOMES, Fetch, Page, PageVersion, Source, TaskSection
+from storage.models import (
+    FETCH_OUTCOMES,
+    FETCHES,
+    PAGE_VERSIONS,
+    PAGES,
+    SOURCES,
+    TASK_SECTIONS,
+    Page,
+)
 from storage.runs import (
     RunSummary,
     ensure_source,
@@ -81,6 +89,27 @@ WRITE_ATTEMPTS = 5
 
 Reparse = Callable[[bytes, str | None], ParsedDoc]
 _T = TypeVar("_T")
+
+# Prebuilt statements executed with parameters: compiled once, cheap per page.
+_LOCK_PAGE = select(PAGES.c.id).where(PAGES.c.url == bindparam("url")).with_for_update()
+_SOURCE_EXISTS = select(SOURCES.c.id).where(SOURCES.c.id == bindparam("source_id"))
+_LATEST = (
+    select(
+        PAGE_VERSIONS.c.id,
+        PAGE_VERSIONS.c.version,
+        PAGE_VERSIONS.c.content_hash,
+        PAGE_VERSIONS.c.parser_version,
+        PAGE_VERSIONS.c.raw_hash,
+        PAGE_VERSIONS.c.content_type,
+    )
+    .where(PAGE_VERSIONS.c.page_id == bindparam("page_id"))
+    .order_by(PAGE_VERSIONS.c.version.desc())
+    .limit(1)
+)
+_INSERT_VERSION = PAGE_VERSIONS.insert().returning(PAGE_VERSIONS.c.id)
+_INSERT_SECTIONS = TASK_SECTIONS.insert()
+_INSERT_FETCH = FETCHES.insert().returning(FETCHES.c.id)
+_UPDATE_PAGE = PAGES.update().where(PAGES.c.id == bindparam("page_id"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -300,50 +329,50 @@ class _PageWrite:
         )
         if not new_page:
             conn.execute(
-                update(Page)
-                .where(Page.id == page_id)
-                .values(
-                    last_fetched_at=self.requested_at,
-                    etag=self.etag,
-                    last_modified=self.last_modified,
+                _UPDATE_PAGE.values(
+                    last_fetched_at=bindparam("at"),
+                    etag=bindparam("etag"),
+                    last_modified=bindparam("last_modified"),
                     gone_at=None,
-                    **changed,
-                )
+                    **({"last_changed_at": bindparam("at")} if changed else {}),
+                ),
+                {
+                    "page_id": page_id,
+                    "at": self.requested_at,
+                    "etag": self.etag,
+                    "last_modified": self.last_modified,
+                },
             )
         return ArchiveResult(outcome, page_id, version_id, version, new_page, fetch_id)
 
     def _lock_page(self, conn: Connection) -> tuple[int, bool]:
         """Return (page id, created), holding the page's row lock on PostgreSQL."""
-        locked = select(Page.id).where(Page.url == self.url).with_for_update()
-        page_id = conn.execute(locked).scalar()
+        page_id = conn.execute(_LOCK_PAGE, {"url": self.url}).scalar()
         if page_id is not None:
             return int(page_id), False
-        if conn.execute(select(Source.id).where(Source.id == self.source_id)).first() is None:
+        if conn.execute(_SOURCE_EXISTS, {"source_id": self.source_id}).first() is None:
             raise UnknownRecordError(
                 f"source {self.source_id} does not exist", database=describe(conn)
             )
         at = self.requested_at
         created = conn.execute(
-            insert_ignoring_conflict(
-                conn,
-                Page,
-                ["url"],
-                {
-                    "source_id": self.source_id,
-                    "url": self.url,
-                    "first_seen_at": at,
-                    "last_fetched_at": at,
-                    "last_changed_at": at,
-                    "etag": self.etag,
-                    "last_modified": self.last_modified,
-                },
-            ).returning(Page.id)
+            insert_ignoring_conflict(conn, PAGES, "url").returning(PAGES.c.id),
+            {
+                "source_id": self.source_id,
+                "url": self.url,
+                "first_seen_at": at,
+                "last_fetched_at": at,
+                "last_changed_at": at,
+                "gone_at": None,
+                "etag": self.etag,
+                "last_modified": self.last_modified,
+            },
         ).scalar()
         if created is not None:
             return int(created), True
         # Another writer created the page between our SELECT and INSERT (PostgreSQL
         # waited for it to commit): lock the row it created.
-        return int(conn.execute(locked).scalar_one()), False
+        return int(conn.execute(_LOCK_PAGE, {"url": self.url}).scalar_one()), False
 
     def _same_content(self, conn: Connection, latest: dict[str, Any]) -> bool:
         """Compare under the current parser: re-parse the latest version's raw bytes
@@ -363,47 +392,34 @@ class _PageWrite:
         )
         version_id = int(
             conn.execute(
-                insert(PageVersion)
-                .values(
-                    page_id=page_id,
-                    version=version,
-                    fetched_at=self.requested_at,
-                    content_hash=self.content_hash,
-                    raw_hash=self.raw_hash,
-                    content_type=self.content_type,
-                    parser_version=self.parser_version,
+                _INSERT_VERSION,
+                {
+                    "page_id": page_id,
+                    "version": version,
+                    "fetched_at": self.requested_at,
+                    "content_hash": self.content_hash,
+                    "raw_hash": self.raw_hash,
+                    "content_type": self.content_type,
+                    "parser_version": self.parser_version,
                     **self.version_row,
-                )
-                .returning(PageVersion.id)
+                },
             ).scalar_one()
         )
         if self.section_rows:
             conn.execute(
-                insert(TaskSection),
+                _INSERT_SECTIONS,
                 [{"version_id": version_id, **row} for row in self.section_rows],
             )
         return version_id
 
 
 def _latest(conn: Connection, page_id: int) -> dict[str, Any] | None:
-    row = conn.execute(
-        select(
-            PageVersion.id,
-            PageVersion.version,
-            PageVersion.content_hash,
-            PageVersion.parser_version,
-            PageVersion.raw_hash,
-            PageVersion.content_type,
-        )
-        .where(PageVersion.page_id == page_id)
-        .order_by(PageVersion.version.desc())
-        .limit(1)
-    ).first()
+    row = conn.execute(_LATEST, {"page_id": page_id}).first()
     return dict(row._mapping) if row is not None else None
 
 
-def _insert_fetch(conn: Connection, **values: Any) -> int:
-    return int(conn.execute(insert(Fetch).values(**values).returning(Fetch.id)).scalar_one())
+def _insert_fetch(conn: Connection, *, nbytes: int | None, **values: Any) -> int:
+    return int(conn.execute(_INSERT_FETCH, {"bytes": nbytes, **values}).scalar_one())
 
 
 def _retrying(engine: Engine, doing: str, body: Callable[[Connection], _T]) -> _T:

@@ -19,11 +19,11 @@ from collections import OrderedDict
 from datetime import datetime
 
 import zstandard
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, bindparam, select, update
 
 from storage.engine import describe
 from storage.errors import BlobError
-from storage.models import Blob, BlobDict, Source
+from storage.models import BLOB_DICTS, BLOBS, SOURCES, Blob, BlobDict, Source
 from storage.sql import insert_ignoring_conflict
 
 #: zstd level for bodies: a good ratio at well under a millisecond per 40 KB page.
@@ -75,6 +75,14 @@ def decompress(data: bytes, dictionary: zstandard.ZstdCompressionDict | None, si
     return zstandard.ZstdDecompressor(dict_data=dictionary).decompress(data, max_output_size=size)
 
 
+_BLOB_EXISTS = select(BLOBS.c.hash).where(BLOBS.c.hash == bindparam("hash"))
+_SOURCE_DICT = (
+    select(SOURCES.c.blob_dict_id, BLOB_DICTS.c.hash)
+    .select_from(SOURCES.outerjoin(BLOB_DICTS, BLOB_DICTS.c.id == SOURCES.c.blob_dict_id))
+    .where(SOURCES.c.id == bindparam("source_id"))
+)
+
+
 def put_blob(conn: Connection, *, raw: bytes, raw_hash: str, source_id: int, now: datetime) -> bool:
     """Store ``raw`` under ``raw_hash`` unless a blob with that hash exists.
 
@@ -82,25 +90,21 @@ def put_blob(conn: Connection, *, raw: bytes, raw_hash: str, source_id: int, now
     ``blob_dicts`` row made from ``raw`` plus ``sources.blob_dict_id``. Returns True when
     a blob row was written.
     """
-    if conn.execute(select(Blob.hash).where(Blob.hash == raw_hash)).first() is not None:
+    if conn.execute(_BLOB_EXISTS, {"hash": raw_hash}).first() is not None:
         return False
     dict_id, dictionary = _source_dictionary(conn, source_id, raw, now)
     # A concurrent writer may store the same body first; its row is identical.
-    result = conn.execute(
-        insert_ignoring_conflict(
-            conn,
-            Blob,
-            ["hash"],
-            {
-                "hash": raw_hash,
-                "size": len(raw),
-                "codec": CODEC,
-                "dict_id": dict_id,
-                "data": compress(raw, dictionary),
-            },
-        ).returning(Blob.hash)
+    inserted = conn.execute(
+        insert_ignoring_conflict(conn, BLOBS, "hash").returning(BLOBS.c.hash),
+        {
+            "hash": raw_hash,
+            "size": len(raw),
+            "codec": CODEC,
+            "dict_id": dict_id,
+            "data": compress(raw, dictionary),
+        },
     )
-    return result.first() is not None
+    return inserted.first() is not None
 
 
 def read_blob(conn: Connection, raw_hash: str) -> bytes:
@@ -127,23 +131,20 @@ def _source_dictionary(
     conn: Connection, source_id: int, raw: bytes, now: datetime
 ) -> tuple[int, zstandard.ZstdCompressionDict]:
     """Return the source's dictionary (id, loaded), creating it from ``raw`` if absent."""
-    dict_id = conn.execute(select(Source.blob_dict_id).where(Source.id == source_id)).scalar()
-    if dict_id is not None:
-        return dict_id, _load_dictionary(conn, dict_id)
+    row = conn.execute(_SOURCE_DICT, {"source_id": source_id}).first()
+    if row is not None and row.blob_dict_id is not None:
+        cached = _DICTS.get(row.hash)
+        return row.blob_dict_id, cached or _load_dictionary(conn, row.blob_dict_id)
     content = raw[:MAX_DICT_BYTES]
     key = hashlib.sha256(content).hexdigest()
     conn.execute(
-        insert_ignoring_conflict(
-            conn,
-            BlobDict,
-            ["hash"],
-            {
-                "hash": key,
-                "size": len(content),
-                "data": zstandard.ZstdCompressor(level=19).compress(content),
-                "created_at": now,
-            },
-        )
+        insert_ignoring_conflict(conn, BLOB_DICTS, "hash"),
+        {
+            "hash": key,
+            "size": len(content),
+            "data": zstandard.ZstdCompressor(level=19).compress(content),
+            "created_at": now,
+        },
     )
     existing = conn.execute(select(BlobDict.id).where(BlobDict.hash == key)).scalar_one()
     # Two first pages racing on PostgreSQL may each create a dictionary; the first to

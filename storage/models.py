@@ -21,6 +21,7 @@ from sqlalchemy import (
     LargeBinary,
     MetaData,
     String,
+    Table,
     Text,
     UniqueConstraint,
 )
@@ -221,3 +222,14 @@ class Fetch(Base):
     nbytes: Mapped[int | None] = mapped_column("bytes", Integer)
     raw_hash: Mapped[str | None] = mapped_column(Sha256)
     version_id: Mapped[int | None] = mapped_column(ForeignKey("page_versions.id"))
+
+
+# The same tables as Core ``Table`` objects, for prebuilt hot-path statements.
+BLOB_DICTS: Table = Base.metadata.tables["blob_dicts"]
+BLOBS: Table = Base.metadata.tables["blobs"]
+SOURCES: Table = Base.metadata.tables["sources"]
+PAGES: Table = Base.metadata.tables["pages"]
+PAGE_VERSIONS: Table = Base.metadata.tables["page_versions"]
+TASK_SECTIONS: Table = Base.metadata.tables["task_sections"]
+CRAWL_RUNS: Table = Base.metadata.tables["crawl_runs"]
+FETCHES: Table = Base.metadata.tables["fetches"]

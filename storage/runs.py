@@ -19,11 +19,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, case, func, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, case, func, insert, select, update
 
 from storage.engine import database_errors, describe, write_transaction
 from storage.errors import UnknownRecordError
-from storage.models import RUN_STATUSES, CrawlRun, Fetch, PageVersion, Source
+from storage.models import CRAWL_RUNS, RUN_STATUSES, SOURCES, CrawlRun, Fetch, PageVersion, Source
 from storage.sql import insert_ignoring_conflict
 
 #: Outcomes counted in ``crawl_runs.errors`` (the fetch failed or was refused).
@@ -73,12 +73,8 @@ def ensure_source(
         raise ValueError("a source name must not be empty")
     with database_errors(engine, f"registering source {name!r}"), write_transaction(engine) as conn:
         conn.execute(
-            insert_ignoring_conflict(
-                conn,
-                Source,
-                ["name"],
-                {"name": name, "config_json": config_json, "created_at": now or utcnow()},
-            )
+            insert_ignoring_conflict(conn, SOURCES, "name"),
+            {"name": name, "config_json": config_json, "created_at": now or utcnow()},
         )
         if config_json is not None:
             conn.execute(update(Source).where(Source.name == name).values(config_json=config_json))
@@ -142,9 +138,12 @@ def run_summary(engine: Engine, run_id: int) -> RunSummary:
         return _summary(conn, run_id)
 
 
+_RUN_OWNER = select(CRAWL_RUNS.c.source_id).where(CRAWL_RUNS.c.id == bindparam("run_id"))
+
+
 def require_run(conn: Connection, run_id: int, source_id: int) -> None:
     """Raise UnknownRecordError unless run ``run_id`` exists and belongs to ``source_id``."""
-    owner = conn.execute(select(CrawlRun.source_id).where(CrawlRun.id == run_id)).scalar()
+    owner = conn.execute(_RUN_OWNER, {"run_id": run_id}).scalar()
     if owner is None:
         raise UnknownRecordError(f"crawl run {run_id} does not exist", database=describe(conn))
     if owner != source_id:
