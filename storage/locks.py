@@ -2,6 +2,9 @@
 
 - ``try_lock_source(engine, source) -> SourceLock | None`` — take the source's crawl
   lock without waiting; None when another process (or thread) holds it.
+- ``source_locks(engine, sources)`` — a ``with`` block holding the locks of every free
+  source among ``sources``; yields (locked names, {busy name: holder}). For one-shot
+  commands such as ``govarchive crawl``.
 - ``lock_holder(engine, source) -> str | None`` — who holds it ("pid 4242 on host
   crawler-2 since …"), or None when it is free. Never takes the lock.
 
@@ -32,6 +35,8 @@ import os
 import re
 import socket
 import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -139,6 +144,30 @@ def try_lock_source(engine: Engine, source: str) -> SourceLock | None:
             return _memory_try_lock(engine, source)
         return _file_try_lock(engine, lock_file_path(database, source), source)
     raise StorageError(f"no crawl lock for {dialect!r} databases", database=describe(engine))
+
+
+@contextmanager
+def source_locks(
+    engine: Engine, sources: Iterable[str]
+) -> Iterator[tuple[list[str], dict[str, str]]]:
+    """Hold the crawl locks of every free source in ``sources`` for the ``with`` block.
+
+    Yields ``(locked, busy)``: the names whose lock this process now holds, in the
+    given order, and ``{name: who holds it}`` for the others. Releases them all on exit.
+    """
+    held: list[SourceLock] = []
+    busy: dict[str, str] = {}
+    try:
+        for name in dict.fromkeys(sources):
+            lock = try_lock_source(engine, name)
+            if lock is None:
+                busy[name] = lock_holder(engine, name) or "another process"
+            else:
+                held.append(lock)
+        yield [lock.source for lock in held], busy
+    finally:
+        for lock in reversed(held):
+            lock.release()
 
 
 def lock_holder(engine: Engine, source: str) -> str | None:

@@ -20,6 +20,7 @@ from storage.locks import (
     advisory_key,
     lock_file_path,
     lock_holder,
+    source_locks,
     try_lock_source,
 )
 from tests.plugins.db import BACKENDS, PostgresServer
@@ -165,6 +166,20 @@ def test_a_released_lock_is_free_for_the_next_process(
     successor = Holder(lock_url, source)
     holders.append(successor)
     assert successor.first_line == "held"
+
+
+def test_source_locks_takes_the_free_ones(engines: tuple[Engine, Engine], source: str) -> None:
+    first, second = engines
+    taken = try_lock_source(first, source + "-b")
+    assert taken is not None
+    with source_locks(second, [source + "-a", source + "-b", source + "-a"]) as (locked, busy):
+        assert locked == [source + "-a"]
+        assert list(busy) == [source + "-b"] and f"pid {os.getpid()}" in busy[source + "-b"]
+        assert try_lock_source(first, source + "-a") is None
+    taken.release()
+    again = try_lock_source(first, source + "-a")  # released at the end of the block
+    assert again is not None
+    again.release()
 
 
 def test_advisory_key_is_stable() -> None:

@@ -74,9 +74,7 @@ class TestTriggers:
 
     def test_scheduler_section_overrides(self) -> None:
         specs = job_specs(
-            config_from_mapping(
-                config(timezone="UTC", jitter_seconds=0, misfire_grace_seconds=60)
-            )
+            config_from_mapping(config(timezone="UTC", jitter_seconds=0, misfire_grace_seconds=60))
         )
         assert {(s.timezone, s.jitter_seconds, s.misfire_grace_seconds) for s in specs} == {
             ("UTC", 0, 60)

@@ -1,0 +1,211 @@
+"""scraper.daemon in this process: real crawls of the local site through the scheduler.
+
+Schedules are chosen relative to now (a daily fire a few minutes ago, caught up at
+start; or one twelve hours away), so no test waits for a wall-clock schedule.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, func, select
+
+from scraper.config import load_config
+from scraper.daemon import Daemon
+from scraper.schedule import current_fire, job_specs
+from storage.archive import ensure_source, finish_run, start_run
+from storage.locks import try_lock_source
+from storage.models import Fetch
+from storage.status import RunStart, runs_since, source_statuses
+from tests.schedule.helpers import failing, far_schedule, populate, recent_schedule, write_config
+from tests.site.server import TestSite
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def _events(caplog: pytest.LogCaptureFixture, event: str) -> list[Any]:
+    return [r for r in caplog.records if getattr(r, "event", None) == event]
+
+
+def _closed_runs(engine: Engine, source: str, timeout: float = 30.0) -> list[RunStart]:
+    """Wait until ``source`` has a closed run; return its runs of the last day."""
+    since = datetime.now(UTC) - timedelta(days=1)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        runs = runs_since(engine, source, since)
+        if runs and all(r.status != "running" for r in runs):
+            return runs
+        time.sleep(0.05)
+    raise AssertionError(f"{source}: no closed run within {timeout}s")
+
+
+@pytest.fixture
+def caplog_info(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
+    caplog.set_level(logging.INFO, logger="govarchive.schedule")
+    return caplog
+
+
+def test_a_missed_run_is_caught_up_once_and_really_crawls(
+    engine: Engine, site: TestSite, tmp_path: Path, caplog_info: pytest.LogCaptureFixture
+) -> None:
+    populate(site, 4)
+    source = {"name": "s1", "start_urls": [site.url("/list.html")], "schedule": recent_schedule()}
+    config = load_config(write_config(tmp_path / "config.yaml", [source]))
+    daemon = Daemon(config, engine)
+    daemon.start()
+    try:
+        runs = _closed_runs(engine, "s1")
+    finally:
+        result = daemon.stop()
+    assert not result.forced
+    assert [r.status for r in runs] == ["completed"]
+    (status,) = source_statuses(engine)
+    assert (status.name, status.pages_archived, status.versions) == ("s1", 4, 4)
+    assert site.hits("/list.html") == 1
+
+    assert [r.source for r in _events(caplog_info, "catch_up")] == ["s1"]
+    assert [r.source for r in _events(caplog_info, "run_started")] == ["s1"]
+    (finished,) = _events(caplog_info, "run_finished")
+    assert (finished.run_id, finished.status, finished.new_versions, finished.errors) == (
+        runs[0].run_id, "completed", 4, 0
+    )  # fmt: skip
+    assert "4 new versions" in finished.getMessage()
+
+
+def test_a_source_locked_elsewhere_is_skipped_with_the_reason(
+    engine: Engine, database_url: str, site: TestSite, tmp_path: Path,
+    caplog_info: pytest.LogCaptureFixture,
+) -> None:  # fmt: skip
+    populate(site, 2)
+    source = {"name": "s1", "start_urls": [site.url("/list.html")], "schedule": recent_schedule()}
+    config = load_config(write_config(tmp_path / "config.yaml", [source]))
+    from storage.engine import make_engine
+
+    other = make_engine(database_url)  # another daemon's connection
+    lock = try_lock_source(other, "s1")
+    assert lock is not None
+    try:
+        assert Daemon(config, engine).run_source("s1") is None
+    finally:
+        lock.release()
+        other.dispose()
+    (skipped,) = _events(caplog_info, "run_skipped")
+    assert skipped.reason == "locked"
+    assert "already being crawled by" in skipped.getMessage()
+    assert runs_since(engine, "s1", datetime.now(UTC) - timedelta(days=1)) == []
+    assert site.requests == []
+
+
+def test_a_fire_already_served_by_another_daemon_is_skipped(
+    engine: Engine, site: TestSite, tmp_path: Path, caplog_info: pytest.LogCaptureFixture
+) -> None:
+    populate(site, 2)
+    source = {"name": "s1", "start_urls": [site.url("/list.html")], "schedule": recent_schedule()}
+    config = load_config(write_config(tmp_path / "config.yaml", [source]))
+    (spec,) = job_specs(config)
+    fire = current_fire(spec, datetime.now(UTC))
+    assert fire is not None
+    source_id = ensure_source(engine, "s1")
+
+    # An interrupted run since the fire does not count: the daemon crawls.
+    interrupted = start_run(engine, source_id, now=fire + timedelta(seconds=1))
+    finish_run(engine, interrupted, "interrupted", now=fire + timedelta(seconds=2))
+    first = Daemon(config, engine).run_source("s1")
+    assert first is not None and first.status == "completed"
+
+    # A second daemon firing for the same cron time finds it done.
+    assert Daemon(config, engine).run_source("s1") is None
+    (skipped,) = _events(caplog_info, "run_skipped")
+    assert skipped.reason == "served"
+    assert len(runs_since(engine, "s1", fire)) == 2
+    assert site.hits("/list.html") == 1
+
+
+def test_reload_keeps_the_old_config_when_the_new_one_is_bad(
+    engine: Engine, tmp_path: Path, caplog_info: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "config.yaml"
+    s1 = {"name": "s1", "start_urls": ["http://127.0.0.1:9/list.html"], "schedule": far_schedule()}
+    write_config(path, [s1])
+    daemon = Daemon(load_config(path), engine, config_path=path)
+    daemon.start()
+    try:
+        before = daemon.scheduler.next_run_times()
+        path.write_text("sources:\n  - name: s1\n    schedule: '61 * * * *'\n", encoding="utf-8")
+        assert daemon.reload() is False
+        assert daemon.config.source_names == ("s1",)
+        assert daemon.scheduler.next_run_times() == before
+        (refused,) = _events(caplog_info, "config_refused")
+        assert "schedule" in refused.error and refused.levelname == "ERROR"
+
+        s2 = {**s1, "name": "s2"}
+        write_config(path, [{**s1, "schedule": "0 3 1 1 *"}, s2])
+        assert daemon.reload() is True
+        assert daemon.config.source_names == ("s1", "s2")
+        (reloaded,) = _events(caplog_info, "config_reloaded")
+        assert (reloaded.added, reloaded.removed, reloaded.rescheduled) == (["s2"], [], ["s1"])
+        upcoming = daemon.scheduler.next_run_times()["s1"]
+        assert upcoming is not None and (upcoming.month, upcoming.day, upcoming.hour) == (1, 1, 3)
+
+        write_config(path, [s2])
+        assert daemon.reload() is True
+        assert set(daemon.scheduler.specs) == {"s2"}
+    finally:
+        daemon.stop()
+
+
+def test_a_failing_host_is_paused_for_the_rest_of_the_run(
+    engine: Engine, site: TestSite, tmp_path: Path, caplog_info: pytest.LogCaptureFixture
+) -> None:
+    failing(site, 6)
+    source = {"name": "s1", "start_urls": [site.url("/list.html")], "schedule": recent_schedule(),
+              "host_failure_threshold": 2}  # fmt: skip
+    config = load_config(write_config(tmp_path / "config.yaml", [source]))
+    run = Daemon(config, engine).run_source("s1")
+    assert run is not None
+    assert run.paused_hosts == (site.host,)
+    detail_hits = sum(site.hits(f"/doc/{n}.html") for n in range(1, 7))
+    assert detail_hits == 2  # then the host was left alone
+    with engine.connect() as conn:
+        outcomes = dict(
+            conn.execute(
+                select(Fetch.outcome, func.count())
+                .where(Fetch.crawl_run_id == run.run_id)
+                .group_by(Fetch.outcome)
+            ).all()
+        )
+    assert outcomes == {"list_page": 1, "error": 2, "skipped_host_paused": 4}
+    (finished,) = _events(caplog_info, "run_finished")
+    assert finished.paused_hosts == [site.host]
+    assert f"paused hosts: {site.host}" in finished.getMessage()
+
+
+def test_sources_sharing_a_host_take_turns(
+    engine: Engine, site: TestSite, tmp_path: Path, caplog_info: pytest.LogCaptureFixture
+) -> None:
+    populate(site, 3, delay=0.05, prefix="a/")
+    populate(site, 3, delay=0.05, prefix="b/")
+    sources = [
+        {"name": name, "start_urls": [site.url(f"/{name}/list.html")], "schedule": far_schedule()}
+        for name in ("a", "b")
+    ]
+    daemon = Daemon(load_config(write_config(tmp_path / "config.yaml", sources)), engine)
+    threads = [threading.Thread(target=daemon.run_source, args=(n,)) for n in ("a", "b")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert site.max_in_flight == 1
+    statuses = {s.name: s.versions for s in source_statuses(engine)}
+    assert statuses == {"a": 3, "b": 3}
+    # One source's requests all came before the other's.
+    order = [r.path.split("/")[1] for r in site.requests]
+    assert sorted(order) == ["a"] * 4 + ["b"] * 4
+    assert sum(1 for x, y in itertools.pairwise(order) if x != y) == 1
