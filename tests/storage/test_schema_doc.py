@@ -1,0 +1,178 @@
+"""Every SQL recipe in docs/schema.md runs unchanged on SQLite and PostgreSQL and returns
+the right rows for a small archive built here."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, text
+
+from storage.archive import finish_run, start_run
+from storage.content import ParsedSection
+from tests.storage.factories import Crawl, make_doc
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "schema.md"
+BASE = "https://sjzy.xuancheng.gov.cn/OpennessContent/show/"
+Q2, Q3, GONE = BASE + "2336931.html", BASE + "2405711.html", BASE + "2200001.html"
+NOTICE = "https://www.anqing.gov.cn/xxgk/show-385009.html"
+PUBLISHER = "市数据资源局(市政务服务局)"
+
+
+def recipes() -> dict[str, str]:
+    """Return heading → SQL of every recipe (the first ```sql block under each heading)."""
+    section = DOC.read_text(encoding="utf-8").split("\n## Recipes\n", 1)[1]
+    found: dict[str, str] = {}
+    for chunk in section.split("\n### ")[1:]:
+        heading, body = chunk.split("\n", 1)
+        match = re.search(r"```sql\n(.*?)```", body, re.S)
+        assert match, f"recipe {heading!r} has no sql block"
+        found[heading.strip()] = match.group(1).strip().rstrip(";")
+    return found
+
+
+def at(day: str, hour: int = 8) -> datetime:
+    return datetime.fromisoformat(f"{day}T{hour:02d}:00:00+00:00").astimezone(UTC)
+
+
+def tasks(*statuses: str) -> list[ParsedSection]:
+    return [
+        {
+            "number": n,
+            "title": f"任务{n}",
+            "status": status,
+            "progress": f"进展{n}",
+            "problems": None,
+            "next_steps": None,
+            "extra": {},
+        }
+        for n, status in enumerate(statuses, start=1)
+    ]
+
+
+def build(engine: Engine) -> None:
+    xc = Crawl.start(engine, "xuancheng-sjzy")
+    report = {"publisher": PUBLISHER, "published_date": "2021-07-09"}
+    xc.page(
+        Q2,
+        make_doc(
+            title="2021年度二季度政府工作报告任务进展情况",
+            sections=tasks("持续推进", "滞后", "已完成"),
+            **report,
+        ),
+        at=at("2024-05-01"),
+    )
+    q3 = {
+        **report,
+        "title": "2021年度三季度政府工作报告任务进展情况",
+        "published_date": "2021-10-11",
+    }
+    xc.page(Q3, make_doc(sections=tasks("已完成", "滞后", "已完成"), **q3), at=at("2024-05-02"))
+    xc.page(
+        GONE,
+        make_doc(title="已撤下的通知", sections=[], published_date="2020-03-01"),
+        at=at("2024-05-03"),
+    )
+    finish_run(engine, xc.run_id, "completed", now=at("2024-05-03", 9))
+
+    xc.run_id = start_run(engine, xc.source_id, now=at("2024-06-15"))
+    xc.page(
+        Q3,
+        make_doc(sections=tasks("已完成", "持续推进", "已完成"), body="更新", **q3),
+        at=at("2024-06-15"),
+    )
+    xc.page(
+        Q2,
+        make_doc(
+            title="2021年度二季度政府工作报告任务进展情况",
+            sections=tasks("持续推进", "滞后", "已完成"),
+            **report,
+        ),
+        at=at("2024-06-15"),
+    )
+    xc.fetch(GONE, "gone", http_status=404, at=at("2024-06-20"))
+    xc.fetch(BASE + "1.html", "error", error="timeout", at=at("2024-06-20"))
+    xc.fetch(BASE + "2.html", "blocked", http_status=412, at=at("2024-06-20"))
+    xc.fetch(BASE + "list_1.html", "list_page", http_status=200, at=at("2024-06-20"))
+    finish_run(engine, xc.run_id, "completed", now=at("2024-06-20", 9))
+
+    aq = Crawl.start(engine, "anqing-xxgk")
+    aq.page(
+        NOTICE,
+        make_doc(
+            title="安庆市通知", publisher="安庆市人民政府", sections=[], published_date="2023-01-05"
+        ),
+        at=at("2024-05-25"),
+    )
+    aq.fetch(NOTICE + "?2", "error", error="connection reset", at=at("2024-05-25"))
+
+
+EXPECTED: dict[str, Callable[[list[dict[str, Any]]], Any]] = {
+    "What a page said on a given date": lambda rows: (
+        [(r["version"], r["title"]) for r in rows]
+        == [(1, "2021年度三季度政府工作报告任务进展情况")]
+    ),
+    "Every task whose status changed between two quarters' reports of one publisher": lambda rows: (
+        [(r["number"], r["status_q2"], r["status_q3"]) for r in rows]
+        == [(1, "持续推进", "已完成"), (2, "滞后", "持续推进")]
+    ),
+    "All tasks still 滞后 or 持续推进 in the latest versions": lambda rows: (
+        [(r["url"], r["number"], r["status"]) for r in rows]
+        == [(Q3, 2, "持续推进"), (Q2, 1, "持续推进"), (Q2, 2, "滞后")]
+    ),
+    "Pages that disappeared, and when": lambda rows: (
+        [(r["source_name"], r["url"], r["title"], str(r["gone_at"])[:19]) for r in rows]
+        == [("xuancheng-sjzy", GONE, "已撤下的通知", "2024-06-20 08:00:00")]
+    ),
+    "Failure rate per source over the last month": lambda rows: (
+        [(r["source"], r["fetches"], r["failures"], Decimal(str(r["failure_pct"]))) for r in rows]
+        == [("anqing-xxgk", 2, 1, Decimal("50.0")), ("xuancheng-sjzy", 5, 2, Decimal("40.0"))]
+    ),
+    "The history of one report's tasks": lambda rows: (
+        [
+            (
+                r["number"],
+                r["change"],
+                r["old_version"],
+                r["new_version"],
+                r["old_status"],
+                r["new_status"],
+            )
+            for r in rows
+        ]
+        == [(2, "changed", 1, 2, "滞后", "持续推进")]
+    ),
+    "Pages whose content changed in a period": lambda rows: (
+        [(r["url"], r["version"]) for r in rows] == [(Q3, 2)]
+    ),
+    "The latest run of every source": lambda rows: (
+        [(r["name"], r["status"], r["pages_seen"], r["new_versions"], r["errors"]) for r in rows]
+        == [("anqing-xxgk", "running", 0, 0, 0), ("xuancheng-sjzy", "completed", 5, 1, 2)]
+    ),
+    "Documents per publisher and year": lambda rows: (
+        [(r["publisher"], r["year"], r["documents"]) for r in rows]
+        == [
+            ("安庆市人民政府", "2023", 1),
+            (PUBLISHER, "2021", 2),
+            (PUBLISHER, "2020", 1),
+        ]
+    ),
+}
+
+
+def test_every_recipe_has_an_expectation_and_there_are_at_least_six() -> None:
+    assert set(recipes()) == set(EXPECTED)
+    assert len(EXPECTED) >= 6
+
+
+@pytest.mark.parametrize("heading", sorted(EXPECTED))
+def test_recipe_runs_and_returns_the_right_rows(engine: Engine, heading: str) -> None:
+    build(engine)
+    with engine.connect() as conn:
+        rows = [dict(r._mapping) for r in conn.execute(text(recipes()[heading]))]
+    assert EXPECTED[heading](rows), rows
