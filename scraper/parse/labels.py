@@ -104,6 +104,24 @@ KNOWN_EXTRA_LABELS: frozenset[str] = frozenset(
     }
 )
 
+#: Breadcrumb and date-bar labels: a line they start is navigation, never metadata.
+NAVIGATION_LABELS: frozenset[str] = frozenset(
+    {
+        "当前位置",
+        "当前所在位置",
+        "您现在的位置",
+        "您现在所在的位置",
+        "您当前所在的位置",
+        "您当前的位置",
+        "您当前位置",
+        "您的位置",
+        "您所在的位置",
+        "所在位置",
+        "位置",
+        "今天是",
+    }
+)
+
 #: Task-section label → Section field.
 SECTION_LABELS: dict[str, str] = {
     "完成状态": "status",
@@ -157,18 +175,22 @@ TITLE_COLUMNS: frozenset[str] = frozenset(
 )
 
 _TRAILING_COLON = re.compile(r"[:：]+$")
+# Whitespace and the layout's marker characters (U+FDD0…U+FDDF): a label split
+# over several <b>/<span> runs (完成|状态：) is still one label.
+_LABEL_NOISE = re.compile(WHITESPACE.pattern[:-2] + "\ufdd0-\ufddf]+")
 
 
 def normalize_label(text: str) -> str:
-    """Return a label in comparable form: no whitespace, no trailing colon."""
-    return _TRAILING_COLON.sub("", WHITESPACE.sub("", text))
+    """Return a label in comparable form: no whitespace or markers, no trailing colon."""
+    return _TRAILING_COLON.sub("", _LABEL_NOISE.sub("", text))
 
 
-def label_pattern(labels: Iterable[str]) -> str:
-    """Return a regex alternation matching any of ``labels`` with optional spaces
-    between characters (padded labels like ``索 引 号``), longest first."""
+def label_pattern(labels: Iterable[str], joint: str = " ?") -> str:
+    """Return a regex alternation matching any of ``labels`` with ``joint`` (by
+    default an optional space, for padded labels like ``索 引 号``) between
+    characters, longest first."""
     alternatives = [
-        " ?".join(re.escape(ch) for ch in label)
+        joint.join(re.escape(ch) for ch in label)
         for label in sorted(set(labels), key=lambda s: (-len(s), s))
     ]
     return "(?:" + "|".join(alternatives) + ")"

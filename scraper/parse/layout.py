@@ -1,82 +1,87 @@
-"""The document's text as lines and tables, from C-level ``text()`` calls.
+"""A page's text as lines and tables, from one walk over the parsed tree.
 
-selectolax's ``text()`` is fast but flat: it joins text nodes, so paragraphs and
-table cells run together. Before parsing, :func:`mark_blocks` puts noncharacter
-markers (U+FDD0…U+FDD6, never valid page content) into the HTML next to block,
-cell and table tags; after parsing, :func:`split_blocks` splits the extracted text on
-them. Every marker sits where the HTML tree builder keeps text in place — before a
-block's opening tag (in its parent) or before a closing tag (inside the element),
-never between ``<tr>`` and ``<td>``, where text would be foster-parented out of the
-table — so document order survives any markup. Each pass is one regex with a
-literal replacement: template expansion would cost a Python call per tag.
+:func:`walk` visits a subtree once, in document order (selectolax's C-level
+``traverse``), and writes its text with noncharacter markers (U+FDD0…U+FDD7, never
+valid page content) where blocks, table rows, cells and tables start and end;
+:func:`split_blocks` then normalises the whitespace of the whole text in one pass
+and splits it into lines and :class:`Table` rows. Inline elements add nothing to the
+text, as in a browser; block elements and ``<br>`` start a new line.
 
-Inline markers stay in the lines: ``EMPH`` precedes ``<b>``/``<strong>`` and ``SOFT``
-precedes ``</span>``, ``</label>``, ``</font>``, ``</em>``, ``</b>``, ``</strong>``;
-they tell a label from its value where no colon does. :func:`plain` removes them.
+Two inline markers stay inside the lines: ``EMPH`` where ``<b>``/``<strong>`` starts,
+``SOFT`` where a ``<span>``/``<label>``/``<font>``/``<em>`` starts and where a
+``<b>``/``<strong>`` ends. They tell a label from its value where no colon does
+(``<b>索引号</b>002…``, ``<strong>完成状态</strong>持续推进``); :func:`plain`
+removes them.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
+
+from selectolax.lexbor import LexborHTMLParser
 
 from scraper.parse.text import WHITESPACE, normalize_space
 
 LINE = "\ufdd0"
-CELL_END = "\ufdd1"
-ROW_END = "\ufdd2"
+CELL = "\ufdd1"
+ROW = "\ufdd2"
 TABLE_OPEN = "\ufdd3"
 TABLE_CLOSE = "\ufdd4"
 EMPH = "\ufdd5"
 SOFT = "\ufdd6"
-#: Reserved for callers that mark a place in the tree (page.py marks the body's).
+#: Marks a place in the text (page.py: where the article body was).
 PLACE = "\ufdd7"
 MARKERS = "\ufdd0\ufdd1\ufdd2\ufdd3\ufdd4\ufdd5\ufdd6\ufdd7"
 
 _INLINE_MARKERS = re.compile("[\ufdd5\ufdd6]+")
 _SPLIT = re.compile("([\ufdd0-\ufdd4])")
+_FOREIGN_MARKERS = re.compile("[\ufdd0-\ufdd7]")
 
-
-def _ci(word: str) -> str:
-    """A case-insensitive regex for ``word`` (faster than re.IGNORECASE on alternations)."""
-    return "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else re.escape(c) for c in word)
-
-
-def _alt(words: Iterable[str]) -> str:
-    return "(?:" + "|".join(_ci(w) for w in sorted(words, key=lambda w: (-len(w), w))) + ")"
-
-
-_BLOCK_TAGS = (
-    *("p", "div", "li", "h1", "h2", "h3", "h4", "h5", "h6", "dt", "dd", "ul", "ol", "dl"),
-    *("section", "article", "header", "footer", "nav", "aside", "blockquote", "pre", "form"),
-    *("center", "address", "figure", "figcaption", "main", "caption", "fieldset", "legend"),
-    *("details", "summary", "br", "hr"),
-)
-_CELLS = _alt(("td", "th"))
-
-#: (pattern, literal replacement) passes, applied in order.
-_PASSES: tuple[tuple[re.Pattern[str], str], ...] = (
-    # A line ends before a block opens and before it closes; <br>/<hr> end a line.
-    (re.compile(rf"<(?=/?{_alt(_BLOCK_TAGS)}\b)"), LINE + "<"),
-    # The last cell of a row is marked inside the cell, before its </td>: a marker
-    # next to <tr> or </tr> would be foster-parented out of the table.
+#: Elements that start a new line (and end it: text after them starts another).
+BLOCK_TAGS: frozenset[str] = frozenset(
     (
-        re.compile(
-            rf"<(?=/{_CELLS}\s*>\s*(?:</?{_ci('tr')}\b|</{_ci('tbody')}|</{_ci('table')}))"
-        ),
-        ROW_END + "<",
-    ),
-    (re.compile(rf"<(?<!{ROW_END}<)(?=/{_CELLS}\s*>)"), CELL_END + "<"),
-    # Text right before <table> stays in the parent; right after </table> too.
-    (re.compile(rf"<(?={_ci('table')}\b)"), TABLE_OPEN + "<"),
-    (re.compile(rf"</{_ci('table')}\s*>"), "</table>" + TABLE_CLOSE),
-    (re.compile(rf"<(?={_alt(('b', 'strong'))}\b)"), EMPH + "<"),
-    (
-        re.compile(rf"<(?=/{_alt(('span', 'label', 'font', 'em', 'b', 'strong'))}\s*>)"),
-        SOFT + "<",
-    ),
+        *("p", "div", "li", "h1", "h2", "h3", "h4", "h5", "h6", "dt", "dd", "ul", "ol", "dl"),
+        *("section", "article", "header", "footer", "nav", "aside", "blockquote", "pre"),
+        *("form", "center", "address", "figure", "figcaption", "main", "caption", "fieldset"),
+        *("legend", "details", "summary", "br", "hr", "tbody", "thead", "tfoot", "body"),
+        *("html", "option", "optgroup", "menu", "dir", "hgroup", "search", "frameset"),
+    )
 )
+#: Elements whose text is never page content.
+SKIP_TAGS: frozenset[str] = frozenset(
+    (
+        *("script", "style", "noscript", "template", "iframe", "object", "embed", "svg"),
+        *("math", "select", "button", "textarea", "head", "title", "canvas", "audio", "video"),
+    )
+)
+EMPH_TAGS: frozenset[str] = frozenset(("b", "strong"))
+SOFT_TAGS: frozenset[str] = frozenset(("span", "label", "font", "em"))
+
+
+def _tag_ids(tags: frozenset[str]) -> frozenset[int]:
+    """Lexbor's numeric ids for ``tags``: the walk compares ints, not strings."""
+    ids = set()
+    for tag in tags:
+        # Table parts only survive inside a table; other tags only outside one.
+        tree = LexborHTMLParser(f"<table><tr><{tag}></{tag}></tr></table><{tag}></{tag}>")
+        node = tree.css_first(tag)
+        if node is not None:
+            ids.add(int(node.tag_id))
+    return frozenset(ids)
+
+
+_TEXT_ID = 2
+_COMMENT_ID = 4
+_BLOCK_IDS = _tag_ids(BLOCK_TAGS)
+_SKIP_IDS = _tag_ids(SKIP_TAGS)
+_EMPH_IDS = _tag_ids(EMPH_TAGS)
+_SOFT_IDS = _tag_ids(SOFT_TAGS)
+_CELL_IDS = _tag_ids(frozenset(("td", "th")))
+(_ROW_ID,) = _tag_ids(frozenset(("tr",)))
+(_TABLE_ID,) = _tag_ids(frozenset(("table",)))
+_BREAKING_IDS = _BLOCK_IDS | _CELL_IDS | {_ROW_ID, _TABLE_ID}
 
 
 @dataclass(slots=True)
@@ -89,17 +94,85 @@ class Table:
 Block = str | Table
 
 
-def mark_blocks(html: str) -> str:
-    """Return ``html`` with line, cell, row, table and inline markers inserted.
+def walk(root: Any) -> str:
+    """Return the text of ``root``'s subtree (a selectolax node) with block, table,
+    row, cell and inline markers, ready for :func:`split_blocks`. Reads the tree only.
 
-    Noncharacters already in the page are replaced by U+FFFD first.
+    The page must not contain marker characters itself (see :func:`without_markers`).
     """
+    out: list[str] = []
+    emit = out.append
+    # Actions due when the walk reaches a node (by mem_id): the node right after a
+    # table, a <b>, or a skipped element. Inner elements end first: last in, first out.
+    stops: dict[int, list[str]] = {}
+    skip_to: int | None = None
+    for node in root.traverse(include_text=True):
+        if stops or skip_to is not None:
+            node_id = node.mem_id
+            if skip_to is not None:
+                if node_id != skip_to:
+                    continue
+                skip_to = None
+            due = stops.pop(node_id, None)
+            if due is not None:
+                out.extend(reversed(due))
+        tag = node.tag_id
+        if tag == _TEXT_ID:
+            text = node.text_content
+            if text:
+                previous = node.prev
+                if previous is not None:
+                    previous_tag = previous.tag_id
+                    if previous_tag == _COMMENT_ID:
+                        previous = previous.prev
+                        previous_tag = previous.tag_id if previous is not None else 0
+                    if previous_tag in _BREAKING_IDS:
+                        emit(LINE)
+                emit(text)
+        elif tag in _BLOCK_IDS:
+            emit(LINE)
+        elif tag in _SOFT_IDS:
+            emit(SOFT)
+        elif tag in _CELL_IDS:
+            emit(CELL)
+        elif tag == _ROW_ID:
+            emit(ROW)
+        elif tag == _TABLE_ID:
+            emit(TABLE_OPEN)
+            _stop_after(node, stops, TABLE_CLOSE)
+        elif tag in _EMPH_IDS:
+            emit(EMPH)
+            _stop_after(node, stops, SOFT)
+        elif tag in _SKIP_IDS:
+            skip_to = _after(node)
+            if skip_to is None:
+                break
+    return "".join(out)
+
+
+def without_markers(text: str) -> str:
+    """Return a page's text with noncharacters that would read as markers replaced by
+    U+FFFD; call it on the decoded page before parsing."""
     for marker in MARKERS:
-        if marker in html:
-            html = html.replace(marker, "\ufffd")
-    for pattern, replacement in _PASSES:
-        html = pattern.sub(replacement, html)
-    return html
+        if marker in text:
+            text = text.replace(marker, "\ufffd")
+    return text
+
+
+def _after(node: Any) -> int | None:
+    """The mem_id of the node the walk visits right after ``node``'s subtree, or None."""
+    while node is not None:
+        following = node.next
+        if following is not None:
+            return int(following.mem_id)
+        node = node.parent
+    return None
+
+
+def _stop_after(node: Any, stops: dict[int, list[str]], marker: str) -> None:
+    stop = _after(node)
+    if stop is not None:
+        stops.setdefault(stop, []).append(marker)
 
 
 def plain(text: str) -> str:
@@ -111,11 +184,8 @@ def plain(text: str) -> str:
 
 
 def strip_markers(text: str) -> str:
-    """Return ``text`` (e.g. an attribute or ``<title>``) without any marker."""
-    for marker in MARKERS:
-        if marker in text:
-            text = text.replace(marker, "")
-    return text
+    """Return ``text`` without any marker."""
+    return _FOREIGN_MARKERS.sub("", text)
 
 
 class _Builder:
@@ -125,71 +195,78 @@ class _Builder:
 
     def __init__(self) -> None:
         self.rows: list[list[list[str]]] = []
-        self.row: list[list[str]] = []
-        self.cell: list[str] = []
+        self.row: list[list[str]] | None = None
+        self.cell: list[str] | None = None
         self.layout = False
 
-    def end_cell(self) -> None:
-        self.row.append(self.cell)
+    def start_cell(self) -> list[str]:
+        if self.row is None:
+            self.row = []
+            self.rows.append(self.row)
         self.cell = []
-
-    def end_row(self) -> None:
         self.row.append(self.cell)
-        self.rows.append(self.row)
-        self.row, self.cell = [], []
+        return self.cell
+
+    def start_row(self) -> None:
+        self.row, self.cell = None, None
 
     def flatten(self, out: list[Block]) -> None:
         """Emit what was read so far as plain lines: this table holds a table (layout)."""
         self.layout = True
-        for row in (*self.rows, self.row, [self.cell]):
+        for row in self.rows:
             for cell in row:
                 out.extend(cell)
-        self.rows, self.row, self.cell = [], [], []
+        self.rows, self.row, self.cell = [], None, None
 
     def close(self) -> Table | None:
-        if self.cell:
-            self.row.append(self.cell)
-        if self.row:
-            self.rows.append(self.row)
         rows = [row for row in self.rows if any(row)]
         return Table(rows) if rows else None
 
 
 def split_blocks(text: str) -> list[Block]:
-    """Split marked text (from :func:`mark_blocks` HTML) into lines and tables.
+    """Split marked text (from :func:`walk`) into lines and tables.
 
-    Lines are whitespace-normalised and non-empty; a table that contains another
-    table is layout, and its cells become plain lines. Returns blocks in document order.
+    Lines are whitespace-normalised and non-empty; text in a table but outside any
+    cell is a line before the table; a table that contains another table is layout,
+    and its cells become plain lines. Returns blocks in document order.
     """
     parts = _SPLIT.split(WHITESPACE.sub(" ", text))
     out: list[Block] = []
     stack: list[_Builder] = []
     top: _Builder | None = None
-    emit: Callable[[str], None] = out.append
+    cell: list[str] | None = None  # where text goes: a cell of a data table, or out
     last = len(parts) - 1
     for index in range(0, last + 1, 2):
         piece = parts[index].strip()
         if piece:
-            emit(piece)
+            if cell is not None:
+                cell.append(piece)
+            else:
+                out.append(piece)
         if index == last:
             break
         marker = parts[index + 1]
-        if marker == LINE:
+        if marker == LINE or top is None:
+            if marker == TABLE_OPEN:
+                top = _Builder()
+                stack.append(top)
             continue
         if marker == TABLE_OPEN:
-            if top is not None and not top.layout:
+            if not top.layout:
                 top.flatten(out)
             top = _Builder()
             stack.append(top)
+            cell = None
         elif marker == TABLE_CLOSE:
-            if top is not None:
-                top = _close(stack, out)
-        elif top is not None and not top.layout:
-            if marker == CELL_END:
-                top.end_cell()
-            else:
-                top.end_row()
-        emit = top.cell.append if top is not None and not top.layout else out.append
+            top = _close(stack, out)
+            cell = top.cell if top is not None and not top.layout else None
+        elif top.layout:
+            continue
+        elif marker == CELL:
+            cell = top.start_cell()
+        else:  # ROW
+            top.start_row()
+            cell = None
     while stack:
         _close(stack, out)
     return out

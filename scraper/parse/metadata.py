@@ -13,7 +13,13 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from scraper.parse.labels import DATE_FIELDS, METADATA_LABELS, VOLATILE_LABELS, normalize_label
+from scraper.parse.labels import (
+    DATE_FIELDS,
+    METADATA_LABELS,
+    NAVIGATION_LABELS,
+    VOLATILE_LABELS,
+    normalize_label,
+)
 from scraper.parse.layout import Block, Table, plain
 from scraper.parse.pairs import (
     KNOWN_LABELS,
@@ -148,8 +154,8 @@ def _is_block(pairs: Sequence[Pair], *, single_line: bool) -> bool:
     return len(fields) >= 2
 
 
-# Line kinds inside a run.
-_PAIRS, _LABEL, _UNKNOWN, _TEXT = "P", "L", "U", "T"
+# Line kinds inside a run; a navigation line (breadcrumb) always ends a run.
+_PAIRS, _LABEL, _UNKNOWN, _TEXT, _NAVIGATION = "P", "L", "U", "T", "N"
 
 
 def _classify(line: str) -> tuple[str, list[Pair] | None]:
@@ -157,6 +163,8 @@ def _classify(line: str) -> tuple[str, list[Pair] | None]:
     if line[0] in _FIRST_KNOWN or "：" in line[:16] or ":" in line[:16] or line[0] > "\ufdcf":
         pairs = line_pairs(line)
         if pairs is not None:
+            if pairs[0][0] in NAVIGATION_LABELS:
+                return _NAVIGATION, None
             if len(pairs) == 1 and not pairs[0][1]:
                 return _LABEL, pairs
             return _PAIRS, pairs
@@ -171,7 +179,7 @@ def _flush_run(lines: list[str], pairs: list[Pair], loose: list[str]) -> None:
     previous = _TEXT
     for line in lines:
         kind, found = _classify(line)
-        if kind == _TEXT and previous not in (_LABEL, _UNKNOWN):
+        if kind == _NAVIGATION or (kind == _TEXT and previous not in (_LABEL, _UNKNOWN)):
             _close_run(run, pairs, loose)
             run = []
             loose.append(line)

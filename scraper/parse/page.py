@@ -1,8 +1,8 @@
 """``parse_page``: bytes (+ URL and headers) in, :class:`PageRecord` out. Pure; never raises.
 
-One selectolax (Lexbor) parse per page. The content container's text is read and the
-container removed from the tree, so the rest of the page — where the metadata block,
-info line and title live — is read by a second ``text()`` call over disjoint nodes.
+One selectolax (Lexbor) parse per page. The content container is walked first;
+then it is replaced by a place marker, and the rest of the page — where the
+metadata block, info line and title live — is walked once, split at that marker.
 """
 
 from __future__ import annotations
@@ -14,30 +14,23 @@ from selectolax.lexbor import LexborHTMLParser
 
 from scraper.parse.body import body_lines, find_content
 from scraper.parse.encoding import decode_html
-from scraper.parse.layout import LINE, PLACE, Block, mark_blocks, split_blocks, strip_markers
+from scraper.parse.layout import (
+    LINE,
+    PLACE,
+    Block,
+    split_blocks,
+    strip_markers,
+    walk,
+    without_markers,
+)
 from scraper.parse.metadata import META_FALLBACKS, PageContext, extract_metadata
 from scraper.parse.record import Metadata, PageRecord
 from scraper.parse.sections import extract_sections
 from scraper.parse.text import normalize_space
 
-#: Elements whose text is never page content.
-JUNK_TAGS: tuple[str, ...] = (
-    "script",
-    "style",
-    "noscript",
-    "template",
-    "iframe",
-    "object",
-    "embed",
-    "svg",
-    "select",
-    "button",
-    "textarea",
+_CONTEXT_SELECTOR = ", ".join(
+    ["title", "h1", *(f'meta[name="{name}" i]' for name in META_FALLBACKS)]
 )
-
-# Where the body was, in the rest of the page's text: splits "before" from "after".
-_BODY = PLACE
-_META_SELECTOR = ", ".join(f'meta[name="{name}" i]' for name in META_FALLBACKS)
 
 
 def parse_page(
@@ -69,25 +62,35 @@ def parse_page(
 def _parse(data: bytes, content_type: str | None) -> PageRecord:
     decoded = decode_html(data, content_type)
     warnings = list(decoded.warnings)
-    tree = LexborHTMLParser(mark_blocks(decoded.text))
+    text = without_markers(decoded.text)
+    # Lexbor reads bytes as UTF-8: hand it the page's own bytes when they are exactly
+    # that (saves re-encoding the text), else the decoded text.
+    source: str | bytes = text
+    if (
+        decoded.encoding == "utf-8"
+        and not data.startswith(b"\xef\xbb\xbf")
+        and text is decoded.text
+        and not decoded.warnings
+    ):
+        source = data
+    tree = LexborHTMLParser(source)
     context = _context(tree)
-    tree.strip_tags(list(JUNK_TAGS))
 
     container = find_content(tree)
     body_blocks: list[Block] = []
     before: Sequence[Block] = ()
     after: Sequence[Block] = ()
     if container is not None:
-        body_blocks = split_blocks(container.text())
+        body_blocks = split_blocks(walk(container))
     if container is not None and container.tag in ("body", "html"):
         # The paragraphs sit directly in <body>: the metadata is among them.
         before = body_blocks
     else:
         if container is not None:
-            container.insert_before(LINE + _BODY + LINE)
+            container.insert_before(LINE + PLACE + LINE)
             container.decompose()
         if tree.body is not None:
-            before, after = _split_at_body(split_blocks(tree.body.text()))
+            before, after = _split_at_place(split_blocks(walk(tree.body)))
 
     metadata, metadata_warnings = extract_metadata(before, after, context)
     warnings.extend(metadata_warnings)
@@ -105,26 +108,28 @@ def _parse(data: bytes, content_type: str | None) -> PageRecord:
 
 
 def _context(tree: Any) -> PageContext:
-    """Read ``<meta>`` fallbacks, ``<title>`` and ``h1`` texts (before scripts go)."""
+    """Read the ``<meta>`` fallbacks, ``<title>`` and ``h1`` texts in one selection."""
     meta: dict[str, str] = {}
-    for node in tree.css(_META_SELECTOR):
-        attrs = node.attributes
-        name = (attrs.get("name") or "").lower()
-        content = normalize_space(strip_markers(attrs.get("content") or ""))
-        if content and name not in meta:
-            meta[name] = content
-    title = tree.css_first("title")
-    headings = [normalize_space(strip_markers(node.text())) for node in tree.css("h1")]
-    return PageContext(
-        meta=meta,
-        headings=headings,
-        title_tag=normalize_space(strip_markers(title.text())) if title is not None else None,
-    )
+    headings: list[str] = []
+    title: str | None = None
+    for node in tree.css(_CONTEXT_SELECTOR):
+        tag = node.tag
+        if tag == "meta":
+            attrs = node.attributes
+            name = (attrs.get("name") or "").lower()
+            content = normalize_space(strip_markers(attrs.get("content") or ""))
+            if content and name not in meta:
+                meta[name] = content
+        elif tag == "h1":
+            headings.append(normalize_space(node.text()))
+        elif title is None:
+            title = normalize_space(node.text())
+    return PageContext(meta=meta, headings=headings, title_tag=title)
 
 
-def _split_at_body(blocks: list[Block]) -> tuple[list[Block], list[Block]]:
+def _split_at_place(blocks: list[Block]) -> tuple[list[Block], list[Block]]:
     for index, block in enumerate(blocks):
-        if block == _BODY:
+        if block == PLACE:
             return blocks[:index], blocks[index + 1 :]
     return blocks, []
 

@@ -26,14 +26,15 @@ Pair = tuple[str, str]
 KNOWN_LABELS: frozenset[str] = frozenset(METADATA_LABELS) | VOLATILE_LABELS | KNOWN_EXTRA_LABELS
 
 _M = f"[{EMPH}{SOFT}]"
-_KNOWN = label_pattern(KNOWN_LABELS)
+_KNOWN = label_pattern(KNOWN_LABELS, joint=f"[ {EMPH}{SOFT}]*")
 # A label the tables do not know: a few Han characters or letters (信息格式/语种).
 _UNKNOWN = r"[\u4e00-\u9fff][\u4e00-\u9fffA-Za-z/]{1,9}"
 _KNOWN_START = re.compile(rf"{_M}* ?({_KNOWN}){_M}* ?(?:[:：]|(?=[{EMPH}{SOFT} ]|$))")
 _UNKNOWN_START = re.compile(rf"{_M}* ?({_UNKNOWN}){_M}* ?[:：]")
-# A further label on the same line: after a space or tag boundary, before a colon.
+# A further label on the same line: after a space or tag boundary, before a colon,
+# maybe in brackets (【字号：大 中 小】).
 _NEXT = re.compile(
-    rf"(?<=[ {EMPH}{SOFT}])(?:{_M} ?)*(?:({_KNOWN})|([\u4e00-\u9fff]{{2,6}})){_M}* ?[:：]"
+    rf"(?<=[ {EMPH}{SOFT}])[【\[（(]?(?:{_M} ?)*(?:({_KNOWN})|([\u4e00-\u9fff]{{2,6}})){_M}* ?[:：]"
 )
 _LABEL_LIKE = re.compile(rf"{_UNKNOWN}")
 

@@ -32,7 +32,7 @@ _HEADING = re.compile(r"(?:任务 ?)?(?P<numeral>[一二三四五六七八九十
 # "一、二季度…", "一、二、三…": an enumeration of numerals, not a heading.
 _ENUMERATION = re.compile(r"[一二三四五六七八九十]+(?:[、,，和至到]|季度|月|是|期|批)")
 _M = f"[{EMPH}{SOFT}]"
-_LABELS = label_pattern({*SECTION_LABELS, *SECTION_EXTRA_LABELS})
+_LABELS = label_pattern({*SECTION_LABELS, *SECTION_EXTRA_LABELS}, joint=f"[ {EMPH}{SOFT}]*")
 # An "other" label the tables do not list: 牵头单位, 完成时限, 责任领导 …
 _SUFFIX_LABEL = (
     r"[\u4e00-\u9fff]{0,6}(?:单位|部门|领导|时限|节点|时间|责任人)"
