@@ -3,8 +3,10 @@
 - Target metadata: :data:`storage.models.Base.metadata` (naming convention included).
 - Connection: ``config.attributes["connection"]`` when storage.migrate (or a test)
   hands one in, inside its own transaction; else a URL from
-  ``config.attributes["url"]``, ``-x database=URL``, ``GOVARCHIVE_DATABASE_URL`` or
-  ``sqlite:///archive.db``, in that order. alembic.ini never holds a URL.
+  ``config.attributes["url"]``, else govarchive's own precedence
+  (:func:`scraper.config.database_url`): ``-x database=URL``, then
+  ``GOVARCHIVE_DATABASE_URL``, then ``database:`` in ./config.yaml, then
+  ``sqlite:///archive.db``. alembic.ini never holds a URL.
 - ``render_as_batch`` on SQLite, whose ALTER TABLE cannot change columns in place.
 - ``compare_type`` on, so ``alembic check`` also catches column type drift.
 """
@@ -12,7 +14,6 @@
 from __future__ import annotations
 
 import logging.config
-import os
 
 from sqlalchemy import Connection
 
@@ -28,8 +29,14 @@ if config.config_file_name is not None and config.attributes.get("configure_logg
 
 
 def _url() -> str:
-    url = config.attributes.get("url") or context.get_x_argument(as_dictionary=True).get("database")
-    return str(url or os.environ.get("GOVARCHIVE_DATABASE_URL") or "sqlite:///archive.db")
+    given = config.attributes.get("url")
+    if given:
+        return str(given)
+    # Only reached when Alembic is run by hand; storage itself never imports scraper.
+    from scraper.config import database_url, default_config_path
+
+    flag = context.get_x_argument(as_dictionary=True).get("database")
+    return database_url(flag, default_config_path(None))
 
 
 def _configure(connection: Connection) -> None:

@@ -15,6 +15,7 @@ it from being deleted. A body compressed without a dictionary has ``dict_id`` NU
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections import OrderedDict
 from datetime import datetime
 
@@ -42,19 +43,22 @@ class _DictCache:
     def __init__(self, maxsize: int = 16) -> None:
         self._items: OrderedDict[str, zstandard.ZstdCompressionDict] = OrderedDict()
         self._maxsize = maxsize
+        self._lock = threading.Lock()  # the pipeline may archive from several threads
 
     def get(self, key: str) -> zstandard.ZstdCompressionDict | None:
-        item = self._items.get(key)
-        if item is not None:
-            self._items.move_to_end(key)
-        return item
+        with self._lock:
+            item = self._items.get(key)
+            if item is not None:
+                self._items.move_to_end(key)
+            return item
 
     def put(self, key: str, content: bytes) -> zstandard.ZstdCompressionDict:
         item = zstandard.ZstdCompressionDict(content, dict_type=zstandard.DICT_TYPE_RAWCONTENT)
         item.precompute_compress(level=BLOB_LEVEL)
-        self._items[key] = item
-        if len(self._items) > self._maxsize:
-            self._items.popitem(last=False)
+        with self._lock:
+            self._items[key] = item
+            if len(self._items) > self._maxsize:
+                self._items.popitem(last=False)
         return item
 
 
