@@ -7,6 +7,7 @@ import click
 from scraper.commands.check_source import check_source_command
 from scraper.commands.crawl import crawl_command
 from scraper.commands.db import db
+from scraper.commands.demo import demo_command
 from scraper.commands.export import export_command
 from scraper.commands.history import history_command
 from scraper.commands.reparse import reparse_command
@@ -23,4 +24,5 @@ def all_commands() -> list[click.Command]:
     commands.append(export_command)
     commands.append(history_command)
     commands.append(reparse_command)
+    commands.append(demo_command)
     return commands
