@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from sqlalchemy import Engine
 
@@ -36,6 +36,11 @@ if TYPE_CHECKING:
     import httpx
 
 log = logging.getLogger(__name__)
+
+#: Seconds the pages in hand get to finish after a stop request before they are cancelled.
+STOP_GRACE = 5.0
+
+T = TypeVar("T")
 
 #: ``fetches.outcome`` of a list page that was fetched and read.
 LIST_PAGE = "list_page"
@@ -309,14 +314,15 @@ class _SourceCrawl:
         error: str | None = None
         discovery: Discovery | None = None
         try:
-            discovery = await discover_detail_urls(
-                self.source,
-                self.fetch_list_page,
-                is_archived=self.known.__contains__,
+            discovery = await self._unless_stopped(
+                discover_detail_urls(
+                    self.source, self.fetch_list_page, is_archived=self.known.__contains__
+                )
             )
-            urls = self.targets(discovery, limit)
-            self.reporter.pages_found(self.source.name, len(urls))
-            await self._visit_all(urls)
+            if discovery is not None:
+                urls = self.targets(discovery, limit)
+                self.reporter.pages_found(self.source.name, len(urls))
+                await self._unless_stopped(self._visit_all(urls))
         except Exception as exc:  # a failing source never stops the others
             log.exception("%s: crawl failed", self.source.name)
             error = f"{type(exc).__name__}: {exc}"
@@ -336,6 +342,27 @@ class _SourceCrawl:
         )
         self.reporter.source_finished(run)
         return run
+
+    async def _unless_stopped(self, work: Coroutine[Any, Any, T]) -> T | None:
+        """Await ``work``; once ``stop`` is set, give it STOP_GRACE seconds, then cancel it.
+
+        Returns its result, or None when it was cancelled. Cancelling is safe: the
+        archive writes are synchronous, so a cancellation lands between pages (or
+        inside a fetch or a retry wait), never inside a transaction.
+        """
+        task = asyncio.ensure_future(work)
+        stopped = asyncio.ensure_future(self.stop.wait())
+        try:
+            await asyncio.wait({task, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopped.cancel()
+        if task.done():
+            return task.result()
+        try:
+            return await asyncio.wait_for(task, STOP_GRACE)
+        except TimeoutError:
+            log.warning("%s: stopped with requests still in flight", self.source.name)
+            return None
 
     async def _visit_all(self, urls: Sequence[str]) -> None:
         # A fixed pool of workers pulling from a queue keeps memory flat however

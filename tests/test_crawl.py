@@ -260,3 +260,24 @@ def test_every_fetch_row_names_its_run_and_url(
         u for (u,) in rows(engine, "SELECT url FROM fetches WHERE crawl_run_id = :r", r=run.run_id)
     ]
     assert all(re.match(r"http://127\.0\.0\.1:\d+/OpennessContent/", u) for u in urls)
+
+
+def test_stop_during_slow_discovery_ends_the_run_promptly(
+    site: TestSite, engine: Engine, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import scraper.pipeline as pipeline
+
+    monkeypatch.setattr(pipeline, "STOP_GRACE", 0.2)
+    docs = DisclosureSite(site, count=2, per_page=2)
+    site.add("/OpennessContent/showList/1/2/page_1.html", "<ul></ul>", delay=3.0)
+
+    async def stop_soon() -> list[SourceRun]:
+        stop = asyncio.Event()
+        asyncio.get_running_loop().call_later(0.2, stop.set)
+        return await crawl(docs.config(database_url), engine, stop=stop)
+
+    (run,) = asyncio.run(stop_soon())
+    assert run.status == "interrupted"
+    # the slow list page was cancelled, not waited for: no fetch of it was recorded
+    assert outcomes(engine, run.run_id) == {}
+    assert scalar(engine, "SELECT COUNT(*) FROM page_versions") == 0

@@ -140,3 +140,25 @@ def test_kill_9_mid_crawl_then_rerun_loses_and_duplicates_nothing(
     )
     assert orphans == 0
     engine.dispose()
+
+
+def test_a_source_another_process_is_crawling_is_skipped(
+    site: TestSite, tmp_path: Path, database_url: str
+) -> None:
+    from storage.locks import try_lock_source
+
+    docs = DisclosureSite(site, count=2, per_page=2)
+    config = _write_config(tmp_path / "config.yaml", docs, database_url)
+    engine = make_engine(database_url)
+    held = try_lock_source(engine, "local")
+    assert held is not None
+    site.clear_log()
+    try:
+        result = CliRunner().invoke(cli, ["crawl", "--config", str(config), "-q"])
+    finally:
+        held.release()
+        engine.dispose()
+
+    assert result.exit_code == 0, result.output
+    assert "skipped: local" in result.output
+    assert site.requests == []

@@ -26,6 +26,7 @@ from scraper.commands.common import (
 )
 from scraper.logs import configure_logging
 from scraper.pipeline import SourceRun, run_crawl
+from storage.locks import source_locks
 
 log = logging.getLogger("govarchive.crawl")
 
@@ -175,23 +176,29 @@ def crawl_command(
     }
     console = Console(stderr=True)
     try:
-        if console.is_terminal and not quiet and not verbose:
-            with Progress(
-                TextColumn("{task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn("{task.fields[stats]}"),
-                console=console,
-            ) as progress:
+        # One crawl per source at a time, shared with `govarchive schedule` daemons:
+        # a source whose lock another process holds is skipped, not crawled twice.
+        with source_locks(engine, [s.name for s in sources]) as (locked, busy):
+            for name, holder in busy.items():
+                log.warning("%s: skipped, another crawl is running (%s)", name, holder)
+            chosen = [s for s in sources if s.name in locked]
+            if console.is_terminal and not quiet and not verbose:
+                with Progress(
+                    TextColumn("{task.description}"),
+                    BarColumn(),
+                    MofNCompleteColumn(),
+                    TextColumn("{task.fields[stats]}"),
+                    console=console,
+                ) as progress:
+                    runs = run_crawl(
+                        config, engine, sources=chosen, limit=limit,
+                        reporter=_BarReporter(progress), stop_when=interrupted.is_set,
+                    )  # fmt: skip
+            else:
                 runs = run_crawl(
-                    config, engine, sources=sources, limit=limit,
-                    reporter=_BarReporter(progress), stop_when=interrupted.is_set,
+                    config, engine, sources=chosen, limit=limit,
+                    reporter=_LogReporter(verbose), stop_when=interrupted.is_set,
                 )  # fmt: skip
-        else:
-            runs = run_crawl(
-                config, engine, sources=sources, limit=limit,
-                reporter=_LogReporter(verbose), stop_when=interrupted.is_set,
-            )  # fmt: skip
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
@@ -208,6 +215,8 @@ def crawl_command(
             + f"; see: SELECT * FROM fetches WHERE crawl_run_id = {run.run_id}",
             err=True,
         )
+    for name in busy:
+        click.echo(f"skipped: {name}: another crawl of it is running", err=True)
     if failed:
         raise CommandError(f"{len(failed)} of {len(runs)} sources failed", EXIT_FAILED)
     if interrupted.is_set():
