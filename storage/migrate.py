@@ -40,8 +40,14 @@ from storage.errors import (
 )
 from storage.models import Base
 
-#: The repository's Alembic directory.
-SCRIPT_LOCATION = Path(storage.__file__).resolve().parent.parent / "alembic"
+# A wheel install carries the migrations inside the package (setup.py copies them);
+# an editable install or a checkout uses the repository's top-level alembic/.
+_PACKAGED = Path(storage.__file__).resolve().parent / "_alembic"
+
+#: The Alembic script directory in use.
+SCRIPT_LOCATION = (
+    _PACKAGED if _PACKAGED.is_dir() else Path(storage.__file__).resolve().parent.parent / "alembic"
+)
 
 #: The command that upgrades an archive; named in OutdatedSchemaError messages.
 UPGRADE_COMMAND = "govarchive db upgrade"
