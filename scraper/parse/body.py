@@ -34,46 +34,25 @@ CONTENT_SELECTORS: tuple[str, ...] = (
     ".xxgk_content",
 )
 
-#: Widgets inside the content element that are not content.
-WIDGET_SELECTORS = (
-    "[class*=share], [id*=share], [class*=print], [class*=fontsize], [class*=font-size],"
-    " [class*=qrcode], [class*=ewm]"
-)
-
 _WIDGET_WORDS = re.compile(
     r"(?:打印本页|打印|关闭窗口|关闭本页|关闭|返回顶部|分享到|分享|收藏|字体|字号|默认|扫一扫在手机打开当前页"
     r"|扫一扫|大|中|小|[【】\[\]()（）:：|｜ ])+"
 )
 _MIN_FALLBACK_CHARS = 40
+_WIDGET_MAX = 40
 
 
 def find_content(tree: Any) -> Any | None:
     """Return the content container node of a parsed page, or None.
 
     ``tree`` is a selectolax ``LexborHTMLParser``; the node returned belongs to it.
+    One selector at a time, in priority order: most pages match the first few.
     """
-    candidates = tree.css(", ".join(CONTENT_SELECTORS))
-    if candidates:
-        best = None
-        best_rank = len(CONTENT_SELECTORS)
-        for node in candidates:
-            rank = _rank(node)
-            if rank < best_rank and node.text().strip():
-                best, best_rank = node, rank
-        if best is not None:
-            return best
+    for selector in CONTENT_SELECTORS:
+        for node in tree.css(selector):
+            if node.text(deep=True, strip=True):
+                return node
     return _most_paragraph_text(tree)
-
-
-def _rank(node: Any) -> int:
-    attrs = node.attributes
-    node_id = attrs.get("id") or ""
-    classes = (attrs.get("class") or "").split()
-    for rank, selector in enumerate(CONTENT_SELECTORS):
-        name = selector[1:]
-        if (selector[0] == "#" and node_id == name) or (selector[0] == "." and name in classes):
-            return rank
-    return len(CONTENT_SELECTORS)
 
 
 def _most_paragraph_text(tree: Any) -> Any | None:
@@ -107,7 +86,8 @@ def body_lines(blocks: Iterable[Block], title: str | None = None) -> list[str]:
             lines.extend(text for text in (row_text(row) for row in block.rows) if text)
             continue
         text = plain(block)
-        if text and not _is_widget(block, text):
+        # Widgets and counters are short; a paragraph is not one.
+        if text and (len(text) > _WIDGET_MAX or not _is_widget(block, text)):
             lines.append(text)
     start = 0
     while start < len(lines) and _is_header_line(lines[start], title):
@@ -118,6 +98,8 @@ def body_lines(blocks: Iterable[Block], title: str | None = None) -> list[str]:
 def _is_widget(raw: str, text: str) -> bool:
     if _WIDGET_WORDS.fullmatch(text):
         return True
+    if "：" not in text and ":" not in text:
+        return False
     pairs = line_pairs(raw)
     return pairs is not None and all(label in VOLATILE_LABELS for label, _ in pairs)
 

@@ -182,15 +182,33 @@ _LABEL_NOISE = re.compile(WHITESPACE.pattern[:-2] + "\ufdd0-\ufddf]+")
 
 def normalize_label(text: str) -> str:
     """Return a label in comparable form: no whitespace or markers, no trailing colon."""
+    if text.isalnum():  # the common case: 索引号
+        return text
     return _TRAILING_COLON.sub("", _LABEL_NOISE.sub("", text))
 
 
 def label_pattern(labels: Iterable[str], joint: str = " ?") -> str:
-    """Return a regex alternation matching any of ``labels`` with ``joint`` (by
-    default an optional space, for padded labels like ``索 引 号``) between
-    characters, longest first."""
-    alternatives = [
-        joint.join(re.escape(ch) for ch in label)
-        for label in sorted(set(labels), key=lambda s: (-len(s), s))
-    ]
-    return "(?:" + "|".join(alternatives) + ")"
+    """Return a regex matching any of ``labels`` with ``joint`` (by default an optional
+    space, for padded labels like ``索 引 号``) between characters.
+
+    The alternation is a trie on the first characters, so a line that starts with
+    no label fails after one test instead of one per label; longer labels win.
+    """
+    return "(?:" + _trie(sorted({label for label in labels if label}), joint) + ")"
+
+
+def _trie(words: list[str], joint: str) -> str:
+    """A regex for non-empty ``words``, branching on their first characters."""
+    groups: dict[str, list[str]] = {}
+    for word in words:
+        groups.setdefault(word[0], []).append(word[1:])
+    branches = []
+    for first, rests in groups.items():
+        longer = [rest for rest in rests if rest]
+        if not longer:
+            branches.append(re.escape(first))
+            continue
+        # A label that is a prefix of a longer one (分类 / 分类号): try the longer first.
+        optional = "?" if len(longer) < len(rests) else ""
+        branches.append(f"{re.escape(first)}(?:{joint}{_trie(longer, joint)}){optional}")
+    return branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"

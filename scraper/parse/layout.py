@@ -22,7 +22,7 @@ from typing import Any
 
 from selectolax.lexbor import LexborHTMLParser
 
-from scraper.parse.text import WHITESPACE, normalize_space
+from scraper.parse.text import normalize_space
 
 LINE = "\ufdd0"
 CELL = "\ufdd1"
@@ -37,6 +37,7 @@ MARKERS = "\ufdd0\ufdd1\ufdd2\ufdd3\ufdd4\ufdd5\ufdd6\ufdd7"
 
 _INLINE_MARKERS = re.compile("[\ufdd5\ufdd6]+")
 _SPLIT = re.compile("([\ufdd0-\ufdd4])")
+_ANY_SPLIT = re.compile("[\ufdd0-\ufdd4]")
 _FOREIGN_MARKERS = re.compile("[\ufdd0-\ufdd7]")
 
 #: Elements that start a new line (and end it: text after them starts another).
@@ -81,7 +82,8 @@ _SOFT_IDS = _tag_ids(SOFT_TAGS)
 _CELL_IDS = _tag_ids(frozenset(("td", "th")))
 (_ROW_ID,) = _tag_ids(frozenset(("tr",)))
 (_TABLE_ID,) = _tag_ids(frozenset(("table",)))
-_BREAKING_IDS = _BLOCK_IDS | _CELL_IDS | {_ROW_ID, _TABLE_ID}
+_STRUCTURE_IDS = _CELL_IDS | {_ROW_ID, _TABLE_ID}
+_BREAKING_IDS = _BLOCK_IDS | _STRUCTURE_IDS
 
 
 @dataclass(slots=True)
@@ -106,7 +108,12 @@ def walk(root: Any) -> str:
     # table, a <b>, or a skipped element. Inner elements end first: last in, first out.
     stops: dict[int, list[str]] = {}
     skip_to: int | None = None
-    for node in root.traverse(include_text=True):
+    # True while the current line has text: the next inline node may follow a
+    # block that just ended (<p>a</p>tail), which starts a new line.
+    in_line = False
+    # Whitespace-only text nodes are skipped in C; where one stood between inline
+    # content, _gap() puts its space back.
+    for node in root.traverse(include_text=True, skip_empty=True):
         if stops or skip_to is not None:
             node_id = node.mem_id
             if skip_to is not None:
@@ -116,37 +123,40 @@ def walk(root: Any) -> str:
             due = stops.pop(node_id, None)
             if due is not None:
                 out.extend(reversed(due))
+                in_line = False
         tag = node.tag_id
-        if tag == _TEXT_ID:
-            text = node.text_content
-            if text:
-                previous = node.prev
-                if previous is not None:
-                    previous_tag = previous.tag_id
-                    if previous_tag == _COMMENT_ID:
-                        previous = previous.prev
-                        previous_tag = previous.tag_id if previous is not None else 0
-                    if previous_tag in _BREAKING_IDS:
-                        emit(LINE)
-                emit(text)
-        elif tag in _BLOCK_IDS:
+        if tag in _BLOCK_IDS:
             emit(LINE)
-        elif tag in _SOFT_IDS:
-            emit(SOFT)
-        elif tag in _CELL_IDS:
-            emit(CELL)
-        elif tag == _ROW_ID:
-            emit(ROW)
-        elif tag == _TABLE_ID:
-            emit(TABLE_OPEN)
-            _stop_after(node, stops, TABLE_CLOSE)
-        elif tag in _EMPH_IDS:
-            emit(EMPH)
-            _stop_after(node, stops, SOFT)
-        elif tag in _SKIP_IDS:
+            in_line = False
+            continue
+        if tag in _STRUCTURE_IDS:
+            in_line = False
+            if tag == _TABLE_ID:
+                emit(TABLE_OPEN)
+                _stop_after(node, stops, TABLE_CLOSE)
+            else:
+                emit(ROW if tag == _ROW_ID else CELL)
+            continue
+        if tag in _SKIP_IDS:
             skip_to = _after(node)
             if skip_to is None:
                 break
+            continue
+        if in_line:
+            gap = _gap(node)
+            if gap:
+                emit(gap)
+                in_line = gap != LINE
+        if tag == _TEXT_ID:
+            text = node.text_content
+            if text:
+                emit(text)
+                in_line = True
+        elif tag in _SOFT_IDS:
+            emit(SOFT)
+        elif tag in _EMPH_IDS:
+            emit(EMPH)
+            _stop_after(node, stops, SOFT)
     return "".join(out)
 
 
@@ -159,10 +169,33 @@ def without_markers(text: str) -> str:
     return text
 
 
+def _gap(node: Any) -> str:
+    """What separates ``node`` from the line's text before it: LINE if a block or
+    table part precedes it (``<p>a</p>tail``), a space if only whitespace does,
+    else nothing. Comments are looked through."""
+    gap = ""
+    previous = node.prev
+    while previous is not None:
+        tag = previous.tag_id
+        if tag == _TEXT_ID:
+            if not previous.is_empty_text_node:
+                return gap
+            gap = " "
+        elif tag != _COMMENT_ID:
+            return LINE if tag in _BREAKING_IDS else gap
+        previous = previous.prev
+    return gap
+
+
 def _after(node: Any) -> int | None:
-    """The mem_id of the node the walk visits right after ``node``'s subtree, or None."""
+    """The mem_id of the node the walk visits right after ``node``'s subtree, or None.
+
+    Whitespace-only text nodes are not visited (``skip_empty``), so they are passed over.
+    """
     while node is not None:
         following = node.next
+        while following is not None and following.is_empty_text_node:
+            following = following.next
         if following is not None:
             return int(following.mem_id)
         node = node.parent
@@ -230,7 +263,26 @@ def split_blocks(text: str) -> list[Block]:
     cell is a line before the table; a table that contains another table is layout,
     and its cells become plain lines. Returns blocks in document order.
     """
-    parts = _SPLIT.split(WHITESPACE.sub(" ", text))
+    text = normalize_space(text)
+    first = text.find(TABLE_OPEN)
+    if first < 0:
+        return _lines(text)
+    last = text.rfind(TABLE_CLOSE)
+    if last < first:
+        last = len(text)
+    out = _lines(text[:first])
+    out.extend(_tables(text[first : last + 1]))
+    out.extend(_lines(text[last + 1 :]))
+    return out
+
+
+def _lines(text: str) -> list[Block]:
+    """Text without tables: every marker ends a line."""
+    return [line for line in map(str.strip, _ANY_SPLIT.split(text)) if line]
+
+
+def _tables(text: str) -> list[Block]:
+    parts = _SPLIT.split(text)
     out: list[Block] = []
     stack: list[_Builder] = []
     top: _Builder | None = None

@@ -20,7 +20,7 @@ from scraper.parse.labels import (
     VOLATILE_LABELS,
     normalize_label,
 )
-from scraper.parse.layout import Block, Table, plain
+from scraper.parse.layout import EMPH, SOFT, Block, Table, plain
 from scraper.parse.pairs import (
     KNOWN_LABELS,
     Pair,
@@ -48,6 +48,7 @@ META_FALLBACKS: dict[str, str] = {
 _TITLE_SUFFIX = re.compile(r"^(.+?)\s*(?:[_|｜–—]|-)+\s*([^_|｜–—\-]+)$")
 _SUFFIX_BLOCKERS = re.compile(r"[0-9０-９“”\"《》()（）〔〕\[\]]")
 _FIRST_KNOWN = frozenset(label[0] for label in KNOWN_LABELS)
+_INLINE_MARKERS = EMPH + SOFT
 
 
 @dataclass(slots=True)
@@ -158,27 +159,74 @@ def _is_block(pairs: Sequence[Pair], *, single_line: bool) -> bool:
 _PAIRS, _LABEL, _UNKNOWN, _TEXT, _NAVIGATION = "P", "L", "U", "T", "N"
 
 
-def _classify(line: str) -> tuple[str, list[Pair] | None]:
+#: How many unlabelled lines may separate two labelled lines of one block (values,
+#: unknown labels without a colon and their values).
+_MAX_GAP = 6
+
+
+def _labelled(line: str) -> tuple[str, list[Pair] | None] | None:
+    """Classify a line that starts with a label (P, L or N), else return None."""
+    first = line[0]
+    if first in _INLINE_MARKERS:
+        first = line.lstrip(_INLINE_MARKERS + " ")[:1]
     # Cheap pre-check: most lines of a page (navigation, footers) start with no label.
-    if line[0] in _FIRST_KNOWN or "：" in line[:16] or ":" in line[:16] or line[0] > "\ufdcf":
-        pairs = line_pairs(line)
-        if pairs is not None:
-            if pairs[0][0] in NAVIGATION_LABELS:
-                return _NAVIGATION, None
-            if len(pairs) == 1 and not pairs[0][1]:
-                return _LABEL, pairs
-            return _PAIRS, pairs
-    if len(line) <= 16 and is_label_like(line):
-        return _UNKNOWN, None
-    return _TEXT, None
+    if first not in _FIRST_KNOWN and "：" not in line[:16] and ":" not in line[:16]:
+        return None
+    pairs = line_pairs(line)
+    if pairs is None:
+        return None
+    if pairs[0][0] in NAVIGATION_LABELS:
+        return _NAVIGATION, None
+    if len(pairs) == 1 and not pairs[0][1]:
+        return _LABEL, pairs
+    return _PAIRS, pairs
+
+
+def _unlabelled(line: str) -> str:
+    return _UNKNOWN if len(line) <= 16 and is_label_like(line) else _TEXT
 
 
 def _flush_run(lines: list[str], pairs: list[Pair], loose: list[str]) -> None:
-    """Split consecutive lines into runs, keep the pairs of runs that are blocks."""
+    """Find the blocks among consecutive lines; keep their pairs, the rest is loose.
+
+    Only lines near labelled ones are looked at closely: a page's navigation and
+    footer lines are most of its lines and never part of a block.
+    """
+    labelled = [(index, found) for index, found in enumerate(map(_labelled, lines)) if found]
+    anchors = [index for index, (kind, _) in labelled if kind != _NAVIGATION]
+    if not anchors:
+        loose.extend(lines)
+        return
+    known = dict(labelled)
+    done = 0
+    start = anchors[0]
+    for position, anchor in enumerate(anchors):
+        following = anchors[position + 1] if position + 1 < len(anchors) else None
+        if following is not None and following - anchor <= _MAX_GAP:
+            continue
+        end = min(len(lines), anchor + 2)
+        loose.extend(lines[done:start])
+        _read_region(lines, start, end, known, pairs, loose)
+        done = end
+        if following is not None:
+            start = following
+    loose.extend(lines[done:])
+
+
+def _read_region(
+    lines: list[str],
+    start: int,
+    end: int,
+    known: dict[int, tuple[str, list[Pair] | None]],
+    pairs: list[Pair],
+    loose: list[str],
+) -> None:
+    """Split lines[start:end] into runs, keep the pairs of runs that are blocks."""
     run: list[tuple[str, str, list[Pair] | None]] = []
     previous = _TEXT
-    for line in lines:
-        kind, found = _classify(line)
+    for index in range(start, end):
+        line = lines[index]
+        kind, found = known.get(index) or (_unlabelled(line), None)
         if kind == _NAVIGATION or (kind == _TEXT and previous not in (_LABEL, _UNKNOWN)):
             _close_run(run, pairs, loose)
             run = []

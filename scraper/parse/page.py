@@ -25,12 +25,10 @@ from scraper.parse.layout import (
 )
 from scraper.parse.metadata import META_FALLBACKS, PageContext, extract_metadata
 from scraper.parse.record import Metadata, PageRecord
-from scraper.parse.sections import extract_sections
+from scraper.parse.sections import extract_sections, has_task_labels
 from scraper.parse.text import normalize_space
 
-_CONTEXT_SELECTOR = ", ".join(
-    ["title", "h1", *(f'meta[name="{name}" i]' for name in META_FALLBACKS)]
-)
+_META_SELECTOR = ", ".join(f'meta[name="{name}" i]' for name in META_FALLBACKS)
 
 
 def parse_page(
@@ -97,10 +95,12 @@ def _parse(data: bytes, content_type: str | None) -> PageRecord:
     lines = body_lines(body_blocks, metadata.title)
     if not lines:
         warnings.append("no article body found")
+    body_text = "\n".join(lines)
+    sections = extract_sections(body_blocks) if has_task_labels(body_text) else []
     return PageRecord(
         metadata=metadata,
-        sections=tuple(extract_sections(body_blocks)),
-        body_text="\n".join(lines),
+        sections=tuple(sections),
+        body_text=body_text,
         encoding=decoded.encoding,
         encoding_source=decoded.source,
         warnings=tuple(warnings),
@@ -108,23 +108,22 @@ def _parse(data: bytes, content_type: str | None) -> PageRecord:
 
 
 def _context(tree: Any) -> PageContext:
-    """Read the ``<meta>`` fallbacks, ``<title>`` and ``h1`` texts in one selection."""
+    """Read the ``<meta>`` fallbacks (in ``<head>``), ``<title>`` and ``h1`` texts."""
     meta: dict[str, str] = {}
-    headings: list[str] = []
-    title: str | None = None
-    for node in tree.css(_CONTEXT_SELECTOR):
-        tag = node.tag
-        if tag == "meta":
+    head = tree.head
+    if head is not None:
+        for node in head.css(_META_SELECTOR):
             attrs = node.attributes
             name = (attrs.get("name") or "").lower()
             content = normalize_space(strip_markers(attrs.get("content") or ""))
             if content and name not in meta:
                 meta[name] = content
-        elif tag == "h1":
-            headings.append(normalize_space(node.text()))
-        elif title is None:
-            title = normalize_space(node.text())
-    return PageContext(meta=meta, headings=headings, title_tag=title)
+    title = (head.css_first("title") if head is not None else None) or tree.css_first("title")
+    return PageContext(
+        meta=meta,
+        headings=[normalize_space(node.text()) for node in tree.css("h1")],
+        title_tag=normalize_space(title.text()) if title is not None else None,
+    )
 
 
 def _split_at_place(blocks: list[Block]) -> tuple[list[Block], list[Block]]:

@@ -30,8 +30,11 @@ _DIGITS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7,
 _NUMERAL = re.compile(r"(?:([二三四五六七八九])?十([一二三四五六七八九])?|([一二三四五六七八九]))")
 _HEADING = re.compile(r"(?:任务 ?)?(?P<numeral>[一二三四五六七八九十]{1,3}) ?[、．.] ?(?P<rest>.+)")
 # "一、二季度…", "一、二、三…": an enumeration of numerals, not a heading.
+_HEADING_FIRST = frozenset("一二三四五六七八九十任")
+_ANY_TASK_LABEL = re.compile(label_pattern(SECTION_LABELS))
 _ENUMERATION = re.compile(r"[一二三四五六七八九十]+(?:[、,，和至到]|季度|月|是|期|批)")
 _M = f"[{EMPH}{SOFT}]"
+_INLINE_MARKERS = EMPH + SOFT
 _LABELS = label_pattern({*SECTION_LABELS, *SECTION_EXTRA_LABELS}, joint=f"[ {EMPH}{SOFT}]*")
 # An "other" label the tables do not list: 牵头单位, 完成时限, 责任领导 …
 _SUFFIX_LABEL = (
@@ -48,6 +51,7 @@ _CLOSING = re.compile(
     r"(?:附件 ?[:：0-9一二三四五六七八九十]|\d{4} ?年 ?\d{1,2} ?月 ?\d{1,2} ?日$"
     r"|[（(]此件.{0,10}[)）]$)"
 )
+_HEADER_ROWS = 3
 _TRAILING_TITLE = "。；;，,：: "
 _TRAILING_STATUS = "。；;，,. "
 
@@ -74,6 +78,8 @@ def chinese_number(text: str) -> int | None:
 
 def heading(line: str) -> tuple[int, str] | None:
     """Return (number, rest of line) if a plain line is a task heading, else None."""
+    if not line or line[0] not in _HEADING_FIRST:
+        return None
     match = _HEADING.match(line)
     if match is None:
         return None
@@ -82,6 +88,12 @@ def heading(line: str) -> tuple[int, str] | None:
     if number is None or _ENUMERATION.match(rest):
         return None
     return number, rest
+
+
+def has_task_labels(text: str) -> bool:
+    """Return True if ``text`` (e.g. the body text) contains any task-section label:
+    without one a page has no sections, so the line-by-line reading can be skipped."""
+    return _ANY_TASK_LABEL.search(text) is not None
 
 
 def section_key(label: str) -> str:
@@ -96,13 +108,17 @@ def split_labels(line: str, *, at_start: bool = True) -> list[tuple[str | None, 
     The first segment has no label unless the line starts with one (``at_start``);
     later ones start at a task label that follows a sentence end or a space.
     """
-    segments: list[tuple[str | None, str]] = []
     label: str | None = None
     pos = 0
-    if at_start:
+    has_colon = "：" in line or ":" in line
+    # Without a colon only a label alone, or in bold, can start the line.
+    if at_start and (has_colon or len(line) <= 12 or line[0] in _INLINE_MARKERS):
         start = _START_LABEL.match(line)
         if start is not None:
             label, pos = normalize_label(start.group(1)), start.end()
+    if not has_colon:
+        return [(label, line[pos:])]
+    segments: list[tuple[str | None, str]] = []
     for match in _INLINE_LABEL.finditer(line, pos):
         segments.append((label, line[pos : match.start()]))
         label, pos = normalize_label(match.group(1)), match.end()
@@ -189,7 +205,8 @@ def _table_sections(table: Table, last_number: int) -> list[_Open]:
     """Each data row of a report table (序号 | 任务 | … | 完成状态 | 进展情况 …) is a section."""
     header_at = None
     columns: list[str] = []
-    for index, row in enumerate(table.rows):
+    # The header is one of the first rows (a caption row may come first).
+    for index, row in enumerate(table.rows[:_HEADER_ROWS]):
         labels = [normalize_label(" ".join(plain(line) for line in cell)) for cell in row]
         if any(label in SECTION_LABELS for label in labels) and any(
             label in TITLE_COLUMNS or label in NUMBER_COLUMNS for label in labels

@@ -10,14 +10,19 @@ from __future__ import annotations
 
 import re
 
-# ``\s`` in a str pattern already covers U+00A0, U+3000, U+2000–U+200A, U+2028/9,
+# ``\s`` (and str.split()) already cover U+00A0, U+3000, U+2000–U+200A, U+2028/9,
 # U+202F and U+205F; Word-exported pages also scatter zero-width spaces and BOMs.
-WHITESPACE = re.compile(r"[\s\u200b\u200c\u200d\u2060\ufeff]+")
+ZERO_WIDTH = "\u200b\u200c\u200d\u2060\ufeff"
+WHITESPACE = re.compile(rf"[\s{ZERO_WIDTH}]+")
 
 
 def normalize_space(text: str) -> str:
     """Return ``text`` with each whitespace run collapsed to one space, stripped."""
-    return WHITESPACE.sub(" ", text).strip()
+    for char in ZERO_WIDTH:
+        if char in text:
+            text = text.replace(char, " ")
+    # str.split() is the C-speed equivalent of WHITESPACE.sub(" ", …).strip().
+    return " ".join(text.split())
 
 
 def squeeze(text: str) -> str:
