@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
+from collections.abc import Collection
 from datetime import datetime
 
 import zstandard
@@ -129,6 +130,33 @@ def read_blob(conn: Connection, raw_hash: str) -> bytes:
     if len(raw) != row.size or hashlib.sha256(raw).hexdigest() != raw_hash:
         raise BlobError(f"blob {raw_hash} does not match its hash", database=describe(conn))
     return raw
+
+
+def read_blobs(conn: Connection, hashes: Collection[str]) -> dict[str, bytes]:
+    """Return hash → original bytes for every blob of ``hashes`` that exists and is
+    intact, in one query (dictionaries cached). Missing or corrupt blobs are left out;
+    :func:`read_blob` on one of them raises the BlobError saying why. (For bulk readers
+    such as storage.reparse, where one query per blob would dominate.)"""
+    if not hashes:
+        return {}
+    rows = conn.execute(
+        select(Blob.hash, Blob.size, Blob.dict_id, Blob.data).where(Blob.hash.in_(list(hashes)))
+    ).all()
+    dictionaries: dict[int, zstandard.ZstdCompressionDict] = {}
+    found: dict[str, bytes] = {}
+    for row in rows:
+        try:
+            dictionary = None
+            if row.dict_id is not None:
+                if row.dict_id not in dictionaries:
+                    dictionaries[row.dict_id] = _load_dictionary(conn, row.dict_id)
+                dictionary = dictionaries[row.dict_id]
+            raw = decompress(row.data, dictionary, row.size)
+        except (BlobError, zstandard.ZstdError):
+            continue
+        if len(raw) == row.size and hashlib.sha256(raw).hexdigest() == row.hash:
+            found[row.hash] = raw
+    return found
 
 
 def _source_dictionary(
