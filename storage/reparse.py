@@ -19,14 +19,24 @@ reported, not merged: merging would rewrite history a researcher may already hav
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, case, delete, func, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    bindparam,
+    case,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
 
-from storage.blobs import read_blob
+from storage.blobs import read_blob, read_blobs
 from storage.content import (
     CANONICAL_FIELDS,
     SECTION_FIELDS,
@@ -267,12 +277,12 @@ def _batch(
     if not stored:
         return [], after_id, 0
     sections = _sections(conn, [v.id for v in stored])
-    raws: dict[str, bytes] = {}
+    raws = read_blobs(conn, {v.raw_hash for v in stored})
     plans: list[_Plan] = []
     for version in stored:
         report.examined += 1
         try:
-            if version.raw_hash not in raws:
+            if version.raw_hash not in raws:  # missing or corrupt: the BlobError says which
                 raws[version.raw_hash] = read_blob(conn, version.raw_hash)
             doc = parse(raws[version.raw_hash], version.content_type)
             plan = _plan(version, doc, sections.get(version.id, {}), report)
@@ -349,7 +359,8 @@ def _same(stored: Any, new: Any) -> bool:
 
 
 def _apply(conn: Connection, plans: list[_Plan], parser_version: str) -> None:
-    """Write one batch's plans: rows with nothing but a new parser version in one UPDATE."""
+    """Write one batch's plans in a few statements: one UPDATE for the versions whose
+    only change is the parser version, one executemany per set of changed columns."""
     unchanged = [p.version_id for p in plans if not p.columns]
     if unchanged:
         conn.execute(
@@ -357,19 +368,35 @@ def _apply(conn: Connection, plans: list[_Plan], parser_version: str) -> None:
             .where(PageVersion.id.in_(unchanged))
             .values(parser_version=parser_version)
         )
-    for plan in plans:
-        if plan.columns:
-            conn.execute(
-                update(PageVersion)
-                .where(PageVersion.id == plan.version_id)
-                .values(parser_version=parser_version, **plan.columns)
+    versions = _grouped(
+        (p.version_id, {**p.columns, "parser_version": parser_version}) for p in plans if p.columns
+    )
+    sections = _grouped(update for p in plans for update in p.section_updates)
+    for model, groups in ((PageVersion, versions), (TaskSection, sections)):
+        for columns, rows in groups.items():
+            stmt = (
+                update(model)
+                .where(model.id == bindparam("row_id"))
+                .values({c: bindparam(f"new_{c}") for c in columns})
             )
-        if plan.section_deletes:
-            conn.execute(delete(TaskSection).where(TaskSection.id.in_(plan.section_deletes)))
-        for section_id, values in plan.section_updates:
-            conn.execute(update(TaskSection).where(TaskSection.id == section_id).values(**values))
-        if plan.section_inserts:
-            conn.execute(insert(TaskSection), plan.section_inserts)
+            conn.execute(stmt, rows)
+    deletes = [i for p in plans for i in p.section_deletes]
+    if deletes:
+        conn.execute(delete(TaskSection).where(TaskSection.id.in_(deletes)))
+    inserts = [row for p in plans for row in p.section_inserts]
+    if inserts:
+        conn.execute(insert(TaskSection), inserts)
+
+
+def _grouped(
+    updates: Iterable[tuple[int, dict[str, Any]]],
+) -> dict[tuple[str, ...], list[dict[str, Any]]]:
+    """Group (row id, new values) by the columns they set, as executemany parameters."""
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row_id, values in updates:
+        params = {"row_id": row_id, **{f"new_{c}": v for c, v in values.items()}}
+        groups.setdefault(tuple(sorted(values)), []).append(params)
+    return groups
 
 
 def _identical_pairs(

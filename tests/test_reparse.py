@@ -14,13 +14,13 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, update
 
 from scraper.cli import cli
 from scraper.commands import reparse as reparse_command_module
 from storage.archive import load_raw
 from storage.content import ParsedDoc, content_hash
-from storage.models import Page, PageVersion, TaskSection
+from storage.models import Blob, Page, PageVersion, TaskSection
 from storage.reparse import reparse
 from tests.research_archive import (
     REPORT_URL,
@@ -301,15 +301,20 @@ def test_cli_reparse(database_url: str, engine: Engine, monkeypatch: pytest.Monk
 
 
 def test_current_parser_is_the_real_one(engine: Engine) -> None:
-    """The command's parser re-reads a real fixture page exactly as the crawl stored it."""
+    """The command's parser gives exactly PageRecord.to_dict() of the real parser, and
+    re-reads a page as the crawl stored it."""
     from scraper.parse import PARSER_VERSION, parse_page
 
-    raw = (REPO / "tests/fixtures/pages/01_xuancheng_seed_2021q3.html").read_bytes()
     parse, version = reparse_command_module.current_parser()
     assert version == PARSER_VERSION
-    doc_ = parse(raw, "text/html; charset=utf-8")
-    assert doc_ == parse_page(raw, headers={"content-type": "text/html; charset=utf-8"}).to_dict()
-    assert doc_["sections"][0]["status"] == "持续推进"
+    pages = sorted((REPO / "tests/fixtures/pages").glob("*.html"))
+    assert len(pages) >= 10
+    for page in pages:
+        raw = page.read_bytes()
+        expected = parse_page(raw, headers={"content-type": "text/html"}).to_dict()
+        assert parse(raw, "text/html") == expected, page.name
+    raw = (REPO / "tests/fixtures/pages/01_xuancheng_seed_2021q3.html").read_bytes()
+    assert parse(raw, None)["sections"][0]["status"] == "持续推进"
 
     archive = Archive(engine)
     archive.fetch_raw(REPORT_URL, raw, parse=parse, parser="0")
@@ -318,3 +323,16 @@ def test_current_parser_is_the_real_one(engine: Engine) -> None:
     assert (report.examined, report.changed) == (1, 0)
     with engine.connect() as conn:
         assert conn.execute(select(PageVersion.parser_version)).scalar_one() == PARSER_VERSION
+
+
+def test_corrupt_blob_is_reported(engine: Engine) -> None:
+    build(engine)
+    with engine.begin() as conn:
+        raw_hash = conn.execute(
+            select(PageVersion.raw_hash).order_by(PageVersion.id).limit(1)
+        ).scalar_one()
+        conn.execute(update(Blob).where(Blob.hash == raw_hash).values(data=b"not zstd"))
+    report = reparse(engine, parse_v2, "2")
+    assert (report.examined, report.failed, report.changed) == (6, 1, 5)
+    [failure] = report.failures
+    assert failure.error.startswith("BlobError:") and "cannot be decompressed" in failure.error
