@@ -525,7 +525,7 @@ class InFlight:
 @pytest.mark.parametrize("per_host", [1, 3])
 def test_per_host_concurrency(site: TestSite, per_host: int) -> None:
     for i in range(6):
-        site.add(f"/p{i}", "p", delay=0.15)
+        site.add(f"/p{i}", "p", delay=0.25)
     settings = with_(per_host_concurrency=per_host)
     results = fetch_all(site, [f"/p{i}" for i in range(6)], settings, concurrent=True)
     assert all(r.kind is FetchKind.OK for r in results)
@@ -537,7 +537,7 @@ def test_global_concurrency_cap(site_factory: Callable[[], TestSite]) -> None:
     sites = [site_factory() for _ in range(3)]
     for s in sites:
         for i in range(4):
-            s.add_handler(f"/p{i}", _counting_handler(counter, 0.15))
+            s.add_handler(f"/p{i}", _counting_handler(counter, 0.25))
     settings = with_(per_host_concurrency=2)
 
     async def go() -> list[FetchResult]:
@@ -659,17 +659,17 @@ def test_slow_page_within_timeout_is_fine(site: TestSite) -> None:
 def test_dripping_body_hits_the_response_deadline(site: TestSite) -> None:
     def drip(request: Request) -> Response:
         def chunks() -> Any:
-            for _ in range(20):
+            for _ in range(40):
                 threading.Event().wait(0.05)
                 yield b"x"
 
         return Response(chunks=chunks())
 
     site.add_handler("/drip", drip)
-    # every read arrives within 0.15 s, but the whole body takes about 1 s
-    result = fetch_one(site, "/drip", with_(timeout=0.15, retries=0))
+    # every read arrives well within 0.3 s, but the whole body takes about 2 s
+    result = fetch_one(site, "/drip", with_(timeout=0.3, retries=0))
     assert result.kind is FetchKind.ERROR
-    assert result.error == "timeout: no complete response within 0.6s"
+    assert result.error == "timeout: no complete response within 1.2s"
 
 
 # -- size limits and broken bodies ------------------------------------------------------
