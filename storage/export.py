@@ -8,9 +8,11 @@ plus ``manifest.json``.
 - :data:`DATASETS` — what each dataset holds and which column ``since``/``until`` filter.
 
 Rows are streamed from a server-side cursor (``yield_per``) and written batch by batch,
-so memory stays flat however large the archive is. Each file is written under a
-``.partial`` name and renamed when complete; the manifest is written last, so a killed
-export never leaves a file that looks finished. Reads only; never writes the database.
+so memory stays flat however large the archive is. All files of one export are read in
+one transaction with one snapshot, so they agree with each other even while a crawl
+writes. Each file is written under a ``.partial`` name and renamed when complete; the
+manifest is written last, so a killed export never leaves a file that looks finished.
+Reads only; never writes the database.
 
 The column names are those of the archive (docs/schema.md); ``latest`` has the columns of
 the ``latest_versions`` view. Timestamps are ISO 8601 in UTC, dates ``YYYY-MM-DD``, JSON
@@ -24,6 +26,7 @@ import importlib.util
 import json
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -282,9 +285,9 @@ def export(
     filters = filters or ExportFilters()
     chosen = _check_request(datasets, fmt, out_dir, overwrite=overwrite)
     out_dir.mkdir(parents=True, exist_ok=True)
-    with database_errors(engine, "exporting"), engine.connect() as conn:
+    revision = current_revision(engine)
+    with database_errors(engine, "exporting"), _snapshot(engine) as conn:
         source_ids = resolve_sources(conn, filters.sources)
-        revision = current_revision(engine)
         summaries: list[FileSummary] = []
         for dataset in chosen:
             summary = FileSummary(dataset.name, f"{dataset.name}.{EXTENSIONS[fmt]}")
@@ -292,7 +295,6 @@ def export(
             rows = _stream(conn, stmt, batch_size)
             _write_file(out_dir / summary.name, fmt, dataset, rows, summary, bom, on_rows)
             summaries.append(summary)
-            conn.rollback()  # end the read transaction (and its server-side cursor)
     manifest = _manifest(
         engine,
         chosen,
@@ -306,6 +308,21 @@ def export(
     )
     write_atomic(out_dir / MANIFEST_NAME, _json_bytes(manifest))
     return ExportResult(out_dir, tuple(summaries), manifest)
+
+
+@contextmanager
+def _snapshot(engine: Engine) -> Iterator[Connection]:
+    """Yield a connection in one read transaction that sees one snapshot of the archive,
+    so the files of an export agree with each other while a crawl keeps writing.
+
+    SQLite (WAL) gives a read transaction a snapshot by itself; PostgreSQL needs
+    REPEATABLE READ for one snapshot across statements (READ COMMITTED, its default,
+    takes a new one per statement)."""
+    with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            conn = conn.execution_options(isolation_level="REPEATABLE READ")
+        with conn.begin():
+            yield conn
 
 
 def verify_manifest(out_dir: Path) -> list[str]:
