@@ -40,6 +40,7 @@ _WIDGET_WORDS = re.compile(
 )
 _MIN_FALLBACK_CHARS = 40
 _WIDGET_MAX = 40
+_VOLATILE_FIRST = frozenset(label[0] for label in VOLATILE_LABELS)
 
 
 def find_content(tree: Any) -> Any | None:
@@ -98,7 +99,7 @@ def body_lines(blocks: Iterable[Block], title: str | None = None) -> list[str]:
 def _is_widget(raw: str, text: str) -> bool:
     if _WIDGET_WORDS.fullmatch(text):
         return True
-    if "：" not in text and ":" not in text:
+    if text.lstrip("【[(（ ")[:1] not in _VOLATILE_FIRST or ("：" not in text and ":" not in text):
         return False
     pairs = line_pairs(raw)
     return pairs is not None and all(label in VOLATILE_LABELS for label, _ in pairs)

@@ -35,7 +35,6 @@ SOFT = "\ufdd6"
 PLACE = "\ufdd7"
 MARKERS = "\ufdd0\ufdd1\ufdd2\ufdd3\ufdd4\ufdd5\ufdd6\ufdd7"
 
-_INLINE_MARKERS = re.compile("[\ufdd5\ufdd6]+")
 _SPLIT = re.compile("([\ufdd0-\ufdd4])")
 _ANY_SPLIT = re.compile("[\ufdd0-\ufdd4]")
 _FOREIGN_MARKERS = re.compile("[\ufdd0-\ufdd7]")
@@ -211,7 +210,7 @@ def _stop_after(node: Any, stops: dict[int, list[str]], marker: str) -> None:
 def plain(text: str) -> str:
     """Return a line or cell text without inline markers, whitespace-normalised."""
     if EMPH in text or SOFT in text:
-        text = _INLINE_MARKERS.sub("", text)
+        text = text.replace(EMPH, "").replace(SOFT, "")
         return normalize_space(text) if "  " in text else text.strip()
     return text
 

@@ -43,14 +43,16 @@ _SUFFIX_LABEL = (
 _START_LABEL = re.compile(
     rf"(?:{_M} ?)*({_LABELS}|{_SUFFIX_LABEL})(?: ?{_M})* ?(?:[:：]|(?={SOFT}|$))"
 )
-_INLINE_LABEL = re.compile(
-    rf"(?<=[。；;！!？?. {EMPH}{SOFT}])(?:{_M} ?)*({_LABELS})(?: ?{_M})* ?[:：]"
-)
-# After the last task: attachments, the signature date. They end the last field.
+# Inline labels are exact words (no padding): 完成状态：持续推进。 进展情况：…
+_INLINE_SET = frozenset(SECTION_LABELS) | SECTION_EXTRA_LABELS
+_INLINE_SIZES = sorted({len(label) for label in _INLINE_SET}, reverse=True)
+_SPACE_OR_MARK = f" {EMPH}{SOFT}"
+_BEFORE_INLINE = f"。；;！!？?. {EMPH}{SOFT}"
 _CLOSING = re.compile(
     r"(?:附件 ?[:：0-9一二三四五六七八九十]|\d{4} ?年 ?\d{1,2} ?月 ?\d{1,2} ?日$"
     r"|[（(]此件.{0,10}[)）]$)"
 )
+_CLOSING_FIRST = frozenset("附0123456789（(")
 _HEADER_ROWS = 3
 _TRAILING_TITLE = "。；;，,：: "
 _TRAILING_STATUS = "。；;，,. "
@@ -113,17 +115,50 @@ def split_labels(line: str, *, at_start: bool = True) -> list[tuple[str | None, 
     has_colon = "：" in line or ":" in line
     # Without a colon only a label alone, or in bold, can start the line.
     if at_start and (has_colon or len(line) <= 12 or line[0] in _INLINE_MARKERS):
-        start = _START_LABEL.match(line)
-        if start is not None:
-            label, pos = normalize_label(start.group(1)), start.end()
+        opening = _START_LABEL.match(line)
+        if opening is not None:
+            label, pos = normalize_label(opening.group(1)), opening.end()
     if not has_colon:
         return [(label, line[pos:])]
     segments: list[tuple[str | None, str]] = []
-    for match in _INLINE_LABEL.finditer(line, pos):
-        segments.append((label, line[pos : match.start()]))
-        label, pos = normalize_label(match.group(1)), match.end()
+    for start, end, found in _inline_labels(line, pos):
+        segments.append((label, line[pos:start]))
+        label, pos = found, end
     segments.append((label, line[pos:]))
     return segments
+
+
+def _inline_labels(line: str, pos: int) -> list[tuple[int, int, str]]:
+    """The task labels inside ``line`` after ``pos``: (start, end after the colon, label).
+
+    Looked for at each colon (there are few) rather than at each character: a label
+    ends right before the colon and follows a sentence end, a space or a tag boundary.
+    """
+    found: list[tuple[int, int, str]] = []
+    colon = _next_colon(line, pos)
+    while colon >= 0:
+        end = colon
+        while end > pos and line[end - 1] in _SPACE_OR_MARK:
+            end -= 1
+        for size in _INLINE_SIZES:
+            start = end - size
+            if start < pos or line[start:end] not in _INLINE_SET:
+                continue
+            if start == 0 or line[start - 1] in _BEFORE_INLINE:
+                while start > pos and line[start - 1] in _SPACE_OR_MARK:
+                    start -= 1
+                found.append((start, colon + 1, line[start:end].strip(_SPACE_OR_MARK)))
+                pos = colon + 1
+                break
+        colon = _next_colon(line, colon + 1)
+    return found
+
+
+def _next_colon(line: str, start: int) -> int:
+    full, half = line.find("：", start), line.find(":", start)
+    if full < 0:
+        return half
+    return full if half < 0 else min(full, half)
 
 
 def extract_sections(blocks: Sequence[Block]) -> list[Section]:
@@ -143,6 +178,8 @@ def extract_sections(blocks: Sequence[Block]) -> list[Section]:
                 current.fields[key].extend(t for t in map(row_text, block.rows) if t)
             continue
         text = plain(block)
+        if not text:
+            continue
         found = heading(text)
         if found is not None and found[0] > last_number:
             last_number = found[0]
@@ -154,7 +191,7 @@ def extract_sections(blocks: Sequence[Block]) -> list[Section]:
             segments = segments[1:]
         elif current is None:
             continue
-        elif _CLOSING.match(text):
+        elif text[0] in _CLOSING_FIRST and _CLOSING.match(text):
             current = key = None
             continue
         else:
@@ -164,7 +201,7 @@ def extract_sections(blocks: Sequence[Block]) -> list[Section]:
                 key = section_key(label)
                 labelled = labelled or key in ("status", "progress", "problems", "next_steps")
                 current.fields.setdefault(key, [])
-            value = plain(segment)
+            value = text if segment is block else plain(segment)
             if value and key is not None:
                 current.fields[key].append(value)
     if not labelled:
