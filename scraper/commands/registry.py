@@ -10,6 +10,7 @@ from scraper.commands.db import db
 from scraper.commands.demo import demo_command
 from scraper.commands.export import export_command
 from scraper.commands.history import history_command
+from scraper.commands.parse import parse_command
 from scraper.commands.reparse import reparse_command
 from scraper.commands.schedule import schedule_command
 from scraper.commands.status import sources_command, status_command
@@ -23,6 +24,7 @@ def all_commands() -> list[click.Command]:
     commands += [schedule_command, status_command, sources_command]
     commands.append(export_command)
     commands.append(history_command)
+    commands.append(parse_command)
     commands.append(reparse_command)
     commands.append(demo_command)
     return commands

@@ -1,0 +1,121 @@
+"""``govarchive parse PATH...``: run the page parser on saved pages, print what it read.
+
+No network and no database: a way to check the parser on a page before crawling a
+site. ``-`` reads a page from stdin. Inputs are read through :func:`read_input`
+(name → bytes, URL, headers) so other kinds of input can be added in one place.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+import click
+
+from scraper.errors import InputError
+from scraper.parse import CANONICAL_FIELDS, PageRecord, parse_page
+
+#: Exit code when at least one input could not be read (the others were printed).
+EXIT_UNREADABLE = 1
+#: How much of the body the readable summary shows.
+_BODY_PREVIEW_CHARS = 120
+
+
+@dataclass(frozen=True, slots=True)
+class PageInput:
+    """One page to parse: its bytes, and the URL and HTTP headers it came with, if known."""
+
+    name: str
+    data: bytes
+    url: str | None = None
+    headers: Mapping[str, str] | None = None
+
+
+def read_input(name: str, stdin: BinaryIO | None = None) -> PageInput:
+    """Return the page named on the command line: a file path, or ``-`` for stdin.
+
+    Reads the file (or all of stdin); writes nothing. Raises :class:`InputError`
+    naming the input when it cannot be read.
+    """
+    if name == "-":
+        stream = stdin if stdin is not None else sys.stdin.buffer
+        try:
+            return PageInput(name=name, data=stream.read())
+        except OSError as exc:
+            raise InputError(f"cannot read stdin: {exc.strerror or exc}", input_name=name) from exc
+    path = Path(name)
+    try:
+        return PageInput(name=name, data=path.read_bytes())
+    except IsADirectoryError as exc:
+        raise InputError("is a directory, not a saved page", input_name=name) from exc
+    except FileNotFoundError as exc:
+        raise InputError("no such file", input_name=name) from exc
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror or exc}", input_name=name) from exc
+
+
+def record_json(name: str, record: PageRecord) -> str:
+    """Return the one-line JSON object ``--json`` prints for one input."""
+    return json.dumps({"input": name, **record.to_dict()}, ensure_ascii=False)
+
+
+def record_summary(name: str, record: PageRecord) -> str:
+    """Return the readable multi-line summary printed without ``--json``."""
+    lines = [f"== {name} ({record.encoding}, from {record.encoding_source})"]
+    metadata = record.metadata
+    for field in CANONICAL_FIELDS:
+        value = getattr(metadata, field)
+        if value is not None:
+            lines.append(f"  {field}: {value}")
+    for label, value in metadata.metadata_extra.items():
+        lines.append(f"  [{label}]: {value}")
+    lines.append(f"  sections: {len(record.sections)}")
+    for section in record.sections:
+        status = f" [{section.status}]" if section.status else ""
+        lines.append(f"    {section.number}. {section.title}{status}")
+    body = record.body_text
+    preview = body[:_BODY_PREVIEW_CHARS].replace("\n", " / ")
+    more = "…" if len(body) > _BODY_PREVIEW_CHARS else ""
+    lines.append(f"  body: {body.count(chr(10)) + 1 if body else 0} lines, {len(body)} chars")
+    if body:
+        lines.append(f"    {preview}{more}")
+    for warning in record.warnings:
+        lines.append(f"  warning: {warning}")
+    return "\n".join(lines)
+
+
+@click.command("parse")
+@click.argument("paths", nargs=-1, required=True, metavar="PATH...")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print one JSON object per input, one per line, in input order.",
+)
+def parse_command(paths: tuple[str, ...], as_json: bool) -> None:
+    """Parse saved pages (files, or - for stdin) and print their metadata, task
+    sections and body text. Reads no network and no database.
+
+    An input that cannot be read is reported on stderr; the others are still
+    printed, and the exit code is 1.
+    """
+    stdin = click.get_binary_stream("stdin")
+    unreadable = 0
+    for name in paths:
+        try:
+            page = read_input(name, stdin)
+        except InputError as exc:
+            click.echo(f"govarchive parse: {exc}", err=True)
+            unreadable += 1
+            continue
+        record = parse_page(page.data, url=page.url, headers=page.headers)
+        click.echo(record_json(page.name, record) if as_json else record_summary(page.name, record))
+    if unreadable:
+        click.echo(
+            f"govarchive parse: {unreadable} of {len(paths)} inputs could not be read", err=True
+        )
+        raise click.exceptions.Exit(EXIT_UNREADABLE)
