@@ -103,11 +103,10 @@ def parse_command(paths: tuple[str, ...], as_json: bool) -> None:
     An input that cannot be read is reported on stderr; the others are still
     printed, and the exit code is 1.
     """
-    stdin = click.get_binary_stream("stdin")
     unreadable = 0
     for name in paths:
         try:
-            page = read_input(name, stdin)
+            page = read_input(name)
         except InputError as exc:
             click.echo(f"govarchive parse: {exc}", err=True)
             unreadable += 1
