@@ -18,14 +18,14 @@ import logging
 from collections.abc import Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
 from sqlalchemy import Engine
 
 from scraper.config import Config, SourceConfig
 from scraper.discover import Discovery, discover_detail_urls
 from scraper.fetch import Fetcher
-from scraper.parse import PARSER_VERSION, parse_page
+from scraper.parse import PARSER_VERSION, PageRecord, parse_page
 from scraper.response import FetchKind, FetchResult
 from scraper.urls import host_of
 from storage import archive
@@ -153,16 +153,20 @@ class _HostHealth:
             self.paused.add(host)
 
 
-def _reparse(raw: bytes, content_type: str | None) -> ParsedDoc:
-    """Re-parse stored raw bytes with the current parser (storage calls this)."""
+def parsed_doc(record: PageRecord) -> ParsedDoc:
+    """Return the parser's record as storage's ParsedDoc. Pure.
+
+    ``PageRecord.to_dict()`` and ``ParsedDoc`` are the same shape by contract
+    (tests/storage asserts the field lists match); this is the one crossing point
+    between the parser's types and storage's.
+    """
+    return cast(ParsedDoc, record.to_dict())
+
+
+def reparse_raw(raw: bytes, content_type: str | None) -> ParsedDoc:
+    """Parse stored raw bytes with the current parser; what storage's re-parse callbacks take."""
     headers = {"content-type": content_type} if content_type else None
-    return _to_doc(parse_page(raw, headers=headers).to_dict())
-
-
-def _to_doc(record: dict[str, object]) -> ParsedDoc:
-    # PageRecord.to_dict() and storage's ParsedDoc are the same shape by contract
-    # (tests/storage asserts the field lists match); this is the one crossing point.
-    return record  # type: ignore[return-value]
+    return parsed_doc(parse_page(raw, headers=headers))
 
 
 class _SourceCrawl:
@@ -246,9 +250,9 @@ class _SourceCrawl:
                 http_status=result.status,
                 raw=result.body,
                 content_type=result.content_type,
-                doc=_to_doc(record.to_dict()),
+                doc=parsed_doc(record),
                 parser_version=PARSER_VERSION,
-                reparse=_reparse,
+                reparse=reparse_raw,
                 etag=result.etag,
                 last_modified=result.last_modified,
                 elapsed_ms=result.elapsed_ms,

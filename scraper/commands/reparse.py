@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import click
 from rich.console import Console
@@ -21,47 +20,15 @@ from scraper.commands.common import (
     translated_errors,
 )
 from scraper.commands.dates import SINCE
-from scraper.parse import PARSER_VERSION, parse_page
-from scraper.parse.record import CANONICAL_FIELDS, SECTION_FIELDS, PageRecord
-from storage.content import ParsedDoc
+from scraper.parse import PARSER_VERSION
+from scraper.pipeline import reparse_raw
 from storage.errors import UnknownRecordError
 from storage.reparse import DEFAULT_BATCH_SIZE, ParseFn, ReparseReport, reparse
 
 
 def current_parser() -> tuple[ParseFn, str]:
     """Return this installation's parser as reparse takes it, and its PARSER_VERSION."""
-
-    def parse(raw: bytes, content_type: str | None) -> ParsedDoc:
-        headers = {"content-type": content_type} if content_type else None
-        return record_to_doc(parse_page(raw, headers=headers))
-
-    return parse, PARSER_VERSION
-
-
-def record_to_doc(record: PageRecord) -> ParsedDoc:
-    """Return ``record.to_dict()`` — storage's ParsedDoc by contract (docs/parsing.md) —
-    built field by field: dataclasses.asdict's deep recursion costs about 0.2 ms a page,
-    a fifth of the parse, which a re-parse of years of pages pays once per version."""
-    metadata = record.metadata
-    meta: dict[str, Any] = {name: getattr(metadata, name) for name in CANONICAL_FIELDS}
-    meta["metadata_extra"] = dict(metadata.metadata_extra)
-    doc = {
-        "encoding": record.encoding,
-        "encoding_source": record.encoding_source,
-        "metadata": meta,
-        "sections": [
-            {
-                "number": s.number,
-                "title": s.title,
-                **{name: getattr(s, name) for name in SECTION_FIELDS},
-                "extra": dict(s.extra),
-            }
-            for s in record.sections
-        ],
-        "body_text": record.body_text,
-        "warnings": list(record.warnings),
-    }
-    return doc  # type: ignore[return-value]
+    return reparse_raw, PARSER_VERSION
 
 
 def render_report(report: ReparseReport) -> list[str]:

@@ -1,0 +1,54 @@
+"""PageRecord.to_dict: the JSON/storage shape, built by hand for speed, equals asdict's."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+
+import pytest
+
+from scraper.parse import (
+    CANONICAL_FIELDS,
+    SECTION_FIELDS,
+    Metadata,
+    PageRecord,
+    Section,
+    parse_page,
+)
+
+PAGES = sorted((Path(__file__).parent.parent / "fixtures" / "pages").glob("*.html"))
+
+
+def _slow_dict(record: PageRecord) -> dict[str, object]:
+    return {
+        "encoding": record.encoding,
+        "encoding_source": record.encoding_source,
+        "metadata": asdict(record.metadata),
+        "sections": [asdict(s) for s in record.sections],
+        "body_text": record.body_text,
+        "warnings": list(record.warnings),
+    }
+
+
+@pytest.mark.parametrize("page", PAGES, ids=[p.name for p in PAGES])
+def test_to_dict_equals_asdict_on_every_fixture(page: Path) -> None:
+    record = parse_page(page.read_bytes())
+    assert record.to_dict() == _slow_dict(record)
+
+
+def test_to_dict_keys_are_the_public_field_names() -> None:
+    record = PageRecord(
+        metadata=Metadata(title="t", metadata_extra={"体裁分类": "通知"}),
+        sections=(Section(number=1, title="a", status="持续推进", extra={"责任单位": "市局"}),),
+        body_text="正文",
+        encoding="utf-8",
+        encoding_source="meta",
+        warnings=("w",),
+    )
+    d = record.to_dict()
+    assert list(d["metadata"]) == [*CANONICAL_FIELDS, "metadata_extra"]
+    assert list(d["sections"][0]) == ["number", "title", *SECTION_FIELDS, "extra"]
+    assert d == _slow_dict(record)
+    # the dict is a copy: changing it never changes the frozen record
+    d["metadata"]["metadata_extra"]["x"] = "y"
+    assert record.metadata.metadata_extra == {"体裁分类": "通知"}
