@@ -203,6 +203,13 @@ def _decode(data: bytes, encoding: str, source: str, notes: list[str]) -> Decode
     try:
         text = data.decode(encoding)
     except UnicodeDecodeError:
+        if source in ("http", "meta") and encoding != "utf-8" and _valid_prefix(data, "utf-8"):
+            # A stale declaration (a gb2312 <meta> left in a template now served as
+            # UTF-8): bytes that break the declared charset but are valid UTF-8 are UTF-8.
+            notes.append(
+                f"declared charset {encoding} ({source}) does not fit the bytes; read as utf-8"
+            )
+            return _decode(data, "utf-8", "detected", notes)
         text = data.decode(encoding, "replace")
         notes.append(f"undecodable bytes replaced while decoding as {encoding}")
     except LookupError:  # pragma: no cover - normalize_encoding only returns known codecs

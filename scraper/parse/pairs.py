@@ -52,9 +52,9 @@ def line_pairs(text: str) -> list[Pair] | None:
     while True:
         following = _NEXT.search(text, pos)
         if following is None:
-            pairs.append((normalize_label(label), plain(text[pos:])))
+            pairs.append((normalize_label(label), plain(text[pos:]).strip()))
             return pairs
-        pairs.append((normalize_label(label), plain(text[pos : following.start()])))
+        pairs.append((normalize_label(label), plain(text[pos : following.start()]).strip()))
         label = following.group(1) or following.group(2)
         pos = following.end()
 

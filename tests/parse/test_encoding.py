@@ -196,3 +196,11 @@ def test_random_bytes_fall_back_to_something_decodable() -> None:
     result = decode_html(data)
     assert isinstance(result.text, str)
     assert result.source in ("detected", "fallback")
+
+
+@pytest.mark.parametrize("content_type", [None, "text/html; charset=gbk"])
+def test_stale_declaration_gives_way_to_valid_utf8(content_type: str | None) -> None:
+    page = _page(TEXT, '<meta charset="gb2312">')
+    result = decode_html(page.encode("utf-8"), content_type)
+    assert (result.text, result.encoding, result.source) == (page, "utf-8", "detected")
+    assert result.warnings[-1].startswith("declared charset gb18030")
