@@ -26,6 +26,8 @@ _META_CHARSET = re.compile(
 )
 _NON_ASCII = re.compile(rb"[\x80-\xff]")
 _PRIVATE_USE = re.compile("[\ue000-\uf8ff]")
+# Appended by _valid_prefix for a character cut off at the end (noncharacters: never text).
+_CUT_OFF = "\ufdde\ufddf"
 
 _BOMS: tuple[tuple[bytes, str], ...] = (
     (codecs.BOM_UTF8, "utf-8"),
@@ -152,58 +154,73 @@ def decode_html(data: bytes, content_type: str | None = None) -> Decoded:
             return _decode(data, encoding, "meta", notes)
         notes.append(f"unknown charset {declared!r} in <meta> ignored")
 
-    encoding = _detect(data)
+    encoding, text = _detect(data)
+    if text is not None and encoding is not None:
+        if text.endswith(_CUT_OFF):
+            text = text[: -len(_CUT_OFF)] + "\ufffd"
+            notes.append(f"undecodable bytes replaced while decoding as {encoding}")
+        return Decoded(text=text, encoding=encoding, source="detected", warnings=tuple(notes))
     if encoding is not None:
         return _decode(data, encoding, "detected", notes)
     return _decode(data, "utf-8", "fallback", notes)
 
 
-def _detect(data: bytes) -> str | None:
-    """Return the codec a statistical look at ``data`` suggests, or None.
+def _detect(data: bytes) -> tuple[str | None, str | None]:
+    """Return the codec a look at ``data`` suggests (or None), and the decoded text
+    when the check already produced it.
 
     Valid UTF-8 (a truncated last character allowed) is UTF-8; else bytes that are
     valid GB18030 (without private-use characters) are GB18030: the sites this
     archive reads publish in one of the two, and the detector alone misreads short
     GBK pages as Big5 or CP949. Other bytes go to charset-normalizer.
     """
-    first = _NON_ASCII.search(data)
-    if first is None:
-        return "utf-8" if data else None
+    if data.isascii():
+        return ("utf-8" if data else None), (data.decode("ascii") if data else None)
     for encoding in ("utf-8", "gb18030"):
-        if _valid_prefix(data, encoding):
-            return encoding
+        text = _valid_prefix(data, encoding)
+        if text is not None:
+            return encoding, text
     # Pages often carry tens of KB of ASCII (scripts, styles) before the first
     # non-ASCII character: sample from there so the detector sees real text.
-    start = max(0, first.start() - 1024)
+    first = _NON_ASCII.search(data)
+    start = max(0, first.start() - 1024) if first is not None else 0
     sample = data[start : start + DETECT_SAMPLE_BYTES]
     try:
         best = charset_normalizer.from_bytes(sample).best()
     except Exception:  # the detector is third-party code on hostile bytes
-        return None
+        return None, None
     if best is None:
-        return None
-    return normalize_encoding(best.encoding)
+        return None, None
+    return normalize_encoding(best.encoding), None
 
 
-def _valid_prefix(data: bytes, encoding: str) -> bool:
-    """Return True if ``data`` decodes without error, ignoring a cut-off last character.
+def _valid_prefix(data: bytes, encoding: str) -> str | None:
+    """Return the text of ``data`` if it decodes without error, else None. A character
+    cut off at the end is not an error (it becomes U+FFFD in the text).
 
-    Text with private-use characters does not count: Big5 bytes decode as GB18030
-    into the user-defined (private-use) area, real GBK pages almost never do.
+    GB18030 text with private-use characters does not count: Big5 bytes decode as
+    GB18030 into the user-defined (private-use) area, real GBK pages almost never do.
     """
     decoder = codecs.getincrementaldecoder(encoding)()
     try:
         text = decoder.decode(data, final=False)
     except UnicodeDecodeError:
-        return False
-    return _PRIVATE_USE.search(text) is None
+        return None
+    if encoding == "gb18030" and _PRIVATE_USE.search(text) is not None:
+        return None
+    if decoder.getstate()[0]:  # bytes of a cut-off character are pending
+        text += _CUT_OFF
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    return text
 
 
 def _decode(data: bytes, encoding: str, source: str, notes: list[str]) -> Decoded:
     try:
         text = data.decode(encoding)
     except UnicodeDecodeError:
-        if source in ("http", "meta") and encoding != "utf-8" and _valid_prefix(data, "utf-8"):
+        stale = source in ("http", "meta") and encoding != "utf-8"
+        if stale and _valid_prefix(data, "utf-8") is not None:
             # A stale declaration (a gb2312 <meta> left in a template now served as
             # UTF-8): bytes that break the declared charset but are valid UTF-8 are UTF-8.
             notes.append(

@@ -103,59 +103,79 @@ def walk(root: Any) -> str:
     """
     out: list[str] = []
     emit = out.append
-    # Actions due when the walk reaches a node (by mem_id): the node right after a
-    # table, a <b>, or a skipped element. Inner elements end first: last in, first out.
-    stops: dict[int, list[str]] = {}
-    skip_to: int | None = None
+    # Markers due when the walk reaches a node (by mem_id): the node right after a
+    # table or a <b>. Inner elements end first, so the next one due is the last pushed.
+    stops: list[tuple[int, str]] = []
+    skip_to = 0  # mem_id of the node after a skipped element (<script>…), or 0
+    skip_next = False  # the next node is a <b>'s only text, already emitted
     # True while the current line has text: the next inline node may follow a
     # block that just ended (<p>a</p>tail), which starts a new line.
     in_line = False
     # Whitespace-only text nodes are skipped in C; where one stood between inline
     # content, _gap() puts its space back.
     for node in root.traverse(include_text=True, skip_empty=True):
-        if stops or skip_to is not None:
+        if skip_next:
+            skip_next = False
+            continue
+        if stops or skip_to:
             node_id = node.mem_id
-            if skip_to is not None:
+            if skip_to:
                 if node_id != skip_to:
                     continue
-                skip_to = None
-            due = stops.pop(node_id, None)
-            if due is not None:
-                out.extend(reversed(due))
-                in_line = False
+                skip_to = 0
+            while stops and stops[-1][0] == node_id:
+                marker = stops.pop()[1]
+                emit(marker)
+                if marker == TABLE_CLOSE:
+                    in_line = False
         tag = node.tag_id
-        if tag in _BLOCK_IDS:
+        if tag == _TEXT_ID:
+            if in_line:
+                gap = _gap(node)
+                if gap:
+                    emit(gap)
+            emit(node.text_content)
+            in_line = True
+        elif tag in _BLOCK_IDS:
             emit(LINE)
             in_line = False
-            continue
-        if tag in _STRUCTURE_IDS:
+        elif tag in _SOFT_IDS:
+            if in_line:
+                gap = _gap(node)
+                if gap:
+                    emit(gap)
+                    in_line = gap != LINE
+            emit(SOFT)
+        elif tag in _STRUCTURE_IDS:
             in_line = False
             if tag == _TABLE_ID:
                 emit(TABLE_OPEN)
                 _stop_after(node, stops, TABLE_CLOSE)
             else:
                 emit(ROW if tag == _ROW_ID else CELL)
-            continue
-        if tag in _SKIP_IDS:
-            skip_to = _after(node)
-            if skip_to is None:
+        elif tag in _SKIP_IDS:
+            found = _after(node)
+            if found is None:
                 break
-            continue
-        if in_line:
-            gap = _gap(node)
-            if gap:
-                emit(gap)
-                in_line = gap != LINE
-        if tag == _TEXT_ID:
-            text = node.text_content
-            if text:
-                emit(text)
-                in_line = True
-        elif tag in _SOFT_IDS:
-            emit(SOFT)
-        elif tag in _EMPH_IDS:
-            emit(EMPH)
-            _stop_after(node, stops, SOFT)
+            skip_to = found
+        else:
+            if in_line:
+                gap = _gap(node)
+                if gap:
+                    emit(gap)
+                    in_line = gap != LINE
+            if tag in _EMPH_IDS:
+                emit(EMPH)
+                child = node.child
+                if child is not None and child.next is None and child.tag_id == _TEXT_ID:
+                    # The common <b>label</b>: its text now, no stop to watch for.
+                    if not child.is_empty_text_node:
+                        emit(child.text_content)
+                        in_line = True
+                        skip_next = True
+                    emit(SOFT)
+                else:
+                    _stop_after(node, stops, SOFT)
     return "".join(out)
 
 
@@ -201,10 +221,10 @@ def _after(node: Any) -> int | None:
     return None
 
 
-def _stop_after(node: Any, stops: dict[int, list[str]], marker: str) -> None:
+def _stop_after(node: Any, stops: list[tuple[int, str]], marker: str) -> None:
     stop = _after(node)
     if stop is not None:
-        stops.setdefault(stop, []).append(marker)
+        stops.append((stop, marker))
 
 
 def plain(text: str) -> str:
