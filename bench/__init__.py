@@ -1,0 +1,1 @@
+"""Benchmarks, run by hand (never in the test suite): see each module's docstring."""
