@@ -12,7 +12,10 @@ document's text: the least any parser on selectolax does). Times are CPU time of
 this thread (``time.thread_time``), so other processes on a busy machine skew them
 less than wall time; each figure is the best of ``--rounds`` rounds, each round
 ``--repeat`` passes over the corpus. The process is pinned to one CPU when the OS
-allows it.
+allows it. Both are measured after a warm-up pass of each: in a fresh process
+glibc serves Lexbor's large buffers with mmap, and the bare parse runs about twice
+as slowly until the heap has grown (parse_page's first calls grow it), which would
+flatter the ratio.
 
 Targets (issue 2): at least 1,000 pages/s, and at most 3x the bare parse time.
 """

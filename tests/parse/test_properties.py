@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from scraper.parse import CANONICAL_FIELDS, PageRecord, parse_page
 
-_SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+_SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _ISO_STAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\+08:00")
 _MARKERS = re.compile("[\ufdd0-\ufddf]")
