@@ -12,6 +12,9 @@ from scraper.cli import cli
 from scraper.commands.parse import read_input
 from scraper.errors import InputError
 from scraper.parse import parse_page
+from tests.site.server import TestSite
+
+FIXTURES = Path(__file__).parent / "fixtures" / "pages"
 
 REPORT = """<html><head><meta charset="utf-8"><title>进展情况_宣城市</title></head><body>
 <table><tr><th>索引号：</th><td>11341700744889543Y/202110-00006</td>
@@ -114,3 +117,30 @@ def test_read_input(tmp_path: Path) -> None:
     assert (read.name, read.data, read.url, read.headers) == (str(page), b"<p>x</p>", None, None)
     with pytest.raises(InputError, match="no such file"):
         read_input(str(tmp_path / "nope.html"))
+
+
+def test_live_url_is_fetched_once_and_parsed(site: TestSite) -> None:
+    page = (FIXTURES / "06_anqing_padded_labels_gb2312.html").read_bytes()
+    site.add("/show.php", page, content_type="text/html")
+    site.robots("User-agent: *\nDisallow: /private/\n")
+    site.add("/private/x.html", page)
+
+    result = CliRunner().invoke(
+        cli, ["parse", "--json", site.url("/show.php"), site.url("/private/x.html")]
+    )
+
+    assert result.exit_code == 1
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(lines) == 1
+    assert lines[0]["input"] == site.url("/show.php")
+    assert lines[0]["encoding"] == "gb18030"
+    assert lines[0]["metadata"]["index_no"] == "003110926/201510-00216"
+    assert "robots" in result.stderr and site.url("/private/x.html") in result.stderr
+    assert site.hits("/show.php") == 1
+    assert site.hits("/private/x.html") == 0
+
+
+def test_live_url_that_fails_names_the_reason(site: TestSite) -> None:
+    result = CliRunner().invoke(cli, ["parse", site.url("/missing.html")])
+    assert result.exit_code == 1
+    assert "/missing.html" in result.stderr and "404" in result.stderr

@@ -1,8 +1,9 @@
-"""``govarchive parse PATH...``: run the page parser on saved pages, print what it read.
+"""``govarchive parse PATH|URL...``: run the page parser on pages, print what it read.
 
-No network and no database: a way to check the parser on a page before crawling a
-site. ``-`` reads a page from stdin. Inputs are read through :func:`read_input`
-(name → bytes, URL, headers) so other kinds of input can be added in one place.
+No database: a way to check the parser on a page before crawling a site. An input
+is a saved file, ``-`` for stdin, or an http(s) URL, fetched once politely (robots.txt
+obeyed, the default user agent and size cap). Inputs are read through
+:func:`read_input` (name → bytes, URL, headers).
 """
 
 from __future__ import annotations
@@ -17,7 +18,10 @@ from typing import BinaryIO
 import click
 
 from scraper.errors import InputError
+from scraper.fetch import fetch_once
 from scraper.parse import CANONICAL_FIELDS, PageRecord, parse_page
+from scraper.response import FetchKind
+from scraper.settings import CrawlSettings
 
 #: Exit code when at least one input could not be read (the others were printed).
 EXIT_UNREADABLE = 1
@@ -36,11 +40,13 @@ class PageInput:
 
 
 def read_input(name: str, stdin: BinaryIO | None = None) -> PageInput:
-    """Return the page named on the command line: a file path, or ``-`` for stdin.
+    """Return the page named on the command line: a file path, ``-`` for stdin, or a URL.
 
-    Reads the file (or all of stdin); writes nothing. Raises :class:`InputError`
-    naming the input when it cannot be read.
+    Reads the file (or all of stdin), or fetches the URL once; writes nothing.
+    Raises :class:`InputError` naming the input when it cannot be read.
     """
+    if name.startswith(("http://", "https://")):
+        return _fetch_input(name)
     if name == "-":
         stream = stdin if stdin is not None else sys.stdin.buffer
         try:
@@ -56,6 +62,15 @@ def read_input(name: str, stdin: BinaryIO | None = None) -> PageInput:
         raise InputError("no such file", input_name=name) from exc
     except OSError as exc:
         raise InputError(f"cannot read: {exc.strerror or exc}", input_name=name) from exc
+
+
+def _fetch_input(url: str) -> PageInput:
+    # Same-host redirects only, robots.txt obeyed: the crawler's politeness, once.
+    result = fetch_once(url, CrawlSettings())
+    if result.kind is not FetchKind.OK or result.body is None:
+        reason = result.error or (f"HTTP {result.status}" if result.status else "no answer")
+        raise InputError(f"not fetched ({result.kind}): {reason}", input_name=url)
+    return PageInput(name=url, data=result.body, url=result.final_url, headers=result.headers)
 
 
 def record_json(name: str, record: PageRecord) -> str:
@@ -89,7 +104,7 @@ def record_summary(name: str, record: PageRecord) -> str:
 
 
 @click.command("parse")
-@click.argument("paths", nargs=-1, required=True, metavar="PATH...")
+@click.argument("paths", nargs=-1, required=True, metavar="PATH|URL...")
 @click.option(
     "--json",
     "as_json",
@@ -97,8 +112,8 @@ def record_summary(name: str, record: PageRecord) -> str:
     help="Print one JSON object per input, one per line, in input order.",
 )
 def parse_command(paths: tuple[str, ...], as_json: bool) -> None:
-    """Parse saved pages (files, or - for stdin) and print their metadata, task
-    sections and body text. Reads no network and no database.
+    """Parse pages (saved files, - for stdin, or http(s) URLs fetched once) and
+    print their metadata, task sections and body text. Writes no database.
 
     An input that cannot be read is reported on stderr; the others are still
     printed, and the exit code is 1.
