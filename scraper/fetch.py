@@ -440,9 +440,12 @@ class Fetcher:
             ex.status = response.status_code
             ex.headers = {k.lower(): v for k, v in response.headers.items()}
             ex.set_cookies = response.headers.get_list("set-cookie")
-            if ex.status == 304 or ex.status in REDIRECT_STATUSES:
-                return  # the body of a redirect or a 304 is of no use
-            ex.body = await self._read_body(response, ex.url, limit)
+            body = await self._read_body(response, ex.url, limit)
+            # The body of a redirect or a 304 is of no use, but it is read to its end
+            # (bounded like any body): closing a response mid-message makes httpcore
+            # drop the connection, and an unchanged recrawl is mostly 304s.
+            if ex.status != 304 and ex.status not in REDIRECT_STATUSES:
+                ex.body = body
         finally:
             await response.aclose()
 

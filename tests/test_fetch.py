@@ -962,3 +962,22 @@ def test_fetcher_needs_async_with() -> None:
 
     with pytest.raises(RuntimeError, match="async with"):
         run(go())
+
+
+def test_not_modified_answers_keep_the_connection_alive(site: TestSite) -> None:
+    # An unchanged recrawl is mostly 304s: closing each one mid-message used to make
+    # httpcore open a new TCP connection for every page.
+    for i in range(6):
+        site.add(f"/doc/{i}.html", f"<p>{i}</p>", etag=f'"e{i}"')
+    settings = CrawlSettings(requests_per_second=float("inf"), respect_robots_txt=False)
+
+    async def run() -> list[FetchKind]:
+        async with Fetcher(user_agent="t", max_concurrency=1) as fetcher:
+            return [
+                (await fetcher.fetch(site.url(f"/doc/{i}.html"), settings,
+                                     allowed_hosts=(), etag=f'"e{i}"')).kind
+                for i in range(6)
+            ]  # fmt: skip
+
+    assert asyncio.run(run()) == [FetchKind.NOT_MODIFIED] * 6
+    assert len({r.client_port for r in site.requests}) == 1

@@ -47,6 +47,7 @@ class Request:
     path: str  # path and query, as sent
     headers: Mapping[str, str]  # lower-case names
     at: float  # time.monotonic() on arrival
+    client_port: int = 0  # the client's source port: one per TCP connection
 
 
 @dataclass
@@ -374,6 +375,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
             path=self.path,
             headers={k.lower(): v for k, v in self.headers.items()},
             at=time.monotonic(),
+            client_port=int(self.client_address[1]),
         )
         handler = site._begin(request)
         try:
