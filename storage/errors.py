@@ -9,7 +9,8 @@
     │   ├── SchemaTooNewError     written by a newer govarchive: refused, nothing written
     │   └── NotAnArchiveError     has govarchive's tables but no migration record
     ├── InvalidDocumentError      a ParsedDoc or timestamp that cannot be stored (names URL, field)
-    ├── UnknownRecordError        a source, run or page id that does not exist
+    ├── UnknownRecordError        a source, run, page or version that does not exist
+    │   └── UnknownVersionError   the page exists but not that version number
     ├── WriteConflictError        a write kept colliding with another writer and was given up
     └── BlobError                 a stored raw body is missing or cannot be decompressed
 
@@ -70,6 +71,10 @@ class InvalidDocumentError(StorageError):
 
 class UnknownRecordError(StorageError):
     """A source, crawl run or page id that the database does not hold."""
+
+
+class UnknownVersionError(UnknownRecordError):
+    """The page exists but has no version with that number."""
 
 
 class WriteConflictError(StorageError):

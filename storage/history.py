@@ -24,7 +24,7 @@ from sqlalchemy import Connection, Engine, func, select
 
 from storage.content import CANONICAL_FIELDS, SECTION_FIELDS
 from storage.engine import database_errors, describe
-from storage.errors import UnknownRecordError
+from storage.errors import UnknownRecordError, UnknownVersionError
 from storage.models import Fetch, Page, PageVersion, Source, TaskSection
 from storage.textdiff import text_diff
 
@@ -450,7 +450,7 @@ def version_diff(engine: Engine, ref: int | str, old: int, new: int) -> VersionD
                 select(func.count()).where(PageVersion.page_id == page.page_id)
             ).scalar_one()
             have = f"it has versions 1 to {count}" if count else "it has no versions"
-            raise UnknownRecordError(
+            raise UnknownVersionError(
                 f"page {page.page_id} ({page.url}) has no version {missing[0]}; {have}",
                 database=describe(conn),
             )

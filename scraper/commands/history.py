@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
@@ -18,7 +19,7 @@ from scraper.commands.common import (
     translated_errors,
 )
 from scraper.urls import normalize_url
-from storage.errors import UnknownRecordError
+from storage.errors import UnknownRecordError, UnknownVersionError
 from storage.history import (
     PageHistory,
     SectionChange,
@@ -27,6 +28,8 @@ from storage.history import (
     page_history,
     version_diff,
 )
+
+T = TypeVar("T")
 
 _STYLES = {"- ": "red", "+ ": "green", "~ ": "yellow"}
 
@@ -140,20 +143,28 @@ def render_diff(diff: VersionDiff) -> list[tuple[str, str | None]]:
     return out
 
 
-def _load(engine: Any, refs: list[int | str], diff: tuple[int, int] | None) -> Any:
-    """Try each ref in turn; raise the first ref's error if none is archived."""
+def first_found(refs: list[int | str], load: Callable[[int | str], T]) -> T:
+    """Return ``load(ref)`` for the first of ``refs`` that names an archived page.
+
+    A missing version of a found page is raised at once; if no ref names a page,
+    the first ref's UnknownRecordError is raised.
+    """
     first: UnknownRecordError | None = None
     for ref in refs:
         try:
-            if diff is not None:
-                return version_diff(engine, ref, *diff)
-            return page_history(engine, ref)
+            return load(ref)
+        except UnknownVersionError:
+            raise
         except UnknownRecordError as exc:
-            if "has no version" in exc.detail:
-                raise
             first = first or exc
     assert first is not None
     raise first
+
+
+def _load(engine: Any, refs: list[int | str], diff: tuple[int, int] | None) -> Any:
+    if diff is not None:
+        return first_found(refs, lambda ref: version_diff(engine, ref, *diff))
+    return first_found(refs, lambda ref: page_history(engine, ref))
 
 
 @click.command("history")
