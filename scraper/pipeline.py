@@ -295,14 +295,17 @@ class _SourceCrawl:
         self.reporter.page_done(self.source.name, outcome)
 
     def targets(self, discovery: Discovery, limit: int | None) -> list[str]:
-        """Return the detail URLs to visit: discovered first, then due known pages."""
+        """Return the detail URLs to visit: those found on the list pages (in list order),
+        then the other known pages. A known page, listed or not, is revisited only
+        when due (``revisit_after_hours``); a new one always is."""
         now = datetime.now(UTC)
-        urls = list(discovery.detail_urls)
-        seen = set(urls)
-        for url, page in self.known.items():
-            if url not in seen and revisit_due(page, now, self.settings.revisit_after_hours):
+        hours = self.settings.revisit_after_hours
+        urls: list[str] = []
+        for url in (*discovery.detail_urls, *self.known):
+            page = self.known.get(url)
+            if page is None or revisit_due(page, now, hours):
                 urls.append(url)
-                seen.add(url)
+        urls = list(dict.fromkeys(urls))
         return urls if limit is None else urls[:limit]
 
     async def run(self, limit: int | None) -> SourceRun:

@@ -281,3 +281,22 @@ def test_stop_during_slow_discovery_ends_the_run_promptly(
     # the slow list page was cancelled, not waited for: no fetch of it was recorded
     assert outcomes(engine, run.run_id) == {}
     assert scalar(engine, "SELECT COUNT(*) FROM page_versions") == 0
+
+
+def test_revisit_after_hours_skips_recently_checked_pages(
+    site: TestSite, engine: Engine, database_url: str
+) -> None:
+    docs = DisclosureSite(site, count=4, per_page=4)
+    _crawl(docs.config(database_url), engine)
+    docs.count = 6  # two new documents appear on the list
+    for i in (4, 5):
+        docs.serve(i, docs.bodies[i % 4])
+    docs.publish_lists()
+    site.clear_log()
+
+    again = _crawl(docs.config(database_url, revisit_after_hours=24), engine)
+
+    # only the two new pages were fetched; the four checked minutes ago were left alone
+    assert outcomes(engine, again.run_id) == {"new_version": 2, "list_page": 3}
+    fetched = {r.path for r in site.requests if "/show/" in r.path}
+    assert fetched == {docs.doc_path(4), docs.doc_path(5)}
