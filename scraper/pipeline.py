@@ -31,11 +31,16 @@ from scraper.urls import host_of
 from storage import archive
 from storage.archive import PageState, RunSummary
 from storage.content import ParsedDoc
+from storage.errors import DatabaseUnavailableError, SchemaError
 
 if TYPE_CHECKING:
     import httpx
 
 log = logging.getLogger(__name__)
+
+#: Storage errors that no page or source can work around (the database is gone or is
+#: not at this code's schema): they end the whole crawl instead of being recorded.
+FATAL_STORAGE_ERRORS: tuple[type[Exception], ...] = (DatabaseUnavailableError, SchemaError)
 
 #: Seconds the pages in hand get to finish after a stop request before they are cancelled.
 STOP_GRACE = 5.0
@@ -257,6 +262,8 @@ class _SourceCrawl:
                 last_modified=result.last_modified,
                 elapsed_ms=result.elapsed_ms,
             )
+        except FATAL_STORAGE_ERRORS:
+            raise
         except Exception as exc:  # one bad page never stops the crawl
             log.exception("could not archive %s", result.final_url)
             archive.record_fetch(
@@ -330,6 +337,8 @@ class _SourceCrawl:
                 urls = self.targets(discovery, limit)
                 self.reporter.pages_found(self.source.name, len(urls))
                 await self._unless_stopped(self._visit_all(urls))
+        except FATAL_STORAGE_ERRORS:
+            raise
         except Exception as exc:  # a failing source never stops the others
             log.exception("%s: crawl failed", self.source.name)
             error = f"{type(exc).__name__}: {exc}"

@@ -162,3 +162,25 @@ def test_a_source_another_process_is_crawling_is_skipped(
     assert result.exit_code == 0, result.output
     assert "skipped: local" in result.output
     assert site.requests == []
+
+
+def test_database_failing_mid_crawl_ends_with_a_message(
+    site: TestSite, tmp_path: Path, monkeypatch: Any
+) -> None:
+    from storage import archive
+    from storage.errors import DatabaseUnavailableError
+
+    docs = DisclosureSite(site, count=2, per_page=2)
+    config = _write_config(tmp_path / "config.yaml", docs, f"sqlite:///{tmp_path / 'a.db'}")
+
+    def down(*_args: object, **_kwargs: object) -> None:
+        raise DatabaseUnavailableError("disk I/O error", database="sqlite:///a.db")
+
+    monkeypatch.setattr(archive, "record_fetch", down)
+    monkeypatch.setattr(archive, "archive_page", down)
+
+    result = CliRunner().invoke(cli, ["crawl", "--config", str(config), "-q"])
+
+    assert result.exit_code == 3
+    assert "disk I/O error" in result.output
+    assert "Traceback" not in result.output

@@ -178,7 +178,12 @@ def crawl_command(
     try:
         # One crawl per source at a time, shared with `govarchive schedule` daemons:
         # a source whose lock another process holds is skipped, not crawled twice.
-        with source_locks(engine, [s.name for s in sources]) as (locked, busy):
+        # A database that fails mid-crawl ends it with a message, not a traceback
+        # (what was committed before stays committed).
+        with (
+            translated_errors(),
+            source_locks(engine, [s.name for s in sources]) as (locked, busy),
+        ):
             for name, holder in busy.items():
                 log.warning("%s: skipped, another crawl is running (%s)", name, holder)
             chosen = [s for s in sources if s.name in locked]
