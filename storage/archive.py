@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, TypeVar
 
-from sqlalchemy import Connection, Engine, bindparam, select, update
+from sqlalchemy import Connection, Engine, and_, bindparam, func, select
 
 from storage.blobs import put_blob, read_blob
 from storage.content import (
@@ -45,6 +45,7 @@ from storage.content import (
 from storage.engine import database_errors, describe, write_transaction
 from storage.errors import InvalidDocumentError, UnknownRecordError, WriteConflictError
 from storage.models import (
+    CRAWL_RUNS,
     FETCH_OUTCOMES,
     FETCHES,
     PAGE_VERSIONS,
@@ -92,24 +93,56 @@ _T = TypeVar("_T")
 
 # Prebuilt statements executed with parameters: compiled once, cheap per page.
 _LOCK_PAGE = select(PAGES.c.id).where(PAGES.c.url == bindparam("url")).with_for_update()
-_SOURCE_EXISTS = select(SOURCES.c.id).where(SOURCES.c.id == bindparam("source_id"))
-_LATEST = (
+_PRIOR = PAGE_VERSIONS.alias("prior")
+_LATEST_NUMBER = (
+    select(func.max(_PRIOR.c.version)).where(_PRIOR.c.page_id == PAGES.c.id).scalar_subquery()
+)
+# Everything a page's write decides on, in one round trip (each statement costs far
+# more in the driver and SQLAlchemy than in the database): the owner of the run (the
+# run check), the page (NULL when new) and its latest version (NULL when none). Driven
+# by the source's row, so no row at all means the source does not exist.
+_LOOKUP = (
     select(
-        PAGE_VERSIONS.c.id,
+        select(CRAWL_RUNS.c.source_id)
+        .where(CRAWL_RUNS.c.id == bindparam("run_id"))
+        .scalar_subquery()
+        .label("run_source"),
+        PAGES.c.id.label("page_id"),
+        PAGE_VERSIONS.c.id.label("version_id"),
         PAGE_VERSIONS.c.version,
         PAGE_VERSIONS.c.content_hash,
         PAGE_VERSIONS.c.parser_version,
         PAGE_VERSIONS.c.raw_hash,
         PAGE_VERSIONS.c.content_type,
     )
-    .where(PAGE_VERSIONS.c.page_id == bindparam("page_id"))
-    .order_by(PAGE_VERSIONS.c.version.desc())
-    .limit(1)
+    .select_from(
+        SOURCES.outerjoin(PAGES, PAGES.c.url == bindparam("url")).outerjoin(
+            PAGE_VERSIONS,
+            and_(
+                PAGE_VERSIONS.c.page_id == PAGES.c.id,
+                PAGE_VERSIONS.c.version == _LATEST_NUMBER,
+            ),
+        )
+    )
+    .where(SOURCES.c.id == bindparam("source_id"))
 )
 _INSERT_VERSION = PAGE_VERSIONS.insert().returning(PAGE_VERSIONS.c.id)
 _INSERT_SECTIONS = TASK_SECTIONS.insert()
 _INSERT_FETCH = FETCHES.insert().returning(FETCHES.c.id)
 _UPDATE_PAGE = PAGES.update().where(PAGES.c.id == bindparam("page_id"))
+_TOUCH_PAGE = _UPDATE_PAGE.values(
+    last_fetched_at=bindparam("at"),
+    etag=bindparam("etag"),
+    last_modified=bindparam("last_modified"),
+    gone_at=None,
+)
+_TOUCH_CHANGED_PAGE = _TOUCH_PAGE.values(last_changed_at=bindparam("at"))
+_NOT_MODIFIED_PAGE = _UPDATE_PAGE.values(last_fetched_at=bindparam("at"), gone_at=None)
+_GONE_PAGE = (
+    PAGES.update()
+    .where(PAGES.c.id == bindparam("page_id"), PAGES.c.gone_at.is_(None))
+    .values(gone_at=bindparam("at"))
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,13 +217,12 @@ def archive_page(
     Returns what was written. Raises InvalidDocumentError for a malformed ``doc``
     (nothing written), UnknownRecordError for an unknown run or source.
     """
-    database = describe(engine)
     try:
         _require_aware(requested_at, "requested_at")
         version_row = version_values(doc)
         section_rows = section_values(doc)
     except ValueError as exc:
-        raise InvalidDocumentError(f"{url}: {exc}", database=database) from exc
+        raise InvalidDocumentError(f"{url}: {exc}", database=describe(engine)) from exc
     write = _PageWrite(
         run_id=run_id,
         source_id=source_id,
@@ -243,23 +275,14 @@ def record_fetch(
         raise InvalidDocumentError(f"{url}: {exc}", database=describe(engine)) from exc
 
     def write(conn: Connection) -> None:
-        require_run(conn, run_id, source_id)
-        page_id = conn.execute(select(Page.id).where(Page.url == url).with_for_update()).scalar()
+        state = _look_up(conn, run_id=run_id, source_id=source_id, url=url)
+        page_id = state.page_id
         version_id = None
         if page_id is not None and outcome == "not_modified":
-            latest = _latest(conn, page_id)
-            version_id = int(latest["id"]) if latest is not None else None
-            conn.execute(
-                update(Page)
-                .where(Page.id == page_id)
-                .values(last_fetched_at=requested_at, gone_at=None)
-            )
+            version_id = state.version_id
+            conn.execute(_NOT_MODIFIED_PAGE, {"page_id": page_id, "at": requested_at})
         elif page_id is not None and outcome == "gone":
-            conn.execute(
-                update(Page)
-                .where(Page.id == page_id, Page.gone_at.is_(None))
-                .values(gone_at=requested_at)
-            )
+            conn.execute(_GONE_PAGE, {"page_id": page_id, "at": requested_at})
         _insert_fetch(
             conn,
             crawl_run_id=run_id,
@@ -301,18 +324,19 @@ class _PageWrite:
 
     def run(self, conn: Connection) -> ArchiveResult:
         """The transaction body: lock the page, decide, write."""
-        require_run(conn, self.run_id, self.source_id)
-        page_id, new_page = self._lock_page(conn)
-        latest = _latest(conn, page_id)
-        if latest is not None and self._same_content(conn, latest):
+        state = _look_up(conn, run_id=self.run_id, source_id=self.source_id, url=self.url)
+        new_page = False
+        if state.page_id is None:
+            state, new_page = self._create_page(conn)
+        page_id = state.page_id
+        assert page_id is not None  # _create_page returns a page
+        if state.version_id is not None and self._same_content(conn, state):
             outcome: Literal["new_version", "unchanged"] = "unchanged"
-            version_id, version = int(latest["id"]), int(latest["version"])
-            changed: dict[str, Any] = {}
+            version_id, version = state.version_id, state.version
         else:
             outcome = "new_version"
-            version = int(latest["version"]) + 1 if latest is not None else 1
+            version = state.version + 1 if state.version_id is not None else 1
             version_id = self._insert_version(conn, page_id, version)
-            changed = {"last_changed_at": self.requested_at}
         fetch_id = _insert_fetch(
             conn,
             crawl_run_id=self.run_id,
@@ -328,14 +352,9 @@ class _PageWrite:
             version_id=version_id,
         )
         if not new_page:
+            touch = _TOUCH_CHANGED_PAGE if outcome == "new_version" else _TOUCH_PAGE
             conn.execute(
-                _UPDATE_PAGE.values(
-                    last_fetched_at=bindparam("at"),
-                    etag=bindparam("etag"),
-                    last_modified=bindparam("last_modified"),
-                    gone_at=None,
-                    **({"last_changed_at": bindparam("at")} if changed else {}),
-                ),
+                touch,
                 {
                     "page_id": page_id,
                     "at": self.requested_at,
@@ -345,18 +364,11 @@ class _PageWrite:
             )
         return ArchiveResult(outcome, page_id, version_id, version, new_page, fetch_id)
 
-    def _lock_page(self, conn: Connection) -> tuple[int, bool]:
-        """Return (page id, created), holding the page's row lock on PostgreSQL."""
-        page_id = conn.execute(_LOCK_PAGE, {"url": self.url}).scalar()
-        if page_id is not None:
-            return int(page_id), False
-        if conn.execute(_SOURCE_EXISTS, {"source_id": self.source_id}).first() is None:
-            raise UnknownRecordError(
-                f"source {self.source_id} does not exist", database=describe(conn)
-            )
+    def _create_page(self, conn: Connection) -> tuple[_PageState, bool]:
+        """Insert the page row; return its state and whether this write created it."""
         at = self.requested_at
         created = conn.execute(
-            insert_ignoring_conflict(conn, PAGES, "url").returning(PAGES.c.id),
+            insert_ignoring_conflict(conn, PAGES, "url", returning="id"),
             {
                 "source_id": self.source_id,
                 "url": self.url,
@@ -369,18 +381,19 @@ class _PageWrite:
             },
         ).scalar()
         if created is not None:
-            return int(created), True
-        # Another writer created the page between our SELECT and INSERT (PostgreSQL
-        # waited for it to commit): lock the row it created.
-        return int(conn.execute(_LOCK_PAGE, {"url": self.url}).scalar_one()), False
+            return _PageState(page_id=int(created)), True
+        # Another writer created the page between our lookup and INSERT (PostgreSQL
+        # waited for it to commit): lock the row it created and read it afresh.
+        return _look_up(conn, run_id=self.run_id, source_id=self.source_id, url=self.url), False
 
-    def _same_content(self, conn: Connection, latest: dict[str, Any]) -> bool:
+    def _same_content(self, conn: Connection, latest: _PageState) -> bool:
         """Compare under the current parser: re-parse the latest version's raw bytes
         when it was parsed by another parser_version."""
-        if latest["parser_version"] == self.parser_version:
-            return bool(latest["content_hash"] == self.content_hash)
-        previous_raw = read_blob(conn, latest["raw_hash"])
-        return content_hash(self.reparse(previous_raw, latest["content_type"])) == self.content_hash
+        if latest.parser_version == self.parser_version:
+            return latest.content_hash == self.content_hash
+        assert latest.raw_hash is not None  # a version always names its blob
+        previous_raw = read_blob(conn, latest.raw_hash)
+        return content_hash(self.reparse(previous_raw, latest.content_type)) == self.content_hash
 
     def _insert_version(self, conn: Connection, page_id: int, version: int) -> int:
         put_blob(
@@ -413,9 +426,43 @@ class _PageWrite:
         return version_id
 
 
-def _latest(conn: Connection, page_id: int) -> dict[str, Any] | None:
-    row = conn.execute(_LATEST, {"page_id": page_id}).first()
-    return dict(row._mapping) if row is not None else None
+@dataclass(frozen=True, slots=True)
+class _PageState:
+    """A page as its write found it: ``page_id`` None for an unknown URL, the
+    ``version_*`` fields None when the page has no version yet."""
+
+    page_id: int | None
+    version_id: int | None = None
+    version: int = 0
+    content_hash: str | None = None
+    parser_version: str | None = None
+    raw_hash: str | None = None
+    content_type: str | None = None
+
+
+def _look_up(conn: Connection, *, run_id: int, source_id: int, url: str) -> _PageState:
+    """Return the page behind ``url`` and its latest version, holding the page's row
+    lock on PostgreSQL. Raises UnknownRecordError unless run ``run_id`` exists and
+    belongs to ``source_id``. Reads only."""
+    if conn.dialect.name == "postgresql":
+        # Lock first, then read in a statement of its own: under READ COMMITTED a
+        # statement that waited for the lock would otherwise see the latest version as
+        # it was before the other writer committed. (SQLite's BEGIN IMMEDIATE already
+        # serialises writers, so its one statement reads current data.)
+        conn.execute(_LOCK_PAGE, {"url": url})
+    row = conn.execute(_LOOKUP, {"run_id": run_id, "source_id": source_id, "url": url}).first()
+    if row is None or row.run_source != source_id:
+        require_run(conn, run_id, source_id)  # raises, naming what is wrong with the run
+        raise UnknownRecordError(f"source {source_id} does not exist", database=describe(conn))
+    return _PageState(
+        page_id=row.page_id,
+        version_id=row.version_id,
+        version=row.version or 0,
+        content_hash=row.content_hash,
+        parser_version=row.parser_version,
+        raw_hash=row.raw_hash,
+        content_type=row.content_type,
+    )
 
 
 def _insert_fetch(conn: Connection, *, nbytes: int | None, **values: Any) -> int:

@@ -82,11 +82,19 @@ def decompress(data: bytes, dictionary: zstandard.ZstdCompressionDict | None, si
     return zstandard.ZstdDecompressor(dict_data=dictionary).decompress(data, max_output_size=size)
 
 
-_BLOB_EXISTS = select(BLOBS.c.hash).where(BLOBS.c.hash == bindparam("hash"))
-_SOURCE_DICT = (
-    select(SOURCES.c.blob_dict_id, BLOB_DICTS.c.hash)
-    .select_from(SOURCES.outerjoin(BLOB_DICTS, BLOB_DICTS.c.id == SOURCES.c.blob_dict_id))
+# Whether the body is stored and which dictionary its source has, in one round trip
+# (three scalar subqueries, so there is always exactly one row).
+_BLOB_STATE = select(
+    select(BLOBS.c.hash).where(BLOBS.c.hash == bindparam("hash")).scalar_subquery().label("stored"),
+    select(SOURCES.c.blob_dict_id)
     .where(SOURCES.c.id == bindparam("source_id"))
+    .scalar_subquery()
+    .label("dict_id"),
+    select(BLOB_DICTS.c.hash)
+    .join(SOURCES, SOURCES.c.blob_dict_id == BLOB_DICTS.c.id)
+    .where(SOURCES.c.id == bindparam("source_id"))
+    .scalar_subquery()
+    .label("dict_hash"),
 )
 
 
@@ -97,12 +105,15 @@ def put_blob(conn: Connection, *, raw: bytes, raw_hash: str, source_id: int, now
     ``blob_dicts`` row made from ``raw`` plus ``sources.blob_dict_id``. Returns True when
     a blob row was written.
     """
-    if conn.execute(_BLOB_EXISTS, {"hash": raw_hash}).first() is not None:
+    state = conn.execute(_BLOB_STATE, {"hash": raw_hash, "source_id": source_id}).one()
+    if state.stored is not None:
         return False
-    dict_id, dictionary = _source_dictionary(conn, source_id, raw, now)
+    dict_id, dictionary = _source_dictionary(
+        conn, source_id, raw, now, state.dict_id, state.dict_hash
+    )
     # A concurrent writer may store the same body first; its row is identical.
     inserted = conn.execute(
-        insert_ignoring_conflict(conn, BLOBS, "hash").returning(BLOBS.c.hash),
+        insert_ignoring_conflict(conn, BLOBS, "hash", returning="hash"),
         {
             "hash": raw_hash,
             "size": len(raw),
@@ -162,13 +173,18 @@ def read_blobs(conn: Connection, hashes: Collection[str]) -> dict[str, bytes]:
 
 
 def _source_dictionary(
-    conn: Connection, source_id: int, raw: bytes, now: datetime
+    conn: Connection,
+    source_id: int,
+    raw: bytes,
+    now: datetime,
+    dict_id: int | None,
+    dict_hash: str | None,
 ) -> tuple[int, zstandard.ZstdCompressionDict]:
-    """Return the source's dictionary (id, loaded), creating it from ``raw`` if absent."""
-    row = conn.execute(_SOURCE_DICT, {"source_id": source_id}).first()
-    if row is not None and row.blob_dict_id is not None:
-        cached = _DICTS.get(row.hash)
-        return row.blob_dict_id, cached or _load_dictionary(conn, row.blob_dict_id)
+    """Return the source's dictionary (id, loaded), creating it from ``raw`` if the
+    source has none yet (``dict_id``/``dict_hash`` are what the source row names)."""
+    if dict_id is not None:
+        cached = _DICTS.get(dict_hash) if dict_hash is not None else None
+        return dict_id, cached or _load_dictionary(conn, dict_id)
     content = raw[:MAX_DICT_BYTES]
     key = hashlib.sha256(content).hexdigest()
     conn.execute(
