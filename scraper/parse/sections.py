@@ -112,30 +112,33 @@ def split_labels(line: str, *, at_start: bool = True) -> list[tuple[str | None, 
     """
     label: str | None = None
     pos = 0
-    has_colon = "：" in line or ":" in line
+    colon = _next_colon(line, 0)
     # Without a colon only a label alone, or in bold, can start the line.
-    if at_start and (has_colon or len(line) <= 12 or line[0] in _INLINE_MARKERS):
+    if at_start and (colon >= 0 or len(line) <= 12 or line[0] in _INLINE_MARKERS):
         opening = _START_LABEL.match(line)
         if opening is not None:
             label, pos = normalize_label(opening.group(1)), opening.end()
-    if not has_colon:
+            if colon < pos:
+                colon = _next_colon(line, pos)
+    if colon < 0:
+        # Most lines: no (further) colon, so no inline label either.
         return [(label, line[pos:])]
     segments: list[tuple[str | None, str]] = []
-    for start, end, found in _inline_labels(line, pos):
+    for start, end, found in _inline_labels(line, pos, colon):
         segments.append((label, line[pos:start]))
         label, pos = found, end
     segments.append((label, line[pos:]))
     return segments
 
 
-def _inline_labels(line: str, pos: int) -> list[tuple[int, int, str]]:
-    """The task labels inside ``line`` after ``pos``: (start, end after the colon, label).
+def _inline_labels(line: str, pos: int, colon: int) -> list[tuple[int, int, str]]:
+    """The task labels inside ``line`` after ``pos``: (start, end after the colon, label);
+    ``colon`` is the first colon at or after ``pos``.
 
     Looked for at each colon (there are few) rather than at each character: a label
     ends right before the colon and follows a sentence end, a space or a tag boundary.
     """
     found: list[tuple[int, int, str]] = []
-    colon = _next_colon(line, pos)
     while colon >= 0:
         end = colon
         while end > pos and line[end - 1] in _SPACE_OR_MARK:
@@ -165,7 +168,7 @@ def extract_sections(blocks: Sequence[Block]) -> list[Section]:
     """Return the page's task sections (empty unless the page carries task labels)."""
     sections: list[_Open] = []
     current: _Open | None = None
-    key: str | None = None
+    lines: list[str] | None = None  # the current field's lines; None before a label
     last_number = 0
     labelled = False
     for block in blocks:
@@ -173,37 +176,45 @@ def extract_sections(blocks: Sequence[Block]) -> list[Section]:
             rows = _table_sections(block, last_number)
             if rows:
                 sections.extend(rows)
-                last_number, current, key, labelled = rows[-1].number, None, None, True
-            elif current is not None and key is not None:
-                current.fields[key].extend(t for t in map(row_text, block.rows) if t)
+                last_number, current, lines, labelled = rows[-1].number, None, None, True
+            elif current is not None and lines is not None:
+                lines.extend(t for t in map(row_text, block.rows) if t)
             continue
-        text = plain(block)
+        text = plain(block) if EMPH in block or SOFT in block else block
         if not text:
             continue
-        found = heading(text)
+        first = text[0]
+        found = heading(text) if first in _HEADING_FIRST else None
         if found is not None and found[0] > last_number:
             last_number = found[0]
             segments = split_labels(block, at_start=False)
-            title = heading(plain(segments[0][1]))
-            current = _Open(found[0], title[1] if title is not None else found[1])
+            title = found[1]
+            if len(segments) > 1:  # labels after the heading on its line
+                own = heading(plain(segments[0][1]))
+                title = own[1] if own is not None else title
+            current = _Open(found[0], title)
             sections.append(current)
-            key = None
+            lines = None
             segments = segments[1:]
         elif current is None:
             continue
-        elif text[0] in _CLOSING_FIRST and _CLOSING.match(text):
-            current = key = None
+        elif first in _CLOSING_FIRST and _CLOSING.match(text):
+            current = lines = None
             continue
         else:
             segments = split_labels(block)
         for label, segment in segments:
             if label is not None:
-                key = section_key(label)
-                labelled = labelled or key in ("status", "progress", "problems", "next_steps")
-                current.fields.setdefault(key, [])
-            value = text if segment is block else plain(segment)
-            if value and key is not None:
-                current.fields[key].append(value)
+                key = SECTION_LABELS.get(label)
+                if key is None:
+                    key = "extra:" + label
+                else:
+                    labelled = True
+                lines = current.fields.setdefault(key, [])
+            if lines is not None:
+                value = text if segment is block else plain(segment)
+                if value:
+                    lines.append(value)
     if not labelled:
         return []
     return [_finish(s) for s in sections]
@@ -231,7 +242,7 @@ def _finish(section: _Open) -> Section:
 
 
 def _field_text(lines: Sequence[str], strip: str = "") -> str | None:
-    text = "\n".join(line for line in lines if line)
+    text = "\n".join(filter(None, lines))
     if strip:
         text = text.rstrip(strip)
     text = text.strip()
