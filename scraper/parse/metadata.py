@@ -18,6 +18,7 @@ from scraper.parse.labels import (
     METADATA_LABELS,
     NAVIGATION_LABELS,
     VOLATILE_LABELS,
+    label_pattern,
     normalize_label,
 )
 from scraper.parse.layout import EMPH, SOFT, Block, Table, plain
@@ -48,6 +49,26 @@ META_FALLBACKS: dict[str, str] = {
 _TITLE_SUFFIX = re.compile(r"^(.+?)\s*(?:[_|｜–—]|-)+\s*([^_|｜–—\-]+)$")
 _SUFFIX_BLOCKERS = re.compile(r"[0-9０-９“”\"《》()（）〔〕\[\]]")
 _FIRST_KNOWN = frozenset(label[0] for label in KNOWN_LABELS)
+# Canonical labels, padded or split by markers as pages print them (normalize_label
+# removes exactly those characters).
+_CANONICAL = re.compile(label_pattern(METADATA_LABELS, joint="[ \ufdd0-\ufddf]*"))
+
+
+def _one_label_per_match(labels: frozenset[str]) -> bool:
+    """True if no label can hide the starts of two labels read from a line: no label
+    holds a label followed by the start of another (名称 in 信息名称 is fine). Then a
+    line with two canonical labels has at least two :data:`_CANONICAL` matches."""
+    for label in labels:
+        for cut in range(2, len(label)):
+            head, tail = label[:cut], label[cut:]
+            if any(other in head for other in labels) and any(
+                other.startswith(tail) or tail.startswith(other) for other in labels
+            ):
+                return False
+    return True
+
+
+_PRECHECK = _one_label_per_match(frozenset(METADATA_LABELS))
 _INLINE_MARKERS = EMPH + SOFT
 
 
@@ -192,6 +213,11 @@ def _flush_run(lines: list[str], pairs: list[Pair], loose: list[str]) -> None:
     Only lines near labelled ones are looked at closely: a page's navigation and
     footer lines are most of its lines and never part of a block.
     """
+    # A block has two canonical fields with values: most runs (navigation, related
+    # links, footers) are dismissed by one scan instead of being read line by line.
+    if _PRECHECK and len(_CANONICAL.findall("\n".join(lines))) < 2:
+        loose.extend(lines)
+        return
     labelled = [(index, found) for index, found in enumerate(map(_labelled, lines)) if found]
     anchors = [index for index, (kind, _) in labelled if kind != _NAVIGATION]
     if not anchors:

@@ -32,9 +32,14 @@ _UNKNOWN = r"[\u4e00-\u9fff][\u4e00-\u9fffA-Za-z/]{1,9}"
 _KNOWN_START = re.compile(rf"{_M}* ?({_KNOWN}){_M}* ?(?:[:：]|(?=[{EMPH}{SOFT} ]|$))")
 _UNKNOWN_START = re.compile(rf"{_M}* ?({_UNKNOWN}){_M}* ?[:：]")
 # A further label on the same line: after a space or tag boundary, before a colon,
-# maybe in brackets (【字号：大 中 小】).
+# maybe in brackets (【字号：大 中 小】). The match includes that space or boundary:
+# a pattern that starts with a character class is searched for at C speed, one
+# that starts with a look-behind is tried at every position. The boundary is never
+# part of a value (plain() and strip() remove it), and a match never has to use the
+# character before the search position (the previous match ends at a colon or
+# right before a boundary).
 _NEXT = re.compile(
-    rf"(?<=[ {EMPH}{SOFT}])[【\[（(]?(?:{_M} ?)*(?:({_KNOWN})|([\u4e00-\u9fff]{{2,6}})){_M}* ?[:：]"
+    rf"[ {EMPH}{SOFT}][【\[（(]?(?:{_M} ?)*(?:({_KNOWN})|([\u4e00-\u9fff]{{2,6}})){_M}* ?[:：]"
 )
 _LABEL_LIKE = re.compile(rf"{_UNKNOWN}")
 
@@ -50,7 +55,9 @@ def line_pairs(text: str) -> list[Pair] | None:
     label = match.group(1)
     pos = match.end()
     while True:
-        following = _NEXT.search(text, pos)
+        # Every further label ends in a colon; most lines have none left.
+        has_colon = text.find("：", pos) >= 0 or text.find(":", pos) >= 0
+        following = _NEXT.search(text, pos) if has_colon else None
         if following is None:
             pairs.append((normalize_label(label), plain(text[pos:]).strip()))
             return pairs
