@@ -36,7 +36,7 @@ PLACE = "\ufdd7"
 MARKERS = "\ufdd0\ufdd1\ufdd2\ufdd3\ufdd4\ufdd5\ufdd6\ufdd7"
 
 _SPLIT = re.compile("([\ufdd0-\ufdd4])")
-_ANY_SPLIT = re.compile("[\ufdd0-\ufdd4]")
+_OTHER_BREAKS = (CELL, ROW, TABLE_OPEN, TABLE_CLOSE)
 _FOREIGN_MARKERS = re.compile("[\ufdd0-\ufdd7]")
 
 #: Elements that start a new line (and end it: text after them starts another).
@@ -297,7 +297,11 @@ def split_blocks(text: str) -> list[Block]:
 
 def _lines(text: str) -> list[Block]:
     """Text without tables: every marker ends a line."""
-    return [line for line in map(str.strip, _ANY_SPLIT.split(text)) if line]
+    # str.split on one marker is several times faster than a regex split on five.
+    for marker in _OTHER_BREAKS:
+        if marker in text:
+            text = text.replace(marker, LINE)
+    return [line for line in map(str.strip, text.split(LINE)) if line]
 
 
 def _tables(text: str) -> list[Block]:
