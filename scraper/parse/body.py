@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from scraper.parse.labels import METADATA_LABELS, VOLATILE_LABELS
-from scraper.parse.layout import Block, Table, plain
+from scraper.parse.layout import EMPH, SOFT, Block, Table, plain
 from scraper.parse.pairs import line_pairs
 from scraper.parse.text import normalize_space
 
@@ -75,7 +75,12 @@ def _most_paragraph_text(tree: Any) -> Any | None:
 
 def row_text(row: Sequence[Sequence[str]]) -> str:
     """Return one table row as a body line: cells joined with `` | ``."""
-    return normalize_space(" | ".join(" ".join(plain(line) for line in cell) for cell in row))
+    text = " | ".join([" ".join(cell) for cell in row])
+    # What plain() does line by line, once for the row: the final whitespace
+    # normalisation makes per-line stripping unnecessary.
+    if EMPH in text or SOFT in text:
+        text = text.replace(EMPH, "").replace(SOFT, "")
+    return normalize_space(text)
 
 
 def body_lines(blocks: Iterable[Block], title: str | None = None) -> list[str]:
