@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from scraper.blocks import SOFT_404_MAX_TEXT, classify, is_soft_404, visible_text_size
+from scraper.blocks import (
+    SEARCH_WINDOW,
+    SOFT_404_MAX_TEXT,
+    classify,
+    is_soft_404,
+    visible_text_size,
+)
 from scraper.response import FetchKind
 from tests.site import pages
 
@@ -163,3 +169,25 @@ def test_ordinary_pages_are_none() -> None:
     assert classify(500, HTML, b"Internal Server Error") is None
     assert classify(503, HTML, b"") is None
     assert classify(301, HTML, b"") is None
+
+
+def _straddling(marker: bytes, edge: int, size: int) -> bytes:
+    """Return a page of ``size`` bytes, invisible padding but for ``marker``, which
+    starts a few bytes before offset ``edge``."""
+    head = b"<html><body><!--"
+    start = edge - len(marker) // 2
+    body = head + b" " * (start - len(head) - 3) + b"-->" + marker + b"<!--"
+    return body + b" " * (size - len(body) - 17) + b"--></body></html>"
+
+
+@pytest.mark.parametrize("encoding", ENCODINGS)
+def test_markers_are_found_across_the_search_windows(encoding: str) -> None:
+    # Bodies are searched in windows; a marker straddling a window edge still counts.
+    for edge in (SEARCH_WINDOW, 2 * SEARCH_WINDOW):
+        phrase = "页面不存在".encode(encoding)
+        body = _straddling(phrase, edge, 3 * SEARCH_WINDOW)
+        assert body.index(phrase) < edge < body.index(phrase) + len(phrase)
+        assert classify(200, HTML, body) is FetchKind.GONE
+        assert classify(200, HTML, _straddling(b"__jsl_clearance", edge, 3 * SEARCH_WINDOW)) is (
+            FetchKind.BLOCKED
+        )
