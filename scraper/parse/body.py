@@ -51,7 +51,9 @@ def find_content(tree: Any) -> Any | None:
     """
     for selector in CONTENT_SELECTORS:
         for node in tree.css(selector):
-            if node.text(deep=True, strip=True):
+            # Some text that is not whitespace: the same test as text(strip=True),
+            # without stripping and collecting every fragment.
+            if node.text(deep=True).strip():
                 return node
     return _most_paragraph_text(tree)
 
