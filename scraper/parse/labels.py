@@ -174,7 +174,6 @@ TITLE_COLUMNS: frozenset[str] = frozenset(
     {"任务", "重点任务", "工作任务", "任务内容", "目标任务", "任务名称", "主要任务"}
 )
 
-_TRAILING_COLON = re.compile(r"[:：]+$")
 # Whitespace and the layout's marker characters (U+FDD0…U+FDDF): a label split
 # over several <b>/<span> runs (完成|状态：) is still one label.
 _LABEL_NOISE = re.compile(WHITESPACE.pattern[:-2] + "\ufdd0-\ufddf]+")
@@ -182,9 +181,11 @@ _LABEL_NOISE = re.compile(WHITESPACE.pattern[:-2] + "\ufdd0-\ufddf]+")
 
 def normalize_label(text: str) -> str:
     """Return a label in comparable form: no whitespace or markers, no trailing colon."""
-    if text.isalnum():  # the common case: 索引号
-        return text
-    return _TRAILING_COLON.sub("", _LABEL_NOISE.sub("", text))
+    bare = text.rstrip(":：")
+    if bare.isalnum():  # the common cases: 索引号, 索引号：
+        return bare
+    # Trailing colons go last: whitespace or a marker may stand between them.
+    return _LABEL_NOISE.sub("", text).rstrip(":：")
 
 
 def label_pattern(labels: Iterable[str], joint: str = " ?") -> str:
