@@ -112,7 +112,8 @@ def split_labels(line: str, *, at_start: bool = True) -> list[tuple[str | None, 
     """
     label: str | None = None
     pos = 0
-    colon = _next_colon(line, 0)
+    full, half = line.find("："), line.find(":")
+    colon = half if full < 0 else full if half < 0 else min(full, half)
     # Without a colon only a label alone, or in bold, can start the line.
     if at_start and (colon >= 0 or len(line) <= 12 or line[0] in _INLINE_MARKERS):
         opening = _START_LABEL.match(line)
@@ -212,9 +213,10 @@ def extract_sections(blocks: Sequence[Block]) -> list[Section]:
                     labelled = True
                 lines = current.fields.setdefault(key, [])
             if lines is not None:
-                value = text if segment is block else plain(segment)
-                if value:
-                    lines.append(value)
+                if segment is not block:
+                    text = plain(segment) if EMPH in segment or SOFT in segment else segment
+                if text:
+                    lines.append(text)
     if not labelled:
         return []
     return [_finish(s) for s in sections]
@@ -224,12 +226,15 @@ def _finish(section: _Open) -> Section:
     values: dict[str, str | None] = {}
     extra: dict[str, str] = {}
     for key, lines in section.fields.items():
-        text = _field_text(lines, strip=_TRAILING_STATUS if key == "status" else "")
+        text = "\n".join(filter(None, lines))
+        if key == "status":
+            text = text.rstrip(_TRAILING_STATUS)
+        text = text.strip()
         if key.startswith("extra:"):
-            if text is not None:
+            if text not in SECTION_PLACEHOLDERS:
                 extra[key[6:]] = text
         else:
-            values[key] = text
+            values[key] = None if text in SECTION_PLACEHOLDERS else text
     return Section(
         number=section.number,
         title=section.title.rstrip(_TRAILING_TITLE),
@@ -239,14 +244,6 @@ def _finish(section: _Open) -> Section:
         next_steps=values.get("next_steps"),
         extra=extra,
     )
-
-
-def _field_text(lines: Sequence[str], strip: str = "") -> str | None:
-    text = "\n".join(filter(None, lines))
-    if strip:
-        text = text.rstrip(strip)
-    text = text.strip()
-    return None if text in SECTION_PLACEHOLDERS else text
 
 
 def _table_sections(table: Table, last_number: int) -> list[_Open]:
