@@ -207,15 +207,21 @@ def _unlabelled(line: str) -> str:
     return _UNKNOWN if len(line) <= 16 and is_label_like(line) else _TEXT
 
 
+def _may_hold_block(lines: list[str]) -> bool:
+    """False if ``lines`` cannot hold a block: a block has two canonical fields with
+    values, so the canonical labels occur at least twice in its lines."""
+    return not _PRECHECK or len(_CANONICAL.findall("\n".join(lines))) >= 2
+
+
 def _flush_run(lines: list[str], pairs: list[Pair], loose: list[str]) -> None:
     """Find the blocks among consecutive lines; keep their pairs, the rest is loose.
 
     Only lines near labelled ones are looked at closely: a page's navigation and
     footer lines are most of its lines and never part of a block.
     """
-    # A block has two canonical fields with values: most runs (navigation, related
-    # links, footers) are dismissed by one scan instead of being read line by line.
-    if _PRECHECK and len(_CANONICAL.findall("\n".join(lines))) < 2:
+    # Most runs (navigation, related links, footers) are dismissed by one scan
+    # instead of being read line by line.
+    if not _may_hold_block(lines):
         loose.extend(lines)
         return
     labelled = [(index, found) for index, found in enumerate(map(_labelled, lines)) if found]
@@ -232,7 +238,10 @@ def _flush_run(lines: list[str], pairs: list[Pair], loose: list[str]) -> None:
             continue
         end = min(len(lines), anchor + 2)
         loose.extend(lines[done:start])
-        _read_region(lines, start, end, known, pairs, loose)
+        if _may_hold_block(lines[start:end]):
+            _read_region(lines, start, end, known, pairs, loose)
+        else:  # e.g. a footer's 主办单位：… 地址：… 电话：…
+            loose.extend(lines[start:end])
         done = end
         if following is not None:
             start = following
