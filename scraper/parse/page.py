@@ -27,6 +27,7 @@ from scraper.parse.metadata import META_FALLBACKS, PageContext, extract_metadata
 from scraper.parse.record import Metadata, PageRecord
 from scraper.parse.sections import extract_sections, has_task_labels
 from scraper.parse.text import normalize_space
+from scraper.parse.values import clean_value
 
 _META_SELECTOR = ", ".join(f'meta[name="{name}" i]' for name in META_FALLBACKS)
 
@@ -108,7 +109,8 @@ def _parse(data: bytes, content_type: str | None) -> PageRecord:
 
 
 def _context(tree: Any) -> PageContext:
-    """Read the ``<meta>`` fallbacks (in ``<head>``), ``<title>`` and ``h1`` texts."""
+    """Read the ``<meta>`` fallbacks (in ``<head>``), and the ``<title>`` and ``h1``
+    texts when a title may have to come from them."""
     meta: dict[str, str] = {}
     head = tree.head
     if head is not None:
@@ -118,6 +120,9 @@ def _context(tree: Any) -> PageContext:
             content = normalize_space(strip_markers(attrs.get("content") or ""))
             if content and name not in meta:
                 meta[name] = content
+    if clean_value(meta.get("articletitle")) is not None:
+        # The title fallbacks after <meta name="ArticleTitle"> are never reached.
+        return PageContext(meta=meta)
     title = (head.css_first("title") if head is not None else None) or tree.css_first("title")
     return PageContext(
         meta=meta,
