@@ -14,7 +14,9 @@ in a fresh process so CPU time and peak memory are the crawl's own:
 4. a first crawl of a quarter of the pages, to show memory is flat in page count.
 
 Prints pages/s, CPU seconds (user + sys) per archived page, the recrawl/first-crawl
-time ratio, and peak RSS.
+time ratio, and peak RSS. The bare loop's own CPU per page is printed too: on a
+machine where the crawl gets one core, pages/s can be at most 1 / (CPU per page), so
+the crawl's ratio to the bare loop is bounded by bare CPU / crawl CPU per page.
 """
 
 from __future__ import annotations
@@ -237,7 +239,10 @@ def main() -> None:
         f"pages: {args.pages} detail pages, ~{bare['bytes'] / bare['pages'] / 1024:.1f} KB each, "
         f"concurrency {args.concurrency}, server in its own process"
     )
-    print(f"bare httpx loop:      {bare_rate:8.1f} pages/s  ({bare['wall']:.2f} s)")
+    print(
+        f"bare httpx loop:      {bare_rate:8.1f} pages/s  ({bare['wall']:.2f} s, "
+        f"{bare['cpu'] / bare['pages'] * 1000:.2f} ms CPU per page)"
+    )
     print(
         f"first crawl (SQLite): {first_rate:8.1f} pages/s  ({first['wall']:.2f} s, "
         f"{first['new_versions']} versions, {first['errors']} errors, {first['status']})"
@@ -248,7 +253,8 @@ def main() -> None:
         "(user+sys, target <= 2 ms)"
     )
     print(
-        f"unchanged recrawl:    {again['wall']:8.2f} s  ({again['not_modified']} not modified); "
+        f"unchanged recrawl:    {again['wall']:8.2f} s  ({again['not_modified']} not modified, "
+        f"{again['cpu'] / max(1, again['not_modified']) * 1000:.2f} ms CPU per page); "
         f"ratio {again['wall'] / first['wall']:.3f} (target < 0.25)"
     )
     print(
