@@ -120,7 +120,10 @@ def split_labels(line: str, *, at_start: bool = True) -> list[tuple[str | None, 
         if opening is not None:
             label, pos = normalize_label(opening.group(1)), opening.end()
             if colon < pos:
-                colon = _next_colon(line, pos)
+                # A kind of colon absent before the label is absent after it too.
+                full = line.find("：", pos) if full >= 0 else -1
+                half = line.find(":", pos) if half >= 0 else -1
+                colon = half if full < 0 else full if half < 0 else min(full, half)
     if colon < 0:
         # Most lines: no (further) colon, so no inline label either.
         return [(label, line[pos:])]
