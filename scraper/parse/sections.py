@@ -216,10 +216,9 @@ def extract_sections(blocks: Sequence[Block]) -> list[Section]:
                     labelled = True
                 lines = current.fields.setdefault(key, [])
             if lines is not None:
-                if segment is not block:
-                    text = plain(segment) if EMPH in segment or SOFT in segment else segment
-                if text:
-                    lines.append(text)
+                value = text if segment is block else plain(segment)
+                if value:
+                    lines.append(value)
     if not labelled:
         return []
     return [_finish(s) for s in sections]
