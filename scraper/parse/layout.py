@@ -103,10 +103,12 @@ def walk(root: Any) -> str:
     """
     out: list[str] = []
     emit = out.append
-    # Markers due when the walk reaches a node (by mem_id): the node right after a
+    # Markers due when the walk reaches a node (tag id, mem_id): the node right after a
     # table or a <b>. Inner elements end first, so the next one due is the last pushed.
-    stops: list[tuple[int, str]] = []
+    # The tag id is compared first: most nodes then need no mem_id look-up.
+    stops: list[tuple[int, int, str]] = []
     skip_to = 0  # mem_id of the node after a skipped element (<script>…), or 0
+    skip_tag = 0  # that node's tag id
     skip_next = False  # the next node is a <b>'s only text, already emitted
     # True while the current line has text: the next inline node may follow a
     # block that just ended (<p>a</p>tail), which starts a new line.
@@ -117,18 +119,18 @@ def walk(root: Any) -> str:
         if skip_next:
             skip_next = False
             continue
-        if stops or skip_to:
+        tag = node.tag_id
+        if skip_to:
+            if tag != skip_tag or node.mem_id != skip_to:
+                continue
+            skip_to = 0
+        if stops and stops[-1][0] == tag:
             node_id = node.mem_id
-            if skip_to:
-                if node_id != skip_to:
-                    continue
-                skip_to = 0
-            while stops and stops[-1][0] == node_id:
-                marker = stops.pop()[1]
+            while stops and stops[-1][1] == node_id:
+                marker = stops.pop()[2]
                 emit(marker)
                 if marker == TABLE_CLOSE:
                     in_line = False
-        tag = node.tag_id
         if tag == _TEXT_ID:
             if in_line:
                 gap = _gap(node)
@@ -157,7 +159,7 @@ def walk(root: Any) -> str:
             found = _after(node)
             if found is None:
                 break
-            skip_to = found
+            skip_tag, skip_to = found.tag_id, found.mem_id
         else:
             if in_line:
                 gap = _gap(node)
@@ -206,8 +208,8 @@ def _gap(node: Any) -> str:
     return gap
 
 
-def _after(node: Any) -> int | None:
-    """The mem_id of the node the walk visits right after ``node``'s subtree, or None.
+def _after(node: Any) -> Any | None:
+    """The node the walk visits right after ``node``'s subtree, or None.
 
     Whitespace-only text nodes are not visited (``skip_empty``), so they are passed over.
     """
@@ -216,15 +218,15 @@ def _after(node: Any) -> int | None:
         while following is not None and following.is_empty_text_node:
             following = following.next
         if following is not None:
-            return int(following.mem_id)
+            return following
         node = node.parent
     return None
 
 
-def _stop_after(node: Any, stops: list[tuple[int, str]], marker: str) -> None:
+def _stop_after(node: Any, stops: list[tuple[int, int, str]], marker: str) -> None:
     stop = _after(node)
     if stop is not None:
-        stops.append((stop, marker))
+        stops.append((int(stop.tag_id), int(stop.mem_id), marker))
 
 
 def plain(text: str) -> str:
