@@ -63,7 +63,7 @@ from storage.runs import (
     run_summary,
     start_run,
 )
-from storage.sql import insert_ignoring_conflict
+from storage.sql import Prepared, insert_ignoring_conflict_for
 
 __all__ = [
     "ArchiveResult",
@@ -92,7 +92,7 @@ Reparse = Callable[[bytes, str | None], ParsedDoc]
 _T = TypeVar("_T")
 
 # Prebuilt statements executed with parameters: compiled once, cheap per page.
-_LOCK_PAGE = select(PAGES.c.id).where(PAGES.c.url == bindparam("url")).with_for_update()
+_LOCK_PAGE = Prepared(select(PAGES.c.id).where(PAGES.c.url == bindparam("url")).with_for_update())
 _PRIOR = PAGE_VERSIONS.alias("prior")
 _LATEST_NUMBER = (
     select(func.max(_PRIOR.c.version)).where(_PRIOR.c.page_id == PAGES.c.id).scalar_subquery()
@@ -101,7 +101,7 @@ _LATEST_NUMBER = (
 # more in the driver and SQLAlchemy than in the database): the owner of the run (the
 # run check), the page (NULL when new) and its latest version (NULL when none). Driven
 # by the source's row, so no row at all means the source does not exist.
-_LOOKUP = (
+_LOOKUP = Prepared(
     select(
         select(CRAWL_RUNS.c.source_id)
         .where(CRAWL_RUNS.c.id == bindparam("run_id"))
@@ -126,19 +126,23 @@ _LOOKUP = (
     )
     .where(SOURCES.c.id == bindparam("source_id"))
 )
-_INSERT_VERSION = PAGE_VERSIONS.insert().returning(PAGE_VERSIONS.c.id)
+_CREATE_PAGE = Prepared(
+    lambda dialect: insert_ignoring_conflict_for(dialect, PAGES, "url", returning="id")
+)
+_INSERT_VERSION = Prepared(PAGE_VERSIONS.insert().returning(PAGE_VERSIONS.c.id))
 _INSERT_SECTIONS = TASK_SECTIONS.insert()
-_INSERT_FETCH = FETCHES.insert().returning(FETCHES.c.id)
+_INSERT_FETCH = Prepared(FETCHES.insert().returning(FETCHES.c.id))
 _UPDATE_PAGE = PAGES.update().where(PAGES.c.id == bindparam("page_id"))
-_TOUCH_PAGE = _UPDATE_PAGE.values(
+_TOUCH = _UPDATE_PAGE.values(
     last_fetched_at=bindparam("at"),
     etag=bindparam("etag"),
     last_modified=bindparam("last_modified"),
     gone_at=None,
 )
-_TOUCH_CHANGED_PAGE = _TOUCH_PAGE.values(last_changed_at=bindparam("at"))
-_NOT_MODIFIED_PAGE = _UPDATE_PAGE.values(last_fetched_at=bindparam("at"), gone_at=None)
-_GONE_PAGE = (
+_TOUCH_PAGE = Prepared(_TOUCH)
+_TOUCH_CHANGED_PAGE = Prepared(_TOUCH.values(last_changed_at=bindparam("at")))
+_NOT_MODIFIED_PAGE = Prepared(_UPDATE_PAGE.values(last_fetched_at=bindparam("at"), gone_at=None))
+_GONE_PAGE = Prepared(
     PAGES.update()
     .where(PAGES.c.id == bindparam("page_id"), PAGES.c.gone_at.is_(None))
     .values(gone_at=bindparam("at"))
@@ -280,9 +284,9 @@ def record_fetch(
         version_id = None
         if page_id is not None and outcome == "not_modified":
             version_id = state.version_id
-            conn.execute(_NOT_MODIFIED_PAGE, {"page_id": page_id, "at": requested_at})
+            _NOT_MODIFIED_PAGE.first(conn, {"page_id": page_id, "at": requested_at})
         elif page_id is not None and outcome == "gone":
-            conn.execute(_GONE_PAGE, {"page_id": page_id, "at": requested_at})
+            _GONE_PAGE.first(conn, {"page_id": page_id, "at": requested_at})
         _insert_fetch(
             conn,
             crawl_run_id=run_id,
@@ -353,8 +357,8 @@ class _PageWrite:
         )
         if not new_page:
             touch = _TOUCH_CHANGED_PAGE if outcome == "new_version" else _TOUCH_PAGE
-            conn.execute(
-                touch,
+            touch.first(
+                conn,
                 {
                     "page_id": page_id,
                     "at": self.requested_at,
@@ -367,8 +371,8 @@ class _PageWrite:
     def _create_page(self, conn: Connection) -> tuple[_PageState, bool]:
         """Insert the page row; return its state and whether this write created it."""
         at = self.requested_at
-        created = conn.execute(
-            insert_ignoring_conflict(conn, PAGES, "url", returning="id"),
+        created = _CREATE_PAGE.first(
+            conn,
             {
                 "source_id": self.source_id,
                 "url": self.url,
@@ -379,9 +383,9 @@ class _PageWrite:
                 "etag": self.etag,
                 "last_modified": self.last_modified,
             },
-        ).scalar()
+        )
         if created is not None:
-            return _PageState(page_id=int(created)), True
+            return _PageState(page_id=int(created[0])), True
         # Another writer created the page between our lookup and INSERT (PostgreSQL
         # waited for it to commit): lock the row it created and read it afresh.
         return _look_up(conn, run_id=self.run_id, source_id=self.source_id, url=self.url), False
@@ -403,21 +407,21 @@ class _PageWrite:
             source_id=self.source_id,
             now=self.requested_at,
         )
-        version_id = int(
-            conn.execute(
-                _INSERT_VERSION,
-                {
-                    "page_id": page_id,
-                    "version": version,
-                    "fetched_at": self.requested_at,
-                    "content_hash": self.content_hash,
-                    "raw_hash": self.raw_hash,
-                    "content_type": self.content_type,
-                    "parser_version": self.parser_version,
-                    **self.version_row,
-                },
-            ).scalar_one()
+        inserted = _INSERT_VERSION.first(
+            conn,
+            {
+                "page_id": page_id,
+                "version": version,
+                "fetched_at": self.requested_at,
+                "content_hash": self.content_hash,
+                "raw_hash": self.raw_hash,
+                "content_type": self.content_type,
+                "parser_version": self.parser_version,
+                **self.version_row,
+            },
         )
+        assert inserted is not None  # RETURNING gives the row
+        version_id = int(inserted[0])
         if self.section_rows:
             conn.execute(
                 _INSERT_SECTIONS,
@@ -449,24 +453,19 @@ def _look_up(conn: Connection, *, run_id: int, source_id: int, url: str) -> _Pag
         # statement that waited for the lock would otherwise see the latest version as
         # it was before the other writer committed. (SQLite's BEGIN IMMEDIATE already
         # serialises writers, so its one statement reads current data.)
-        conn.execute(_LOCK_PAGE, {"url": url})
-    row = conn.execute(_LOOKUP, {"run_id": run_id, "source_id": source_id, "url": url}).first()
-    if row is None or row.run_source != source_id:
+        _LOCK_PAGE.first(conn, {"url": url})
+    row = _LOOKUP.first(conn, {"run_id": run_id, "source_id": source_id, "url": url})
+    if row is None or row[0] != source_id:
         require_run(conn, run_id, source_id)  # raises, naming what is wrong with the run
         raise UnknownRecordError(f"source {source_id} does not exist", database=describe(conn))
-    return _PageState(
-        page_id=row.page_id,
-        version_id=row.version_id,
-        version=row.version or 0,
-        content_hash=row.content_hash,
-        parser_version=row.parser_version,
-        raw_hash=row.raw_hash,
-        content_type=row.content_type,
-    )
+    _, page_id, version_id, version, content, parser, raw, content_type = row
+    return _PageState(page_id, version_id, version or 0, content, parser, raw, content_type)
 
 
 def _insert_fetch(conn: Connection, *, nbytes: int | None, **values: Any) -> int:
-    return int(conn.execute(_INSERT_FETCH, {"bytes": nbytes, **values}).scalar_one())
+    row = _INSERT_FETCH.first(conn, {"bytes": nbytes, **values})
+    assert row is not None  # RETURNING gives the row
+    return int(row[0])
 
 
 def _retrying(engine: Engine, doing: str, body: Callable[[Connection], _T]) -> _T:

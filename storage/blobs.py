@@ -26,7 +26,7 @@ from sqlalchemy import Connection, bindparam, select, update
 from storage.engine import describe
 from storage.errors import BlobError
 from storage.models import BLOB_DICTS, BLOBS, SOURCES, Blob, BlobDict, Source
-from storage.sql import insert_ignoring_conflict
+from storage.sql import Prepared, insert_ignoring_conflict, insert_ignoring_conflict_for
 
 #: zstd level for bodies. Against the source's dictionary, level 3 stores a 40 KB page
 #: in about 12% of its size at 0.05 ms; level 9 gains one point of ratio for 0.18 ms,
@@ -84,17 +84,20 @@ def decompress(data: bytes, dictionary: zstandard.ZstdCompressionDict | None, si
 
 # Whether the body is stored and which dictionary its source has, in one round trip
 # (three scalar subqueries, so there is always exactly one row).
-_BLOB_STATE = select(
-    select(BLOBS.c.hash).where(BLOBS.c.hash == bindparam("hash")).scalar_subquery().label("stored"),
-    select(SOURCES.c.blob_dict_id)
-    .where(SOURCES.c.id == bindparam("source_id"))
-    .scalar_subquery()
-    .label("dict_id"),
-    select(BLOB_DICTS.c.hash)
-    .join(SOURCES, SOURCES.c.blob_dict_id == BLOB_DICTS.c.id)
-    .where(SOURCES.c.id == bindparam("source_id"))
-    .scalar_subquery()
-    .label("dict_hash"),
+_BLOB_STATE = Prepared(
+    select(
+        select(BLOBS.c.hash).where(BLOBS.c.hash == bindparam("hash")).scalar_subquery(),
+        select(SOURCES.c.blob_dict_id)
+        .where(SOURCES.c.id == bindparam("source_id"))
+        .scalar_subquery(),
+        select(BLOB_DICTS.c.hash)
+        .join(SOURCES, SOURCES.c.blob_dict_id == BLOB_DICTS.c.id)
+        .where(SOURCES.c.id == bindparam("source_id"))
+        .scalar_subquery(),
+    )
+)
+_INSERT_BLOB = Prepared(
+    lambda dialect: insert_ignoring_conflict_for(dialect, BLOBS, "hash", returning="hash")
 )
 
 
@@ -105,15 +108,17 @@ def put_blob(conn: Connection, *, raw: bytes, raw_hash: str, source_id: int, now
     ``blob_dicts`` row made from ``raw`` plus ``sources.blob_dict_id``. Returns True when
     a blob row was written.
     """
-    state = conn.execute(_BLOB_STATE, {"hash": raw_hash, "source_id": source_id}).one()
-    if state.stored is not None:
+    state = _BLOB_STATE.first(conn, {"hash": raw_hash, "source_id": source_id})
+    assert state is not None  # scalar subqueries only: always one row
+    stored, source_dict_id, source_dict_hash = state
+    if stored is not None:
         return False
     dict_id, dictionary = _source_dictionary(
-        conn, source_id, raw, now, state.dict_id, state.dict_hash
+        conn, source_id, raw, now, source_dict_id, source_dict_hash
     )
     # A concurrent writer may store the same body first; its row is identical.
-    inserted = conn.execute(
-        insert_ignoring_conflict(conn, BLOBS, "hash", returning="hash"),
+    inserted = _INSERT_BLOB.first(
+        conn,
         {
             "hash": raw_hash,
             "size": len(raw),
@@ -122,7 +127,7 @@ def put_blob(conn: Connection, *, raw: bytes, raw_hash: str, source_id: int, now
             "data": compress(raw, dictionary),
         },
     )
-    return inserted.first() is not None
+    return inserted is not None
 
 
 def read_blob(conn: Connection, raw_hash: str) -> bytes:
