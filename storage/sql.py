@@ -165,6 +165,7 @@ def _wrapped(conn: Connection, exc: Any, sql: str, args: Any, cursor: Any) -> Ba
         args,
         exc,
         dialect.loaded_dbapi.Error,
+        hide_parameters=conn.engine.hide_parameters,
         connection_invalidated=lost,
         dialect=dialect,
     )
