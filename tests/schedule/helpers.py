@@ -157,9 +157,17 @@ class DaemonProcess:
         self.proc.send_signal(signum)
 
     def stop(self, timeout: float = 30.0) -> int:
-        """SIGTERM the daemon and return its exit code."""
+        """SIGTERM the daemon once and return its exit code.
+
+        Only for a daemon that has not been sent SIGTERM yet: a second SIGTERM means
+        "exit now" to the daemon (exit 143), so after ``signal(SIGTERM)`` use ``wait``.
+        """
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
+        return self.wait(timeout)
+
+    def wait(self, timeout: float = 30.0) -> int:
+        """Wait for the daemon to exit, sending no signal; return its exit code."""
         code = self.proc.wait(timeout=timeout)
         self._reader.join(timeout=5)
         return code

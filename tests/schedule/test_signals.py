@@ -59,7 +59,8 @@ def test_sigterm_mid_crawl_closes_the_run_as_interrupted(
     _wait_for_documents(site, 3)
 
     daemon.signal(signal.SIGTERM)
-    assert daemon.stop(timeout=20) == 0
+    # wait, not stop: a second SIGTERM would mean "exit now" (143).
+    assert daemon.wait(timeout=20) == 0
     finished = daemon.event("run_finished", timeout=1)
     assert finished["status"] == "interrupted"
     assert daemon.event("stopped", timeout=1)["forced"] is False
