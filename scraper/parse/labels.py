@@ -18,37 +18,66 @@ METADATA_LABELS: dict[str, str] = {
     "标题": "title",
     "信息名称": "title",
     "文件名称": "title",
+    "文件标题": "title",
+    "公文标题": "title",
     "索引号": "index_no",
+    "信息索引": "index_no",
+    "索引编号": "index_no",
     "组配分类": "category",
     "信息分类": "category",
     "分类": "category",
+    "信息类别": "category",
     "发布机构": "publisher",
     "发文机关": "publisher",
     "发布单位": "publisher",
+    # Real pages name the issuing body in many ways (北京 [发文机构], 长沙 公开责任部门,
+    # 福建 制发单位 …); each means the body that issued and published the document.
+    "发文机构": "publisher",
+    "发文单位": "publisher",
+    "制发单位": "publisher",
+    "制发机关": "publisher",
+    "公开责任部门": "publisher",
+    "信息发布机构": "publisher",
     "主题分类": "topic",
+    # 自然资源部 and others print 主题 for 主题分类 (主题词 stays keywords: longer labels win).
+    "主题": "topic",
     "文号": "doc_number",
     "发文字号": "doc_number",
     "发布文号": "doc_number",
     "文件编号": "doc_number",
+    "发文号": "doc_number",
+    # 福建's TRS template labels the document number 备注/文号.
+    "备注/文号": "doc_number",
     "发布日期": "published_date",
     "发文日期": "published_date",
     "生成日期": "published_date",
+    "公文生成日期": "published_date",
     "公开日期": "published_date",
+    "公布日期": "published_date",
     "发布时间": "published_date",
     "成文日期": "written_date",
+    "成文时间": "written_date",
     "生效日期": "effective_date",
     "实施日期": "effective_date",
+    "施行日期": "effective_date",
+    "生效时间": "effective_date",
     "废止日期": "expiry_date",
     "失效日期": "expiry_date",
+    "失效时间": "expiry_date",
+    "废止时间": "expiry_date",
     "有效性": "validity",
     "效力状态": "validity",
     "时效性": "validity",
+    "是否有效": "validity",
     "来源": "source",
     "信息来源": "source",
+    "文章来源": "source",
     "关键词": "keywords",
     "关键字": "keywords",
     "主题词": "keywords",
     "内容概述": "summary",
+    "内容摘要": "summary",
+    "摘要": "summary",
 }
 
 #: Fields whose values are dates (parsed to ISO ``YYYY-MM-DD``).
@@ -74,6 +103,9 @@ VOLATILE_LABELS: frozenset[str] = frozenset(
         "分享",
         "分享到",
         "扫一扫",
+        # Page-generation stamps change whenever a site republishes its pages.
+        "页面生成时间",
+        "生成时间",
     }
 )
 
@@ -95,8 +127,6 @@ KNOWN_EXTRA_LABELS: frozenset[str] = frozenset(
         "信息格式/语种",
         "主题导航",
         "所属机构",
-        "发文单位",
-        "信息类别",
         "内容分类",
         "统一编号",
         "登记号",
@@ -121,6 +151,13 @@ NAVIGATION_LABELS: frozenset[str] = frozenset(
         "今天是",
     }
 )
+
+
+def is_navigation_label(label: str) -> bool:
+    """True for a breadcrumb or date-bar label: one of :data:`NAVIGATION_LABELS`, or any
+    short label ending in 位置 (您当前所在位置, 当前访问位置 …: sites vary the wording)."""
+    return label in NAVIGATION_LABELS or (label.endswith("位置") and len(label) <= 10)
+
 
 #: Task-section label → Section field.
 SECTION_LABELS: dict[str, str] = {

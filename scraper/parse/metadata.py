@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from scraper.parse.labels import (
     DATE_FIELDS,
     METADATA_LABELS,
-    NAVIGATION_LABELS,
     VOLATILE_LABELS,
+    is_navigation_label,
     label_pattern,
     normalize_label,
 )
@@ -31,6 +31,7 @@ from scraper.parse.pairs import (
     row_pairs,
 )
 from scraper.parse.record import CANONICAL_FIELDS, Metadata
+from scraper.parse.text import normalize_space
 from scraper.parse.values import DateTime, clean_value, parse_datetime
 
 #: Labels of the article info line (``发布时间：… 来源：… 浏览次数：…``).
@@ -45,9 +46,6 @@ META_FALLBACKS: dict[str, str] = {
     "keywords": "keywords",
 }
 
-# ``<title>`` suffix: "文章标题_网站名", "文章标题 - 网站名", "文章标题|网站名".
-_TITLE_SUFFIX = re.compile(r"^(.+?)\s*(?:[_|｜–—]|-)+\s*([^_|｜–—\-]+)$")
-_SUFFIX_BLOCKERS = re.compile(r"[0-9０-９“”\"《》()（）〔〕\[\]]")
 _FIRST_KNOWN = frozenset(label[0] for label in KNOWN_LABELS)
 # Canonical labels, padded or split by markers as pages print them (normalize_label
 # removes exactly those characters).
@@ -70,6 +68,8 @@ def _one_label_per_match(labels: frozenset[str]) -> bool:
 
 _PRECHECK = _one_label_per_match(frozenset(METADATA_LABELS))
 _INLINE_MARKERS = EMPH + SOFT
+# What may stand before a line's first label: tag boundaries, a space, a bracket ([发文字号]).
+_LEADERS = _INLINE_MARKERS + " [【"
 
 
 @dataclass(slots=True)
@@ -77,15 +77,27 @@ class PageContext:
     """What the page offers besides its lines: ``<meta>`` tags, ``h1`` texts, ``<title>``."""
 
     meta: Mapping[str, str] = field(default_factory=dict)
+    #: Texts of headline-like elements (h1–h3, ``*title*`` classes), in document order.
     headings: Sequence[str] = ()
+    #: Texts of the ``h1`` elements.
+    h1s: Sequence[str] = ()
     title_tag: str | None = None
 
 
 def extract_metadata(
-    before: Sequence[Block], after: Sequence[Block], context: PageContext
-) -> tuple[Metadata, list[str]]:
-    """Return the page's Metadata and warnings, from the blocks before and after the
-    article body (the body itself is excluded), and the page context for fallbacks."""
+    before: Sequence[Block],
+    after: Sequence[Block],
+    context: PageContext,
+    inside: Sequence[Block] = (),
+) -> tuple[Metadata, list[str], Sequence[Block]]:
+    """Return the page's Metadata, warnings, and the article body's blocks.
+
+    The block is looked for in the blocks before and after the article container;
+    when there is none, at the top of the container (``inside``): some templates put
+    the block inside the content element (安化县's ``#zoom`` opens with it), and then
+    the body returned is ``inside`` without it. Otherwise ``inside`` comes back as is.
+    ``context`` supplies the fallbacks.
+    """
     collector = _Collector()
     found_block = False
     loose: list[str] = []
@@ -95,6 +107,12 @@ def extract_metadata(
         for label, value in pairs:
             collector.add(label, value)
         loose.extend(lines)
+    body = inside
+    if not found_block and inside:
+        pairs, body = split_leading_block(inside)
+        found_block = bool(pairs)
+        for label, value in pairs:
+            collector.add(label, value)
     if not found_block:
         collector.warnings.append("no metadata block found")
     for label, value in read_info_line(loose):
@@ -104,10 +122,42 @@ def extract_metadata(
         if content:
             collector.fill_from_info(fallback_field, content)
     if "title" not in collector.values:
-        title = _title_fallback(context)
+        title, warning = _title_fallback(context)
         if title:
             collector.values["title"] = title
-    return collector.build(), collector.warnings
+            if warning:
+                collector.warnings.append(warning)
+    return collector.build(), collector.warnings, body
+
+
+#: An article line: longer than any metadata row, without a label.
+_ARTICLE_LINE = 60
+#: How far into the container a leading block may start (a repeated title, an info line).
+_LEADING_REACH = 40
+
+
+def split_leading_block(blocks: Sequence[Block]) -> tuple[list[Pair], list[Block]]:
+    """Return the pairs of a metadata block at the top of an article container, and
+    the container's blocks without the block's lines and tables.
+
+    The top is everything before the first article line (a long unlabelled line) or
+    the first table that is not a block. Nothing is taken when no block is there.
+    """
+    end = 0
+    while end < len(blocks) and end < _LEADING_REACH:
+        block = blocks[end]
+        if isinstance(block, Table):
+            if not _is_block(_table_pairs(block), single_line=False):
+                break
+        elif len(block) > _ARTICLE_LINE and _labelled(block) is None:
+            break
+        end += 1
+    if end == 0:
+        return [], list(blocks)
+    pairs, loose = find_block_pairs(blocks[:end])
+    if not pairs:
+        return [], list(blocks)
+    return pairs, [*loose, *blocks[end:]]
 
 
 def find_block_pairs(blocks: Sequence[Block]) -> tuple[list[Pair], list[str]]:
@@ -188,15 +238,15 @@ _MAX_GAP = 6
 def _labelled(line: str) -> tuple[str, list[Pair] | None] | None:
     """Classify a line that starts with a label (P, L or N), else return None."""
     first = line[0]
-    if first in _INLINE_MARKERS:
-        first = line.lstrip(_INLINE_MARKERS + " ")[:1]
+    if first in _LEADERS:
+        first = line.lstrip(_LEADERS)[:1]
     # Cheap pre-check: most lines of a page (navigation, footers) start with no label.
     if first not in _FIRST_KNOWN and "：" not in line[:16] and ":" not in line[:16]:
         return None
     pairs = line_pairs(line)
     if pairs is None:
         return None
-    if pairs[0][0] in NAVIGATION_LABELS:
+    if is_navigation_label(pairs[0][0]):
         return _NAVIGATION, None
     if len(pairs) == 1 and not pairs[0][1]:
         return _LABEL, pairs
@@ -363,9 +413,7 @@ class _Collector:
     def _set(self, target: dict[str, str], key: str, value: str, label: str) -> None:
         old = target.setdefault(key, value)
         if old != value:
-            self.warnings.append(
-                f"conflicting values for {label}: kept {old!r}, ignored {value!r}"
-            )
+            self.warnings.append(f"conflicting values for {label}: kept {old!r}, ignored {value!r}")
 
     def build(self) -> Metadata:
         return Metadata(
@@ -374,18 +422,74 @@ class _Collector:
         )
 
 
-def _title_fallback(context: PageContext) -> str | None:
-    """The article ``h1`` (the longest one: a logo ``h1`` is short), else ``<title>``
-    without its site-name suffix."""
-    headings = [h for h in (clean_value(plain(text)) for text in context.headings) if h]
-    if headings:
-        return max(headings, key=len)
-    if not context.title_tag:
-        return None
-    title = clean_value(context.title_tag)
-    if title is None:
-        return None
-    match = _TITLE_SUFFIX.match(title)
-    if match is not None and not _SUFFIX_BLOCKERS.search(match.group(2)):
-        return match.group(1).strip()
-    return title
+def _title_fallback(context: PageContext) -> tuple[str | None, str | None]:
+    """Return the title when no block and no ``<meta name="ArticleTitle">`` gave one, and
+    a warning saying where it came from (None when it is the headline the page shows and
+    its ``<title>`` confirms).
+
+    Portals write ``<title>`` as "headline_column_site" or "site-headline" (长沙, 达州), so
+    neither its first nor its last part is reliably the headline. In order:
+    1. the longest headline-like element (``h1``–``h3``, ``*title*`` classes) whose text
+       ``<title>`` contains, or that contains the longest non-site part of ``<title>``;
+    2. the longer of the longest ``h1`` that is not a site name (a logo ``h1`` is short)
+       and the longest part of ``<title>`` that is not a site name.
+    """
+    parts = [part for part in _title_parts(context.title_tag) if not _is_site_name(part, context)]
+    best_part = max(parts, key=len) if parts else None
+    headings = [
+        heading
+        for heading in (clean_value(plain(text)) for text in context.headings)
+        if heading and not _is_site_name(heading, context)
+    ]
+    if context.title_tag:
+        whole = normalize_space(context.title_tag)
+        confirmed = [
+            heading
+            for heading in headings
+            if len(heading) >= _MIN_HEADLINE
+            and (heading in whole or _completes(heading, best_part))
+        ]
+        if confirmed:
+            return max(confirmed, key=len), None
+    h1s = [
+        heading
+        for heading in (clean_value(plain(text)) for text in context.h1s)
+        if heading and not _is_site_name(heading, context)
+    ]
+    top_h1 = max(h1s, key=len) if h1s else None
+    if top_h1 is not None and (best_part is None or len(top_h1) > len(best_part)):
+        return top_h1, "title guessed from the longest <h1>: <title> did not confirm it"
+    if best_part is not None:
+        return best_part, "title taken from <title>: no headline on the page matched it"
+    return None, None
+
+
+#: Shortest headline text matched against ``<title>`` (a column name such as 通知 is shorter).
+_MIN_HEADLINE = 5
+# Separators between the parts of a <title>: _ and |, a hyphen except between digits, a
+# spaced dash. 2021年1-6月份 stays whole, and so does a dash used as punctuation
+# (奋进新征程——庆祝…).
+_TITLE_SEPARATOR = re.compile(r"\s*(?:[_|｜]+|(?<![\d—])[-–](?![\d—])|\s[-–—]+\s)\s*")
+# Site names: 达州市人民政府, 长沙市政府门户网站, 首都之窗 …
+_SITE_NAME = re.compile(r"(?:门户网站|网站|政府网|人民政府|门户|首都之窗|官网|中国政府网)$")
+
+
+def _completes(heading: str, part: str | None) -> bool:
+    """True if ``heading`` is ``part`` of ``<title>`` shown in full: it contains it and
+    adds little (a ``<title>`` cut short), unlike a container whose class says title."""
+    if part is None:
+        return False
+    core = part.rstrip("….")  # 关于印发某某办法的通…: cut with an ellipsis
+    return core in heading and len(heading) <= len(core) * 1.3 + 10
+
+
+def _title_parts(title: str | None) -> list[str]:
+    """The parts of a ``<title>`` between separators, cleaned, empty ones dropped."""
+    if not title:
+        return []
+    return [part for part in (clean_value(p) for p in _TITLE_SEPARATOR.split(title)) if part]
+
+
+def _is_site_name(text: str, context: PageContext) -> bool:
+    site = context.meta.get("sitename")
+    return text == site or (len(text) <= 20 and _SITE_NAME.search(text) is not None)

@@ -29,7 +29,11 @@ from scraper.parse.sections import extract_sections, has_task_labels
 from scraper.parse.text import normalize_space
 from scraper.parse.values import clean_value
 
-_META_SELECTOR = ", ".join(f'meta[name="{name}" i]' for name in META_FALLBACKS)
+_META_SELECTOR = ", ".join(f'meta[name="{name}" i]' for name in (*META_FALLBACKS, "SiteName"))
+# Where a page shows its headline when no block or <meta> names it.
+_HEADLINE_SELECTOR = 'h1, h2, h3, [class*="title" i], [id*="title" i]'
+#: Longer "headings" are containers, not headlines.
+_MAX_HEADLINE = 200
 
 
 def parse_page(
@@ -91,13 +95,13 @@ def _parse(data: bytes, content_type: str | None) -> PageRecord:
         if tree.body is not None:
             before, after = _split_at_place(split_blocks(walk(tree.body)))
 
-    metadata, metadata_warnings = extract_metadata(before, after, context)
+    metadata, metadata_warnings, body = extract_metadata(before, after, context, body_blocks)
     warnings.extend(metadata_warnings)
-    lines = body_lines(body_blocks, metadata.title)
+    lines = body_lines(body, metadata.title)
     if not lines:
         warnings.append("no article body found")
     body_text = "\n".join(lines)
-    sections = extract_sections(body_blocks) if has_task_labels(body_text) else []
+    sections = extract_sections(body) if has_task_labels(body_text) else []
     return PageRecord(
         metadata=metadata,
         sections=tuple(sections),
@@ -124,9 +128,15 @@ def _context(tree: Any) -> PageContext:
         # The title fallbacks after <meta name="ArticleTitle"> are never reached.
         return PageContext(meta=meta)
     title = (head.css_first("title") if head is not None else None) or tree.css_first("title")
+    headings = [
+        text
+        for text in (normalize_space(node.text()) for node in tree.css(_HEADLINE_SELECTOR))
+        if text and len(text) <= _MAX_HEADLINE
+    ]
     return PageContext(
         meta=meta,
-        headings=[normalize_space(node.text()) for node in tree.css("h1")],
+        headings=headings,
+        h1s=[normalize_space(node.text()) for node in tree.css("h1")],
         title_tag=normalize_space(title.text()) if title is not None else None,
     )
 

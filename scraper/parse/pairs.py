@@ -31,6 +31,11 @@ _KNOWN = label_pattern(KNOWN_LABELS, joint=f"[ {EMPH}{SOFT}]*")
 _UNKNOWN = r"[\u4e00-\u9fff][\u4e00-\u9fffA-Za-z/]{1,9}"
 _KNOWN_START = re.compile(rf"{_M}* ?({_KNOWN}){_M}* ?(?:[:：]|(?=[{EMPH}{SOFT} ]|$))")
 _UNKNOWN_START = re.compile(rf"{_M}* ?({_UNKNOWN}){_M}* ?[:：]")
+# 首都之窗 (TRS) prints its block as ``<li>[发文字号] <span>…</span></li>``: a label in
+# square brackets, known or not, needs no colon; the closing bracket ends it.
+_BRACKETED_START = re.compile(
+    rf"{_M}* ?[\[【]{_M}* ?({_KNOWN}|{_UNKNOWN}){_M}* ?[\]】]{_M}* ?[:：]?"
+)
 # A further label on the same line: after a space or tag boundary, before a colon,
 # maybe in brackets (【字号：大 中 小】). The match includes that space or boundary:
 # a pattern that starts with a character class is searched for at C speed, one
@@ -48,7 +53,7 @@ def line_pairs(text: str) -> list[Pair] | None:
     """Return the (normalised label, plain value) pairs of a line that starts with a
     label, or None if it does not. A label alone gives one pair with an empty value.
     """
-    match = _KNOWN_START.match(text) or _UNKNOWN_START.match(text)
+    match = _KNOWN_START.match(text) or _UNKNOWN_START.match(text) or _BRACKETED_START.match(text)
     if match is None:
         return None
     pairs: list[Pair] = []

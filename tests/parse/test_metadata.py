@@ -217,7 +217,7 @@ def test_info_line_fills_source_and_time_only() -> None:
 @pytest.mark.parametrize(
     ("context", "expected"),
     [
-        (PageContext(headings=["宣城市", "2021年工作报告"], title_tag="x_站"), "2021年工作报告"),
+        (PageContext(h1s=["宣城市", "2021年工作报告"], title_tag="x_站"), "2021年工作报告"),
         (PageContext(title_tag="拨动心弦 守护心灵健康_安徽省教育厅"), "拨动心弦 守护心灵健康"),
         (
             PageContext(title_tag="关于做好防汛工作的通知 - 宣城市人民政府"),
@@ -233,7 +233,7 @@ def test_info_line_fills_source_and_time_only() -> None:
     ],
 )
 def test_title_fallback(context: PageContext, expected: str | None) -> None:
-    assert _title_fallback(context) == expected
+    assert _title_fallback(context)[0] == expected
 
 
 def test_title_from_h1_when_no_block_or_meta() -> None:
@@ -241,3 +241,71 @@ def test_title_from_h1_when_no_block_or_meta() -> None:
         "<h1 class='title'>关于开展文明城市创建的通知</h1>", head="<title>通知_县政府</title>"
     )
     assert parse_page(html).metadata.title == "关于开展文明城市创建的通知"
+
+
+def test_labels_in_square_brackets_need_no_colon() -> None:
+    # 首都之窗 (www.beijing.gov.cn): <ol class="doc-info"><li>[label] <span>value</span></li>
+    block = (
+        '<ol class="doc-info"><li>[主题分类] <span>城乡建设</span></li>'
+        "<li>[发文机构] <span></span><span>北京市人民政府办公厅</span></li>"
+        "<li>[联合发文单位] <span></span></li>"
+        "<li>[发文字号] <span><span>京政办发</span><span>〔2025〕</span>"
+        "<span>13号</span></span></li>"
+        "<li>【成文日期】<span>2025-07-23</span></li></ol>"
+    )
+    metadata = parse_page(page(block)).metadata
+    assert metadata.topic == "城乡建设"
+    assert metadata.publisher == "北京市人民政府办公厅"
+    assert metadata.doc_number == "京政办发〔2025〕13号"
+    assert metadata.written_date == "2025-07-23"
+
+
+def test_a_block_at_the_top_of_the_container_is_metadata_not_body() -> None:
+    # 安化县: the th/td table is the first thing inside #zoom.
+    table = (
+        "<table><tr><th>索引号</th><td>50000007/2022-1663341</td><th>统一登记号</th><td></td></tr>"
+        "<tr><th>发布机构</th><td>安化县</td><th>文号</th><td>安政办发〔2022〕20号</td></tr></table>"
+    )
+    record = parse_page(page("", body=table + BODY))
+    assert record.metadata.index_no == "50000007/2022-1663341"
+    assert record.metadata.doc_number == "安政办发〔2022〕20号"
+    assert record.body_text.startswith("根据工作安排")
+    assert "no metadata block found" not in record.warnings
+
+
+def test_a_labelled_table_inside_the_article_is_not_taken_when_a_block_was_found() -> None:
+    table = (
+        "<table><tr><th>发布机构</th><td>某局</td><th>文号</th><td>某〔2022〕1号</td></tr></table>"
+    )
+    record = parse_page(page(DESKTOP, body=table + BODY))
+    assert record.metadata.publisher == "市数据资源局(市政务服务局)"
+    assert record.body_text.startswith("发布机构 | 某局")
+
+
+@pytest.mark.parametrize(
+    ("title_tag", "headline", "expected"),
+    [
+        # 长沙: "site-headline"; 达州: "site_column_headline".
+        ("长沙市政府门户网站-关于优化住房公积金业务政策和流程的通知",
+         "<h2>关于优化住房公积金业务政策和流程的通知</h2>",
+         "关于优化住房公积金业务政策和流程的通知"),
+        ("达州市人民政府_达市府办（发）_达州市人民政府办公室关于印发十条措施的通知",
+         '<h2 id="ct">达州市人民政府办公室关于印发十条措施的通知</h2>',
+         "达州市人民政府办公室关于印发十条措施的通知"),
+        # <title> cut short: the headline shown in full wins.
+        ("关于印发某某办法的通…_某市人民政府",
+         '<div class="article-title">关于印发某某办法的通知</div>',
+         "关于印发某某办法的通知"),
+    ],
+)  # fmt: skip
+def test_the_title_is_the_headline_that_title_confirms(
+    title_tag: str, headline: str, expected: str
+) -> None:
+    html = page("", head=f"<title>{title_tag}</title>", body=headline + BODY)
+    assert parse_page(html).metadata.title == expected
+
+
+def test_a_breadcrumb_ending_in_weizhi_is_navigation() -> None:
+    crumb = "<div>您当前所在位置：首页 &gt; 政务公开 &gt; 统计公报</div>"
+    metadata = parse_page(page(crumb + DESKTOP)).metadata
+    assert "您当前所在位置" not in metadata.metadata_extra
