@@ -34,17 +34,39 @@ from scraper.parse.record import CANONICAL_FIELDS, Metadata
 from scraper.parse.text import normalize_space
 from scraper.parse.values import DateTime, clean_value, parse_datetime
 
-#: Labels of the article info line (``发布时间：… 来源：… 浏览次数：…``).
-INFO_LABELS: dict[str, str] = {"发布时间": "published_date", "来源": "source"}
-
-#: ``<meta name=…>`` (lower-cased) → field it can fill when the block left it empty.
-META_FALLBACKS: dict[str, str] = {
-    "articletitle": "title",
-    "columnname": "category",
-    "pubdate": "published_date",
-    "contentsource": "source",
-    "keywords": "keywords",
+#: Labels read from the article info line (``发布时间：… 来源：… 浏览次数：…``) and other lines
+#: outside the block, and the field each fills when the block left it empty.
+INFO_LABELS: dict[str, str] = {
+    "发布时间": "published_date",
+    "发布日期": "published_date",
+    "发文日期": "published_date",
+    "成文日期": "written_date",
+    "来源": "source",
+    "信息来源": "source",
+    "文章来源": "source",
 }
+#: Bare labels (证监会 ``日期：2022-04-11 来源：证监会``, 郑州 ``来源：… 时间：…``): read only above
+#: the article, and only when nothing else gave the date.
+WEAK_INFO_LABELS: dict[str, str] = {"日期": "published_date", "时间": "published_date"}
+# Labels that do not make a single line a block: the info line's own.
+_INFO_LINE_ONLY = frozenset({"发布时间", "来源"})
+# An info label where a label can start: the line's start, or after a space, a tag boundary,
+# a bracket or a bar (更新日期 holds 日期 but is another label).
+_INFO_START = re.compile(
+    "(?:^|(?<=[ |｜【\\[(（\ufdd5\ufdd6]))"
+    + label_pattern({*INFO_LABELS, *WEAK_INFO_LABELS}, joint="")
+    + "[ \ufdd5\ufdd6]*[:：]"
+)
+#: ``<meta name=…>`` (lower-cased) → field it can fill when the page shows none. Only the
+#: title: the other standard tags are not what the page shows and are not reliable — on real
+#: sites PubDate is the time a page was last generated (证监会, 白银), ContentSource a system
+#: name (税务总局 "SZfaguiku"), ColumnName the web column rather than the 组配分类, Keywords
+#: the whole portal's — and a stamp that changes on regeneration would make false versions.
+META_FALLBACKS: dict[str, str] = {"articletitle": "title"}
+# Widget words a value picks up from the elements after it on its line (来源：某局 打印).
+_TRAILING_WIDGETS = re.compile(
+    r"(?:(?:^|[ 【\[])(?:打印本页|打印|关闭窗口|关闭|分享到|分享|收藏)[】\]]?)+$"
+)
 
 _FIRST_KNOWN = frozenset(label[0] for label in KNOWN_LABELS)
 # Canonical labels, padded or split by markers as pages print them (normalize_label
@@ -100,13 +122,13 @@ def extract_metadata(
     """
     collector = _Collector()
     found_block = False
-    loose: list[str] = []
+    loose: list[list[str]] = []
     for blocks in (before, after):
         pairs, lines = find_block_pairs(blocks)
         found_block = found_block or bool(pairs)
         for label, value in pairs:
             collector.add(label, value)
-        loose.extend(lines)
+        loose.append(lines)
     body = inside
     if not found_block and inside:
         pairs, body = split_leading_block(inside)
@@ -115,12 +137,17 @@ def extract_metadata(
             collector.add(label, value)
     if not found_block:
         collector.warnings.append("no metadata block found")
-    for label, value in read_info_line(loose):
-        collector.fill_from_info(INFO_LABELS[label], value)
+    above, below = loose
+    for label, value in read_info_line([*above, *below]):
+        if label in INFO_LABELS:
+            collector.fill_from_info(label, INFO_LABELS[label], value)
+    for label, value in read_info_line(above):
+        if label in WEAK_INFO_LABELS:
+            collector.fill_from_info(label, WEAK_INFO_LABELS[label], value)
     for name, fallback_field in META_FALLBACKS.items():
-        content = context.meta.get(name)
+        content = clean_value(context.meta.get(name))
         if content:
-            collector.fill_from_info(fallback_field, content)
+            collector.values.setdefault(fallback_field, content)
     if "title" not in collector.values:
         title, warning = _title_fallback(context)
         if title:
@@ -182,28 +209,20 @@ def find_block_pairs(blocks: Sequence[Block]) -> tuple[list[Pair], list[str]]:
 
 
 def read_info_line(lines: Sequence[str]) -> list[Pair]:
-    """Return the 发布时间 / 来源 pairs of the info line(s) among ``lines``, in order."""
+    """Return the pairs of info-line labels (:data:`INFO_LABELS`, :data:`WEAK_INFO_LABELS`)
+    among ``lines``, in order."""
     found: list[Pair] = []
     for line in lines:
-        if "来源" not in line and "发布时间" not in line:
+        match = _INFO_START.search(line)
+        if match is None:
             continue
-        for start in _info_starts(line):
-            pairs = line_pairs(line[start:])
-            if pairs is None:
-                continue
-            found.extend((label, value) for label, value in pairs if label in INFO_LABELS)
-            break
+        pairs = line_pairs(line[match.start() :])
+        if pairs is None:
+            continue
+        for label, value in pairs:
+            if label in INFO_LABELS or label in WEAK_INFO_LABELS:
+                found.append((label, value))
     return found
-
-
-def _info_starts(line: str) -> list[int]:
-    """Where the info line's first label may start: the line start or the first label."""
-    positions = [0]
-    for label in INFO_LABELS:
-        at = line.find(label)
-        if at > 0:
-            positions.append(at)
-    return sorted(positions)
 
 
 def _table_pairs(table: Table) -> list[Pair]:
@@ -218,7 +237,7 @@ def _is_block(pairs: Sequence[Pair], *, single_line: bool) -> bool:
     info line's own labels (发布时间, 来源)."""
     fields = set()
     for label, value in pairs:
-        if not value or (single_line and label in INFO_LABELS):
+        if not value or (single_line and label in _INFO_LINE_ONLY):
             continue
         canonical = METADATA_LABELS.get(label)
         if canonical is not None:
@@ -371,7 +390,7 @@ class _Collector:
     def add(self, label: str, raw: str) -> None:
         if label in VOLATILE_LABELS:
             return
-        value = clean_value(raw)
+        value = clean_value(_TRAILING_WIDGETS.sub("", raw))
         if value is None:
             return
         canonical = METADATA_LABELS.get(label)
@@ -390,19 +409,28 @@ class _Collector:
         if canonical == "published_date":
             self._time(parsed)
 
-    def fill_from_info(self, canonical: str, raw: str) -> None:
-        """Fill a field the block left empty (and ``published_at`` for a same-day time)."""
-        value = clean_value(raw)
+    def fill_from_info(self, label: str, canonical: str, raw: str) -> None:
+        """Fill a field the block left empty (and ``published_at`` for a same-day time).
+
+        The block wins: a different value from the info line is kept in ``metadata_extra``
+        under its label, so that what the page said is not lost.
+        """
+        value = clean_value(_TRAILING_WIDGETS.sub("", raw))
         if value is None:
             return
         if canonical not in DATE_FIELDS:
-            self.values.setdefault(canonical, value)
-            return
-        parsed = parse_datetime(value)
-        if parsed is not None:
-            self.values.setdefault(canonical, parsed.date)
+            old = self.values.setdefault(canonical, value)
+        else:
+            parsed = parse_datetime(value)
+            if parsed is None:
+                return
+            old = self.values.setdefault(canonical, parsed.date)
             if canonical == "published_date":
                 self._time(parsed)
+            if old == parsed.date:
+                return
+        if old != value:
+            self.extra.setdefault(label, value)
 
     def _time(self, parsed: DateTime) -> None:
         """Keep the first time given for the published date itself."""

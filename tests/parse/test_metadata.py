@@ -179,25 +179,25 @@ META = (
 )
 
 
-def test_meta_fallbacks_without_a_block() -> None:
+def test_only_articletitle_is_read_from_meta() -> None:
+    # PubDate is often a regeneration stamp (证监会, 白银), ContentSource a system name,
+    # ColumnName the web column, Keywords the portal's: none is what the page shows.
     record = parse_page(page("", head=META))
     metadata = record.metadata
     assert metadata.title == "“奋进新征程”开幕"
-    assert metadata.published_date == "2024-10-14"
-    assert metadata.published_at == "2024-10-14T10:17:00+08:00"
-    assert metadata.source == "省文化和旅游厅办公室"
-    assert metadata.category == "部门资讯"
-    assert metadata.keywords == "书法 美术 展览"
+    assert metadata.published_date is None
+    assert metadata.published_at is None
+    assert metadata.source is None
+    assert metadata.category is None
+    assert metadata.keywords is None
     assert "no metadata block found" in record.warnings
 
 
-def test_meta_fallbacks_fill_only_empty_fields() -> None:
+def test_meta_title_fills_only_an_empty_title() -> None:
     metadata = parse_page(page(DESKTOP, head=META)).metadata
     assert metadata.title == "2021年度三季度政府工作报告任务进展情况"
     assert metadata.category == "决策部署落实情况"
     assert metadata.published_date == "2021-10-11"
-    assert metadata.published_at is None  # PubDate is another day
-    assert metadata.source == "省文化和旅游厅办公室"
 
 
 def test_info_line_fills_source_and_time_only() -> None:
@@ -309,3 +309,33 @@ def test_a_breadcrumb_ending_in_weizhi_is_navigation() -> None:
     crumb = "<div>您当前所在位置：首页 &gt; 政务公开 &gt; 统计公报</div>"
     metadata = parse_page(page(crumb + DESKTOP)).metadata
     assert "您当前所在位置" not in metadata.metadata_extra
+
+
+def test_info_line_labels_and_the_block_winning() -> None:
+    # 三明 (fjsx): the block's 公文生成日期 wins; the info line's different 时间 is kept.
+    block = (
+        "<ul><li>索引号：SM10100-0200-2022-00141</li><li>发布机构：区政府</li>"
+        "<li>公文生成日期：2022-09-18</li></ul>"
+    )
+    info = "<div class='info'>时间：2022-09-21 10:23 来源：沙县区政府办 打印</div>"
+    metadata = parse_page(page(block + info)).metadata
+    assert metadata.published_date == "2022-09-18"
+    assert metadata.published_at is None
+    assert metadata.source == "沙县区政府办"
+    assert metadata.metadata_extra == {"时间": "2022-09-21 10:23"}
+
+
+@pytest.mark.parametrize(
+    ("above", "below", "expected"),
+    [
+        ("<p>日期：2022-04-11 来源：证监会</p>", "", "2022-04-11"),  # bare 日期 above the text
+        ("<p>来源：郑州日报 时间：2025-11-03 08:10</p>", "", "2025-11-03"),
+        ("", "<p>时间：2026-12-04 10:00</p>", None),  # bare labels below the text: not read
+        ("<p>更新日期：2026-12-01</p>", "", None),  # 更新日期 is not 日期
+        ("<p>发布日期:2024-05-13 14:34:28 浏览次数:521</p>", "", "2024-05-13"),
+        ("<p>成文日期：2025-12-29</p>", "", None),  # a written date, not a published one
+    ],
+)
+def test_dates_outside_a_block(above: str, below: str, expected: str | None) -> None:
+    metadata = parse_page(page(above, after=below)).metadata
+    assert metadata.published_date == expected
