@@ -23,10 +23,14 @@ METADATA_LABELS: dict[str, str] = {
     "索引号": "index_no",
     "信息索引": "index_no",
     "索引编号": "index_no",
+    "索取号": "index_no",
     "组配分类": "category",
     "信息分类": "category",
     "分类": "category",
     "信息类别": "category",
+    # 浙江 公开分类, 常州 法定主动公开分类: the disclosure catalogue's class.
+    "公开分类": "category",
+    "法定主动公开分类": "category",
     "发布机构": "publisher",
     "发文机关": "publisher",
     "发布单位": "publisher",
@@ -37,6 +41,7 @@ METADATA_LABELS: dict[str, str] = {
     "制发单位": "publisher",
     "制发机关": "publisher",
     "公开责任部门": "publisher",
+    "责任部门": "publisher",
     "信息发布机构": "publisher",
     "主题分类": "topic",
     # 自然资源部 and others print 主题 for 主题分类 (主题词 stays keywords: longer labels win).
@@ -54,6 +59,8 @@ METADATA_LABELS: dict[str, str] = {
     "公文生成日期": "published_date",
     "公开日期": "published_date",
     "公布日期": "published_date",
+    # 上海: 印发日期 | 文号 | 发文机关 above the text, the day the document was issued.
+    "印发日期": "published_date",
     "发布时间": "published_date",
     "成文日期": "written_date",
     "成文时间": "written_date",
@@ -65,10 +72,16 @@ METADATA_LABELS: dict[str, str] = {
     "失效日期": "expiry_date",
     "失效时间": "expiry_date",
     "废止时间": "expiry_date",
+    # 长沙: 信息时效期 2027-07-31, the day the information stops being valid.
+    "信息时效期": "expiry_date",
+    "有效期至": "expiry_date",
     "有效性": "validity",
     "效力状态": "validity",
     "时效性": "validity",
     "是否有效": "validity",
+    "文件有效性": "validity",
+    # 滁州 (Lonsun): 有效期 有效.
+    "有效期": "validity",
     "来源": "source",
     "信息来源": "source",
     "文章来源": "source",
@@ -78,6 +91,7 @@ METADATA_LABELS: dict[str, str] = {
     "内容概述": "summary",
     "内容摘要": "summary",
     "摘要": "summary",
+    "内容描述": "summary",
 }
 
 #: Fields whose values are dates (parsed to ISO ``YYYY-MM-DD``).
@@ -115,7 +129,6 @@ VOLATILE_LABELS: frozenset[str] = frozenset(
 #: and ``label: value`` rows.
 KNOWN_EXTRA_LABELS: frozenset[str] = frozenset(
     {
-        "公开分类",
         "公开方式",
         "公开范围",
         "公开时限",
@@ -151,6 +164,22 @@ NAVIGATION_LABELS: frozenset[str] = frozenset(
         "今天是",
     }
 )
+
+
+#: Labels read from the article info line (``发布时间：… 来源：… 浏览次数：…``) and other lines
+#: outside the block, and the field each fills when the block left it empty.
+INFO_LABELS: dict[str, str] = {
+    "发布时间": "published_date",
+    "发布日期": "published_date",
+    "发文日期": "published_date",
+    "成文日期": "written_date",
+    "来源": "source",
+    "信息来源": "source",
+    "文章来源": "source",
+}
+#: Bare labels (证监会 ``日期：2022-04-11 来源：证监会``, 郑州 ``来源：… 时间：…``): read only above
+#: the article, and only when nothing else gave the date.
+WEAK_INFO_LABELS: dict[str, str] = {"日期": "published_date", "时间": "published_date"}
 
 
 def is_navigation_label(label: str) -> bool:

@@ -7,17 +7,20 @@ metadata block, info line and title live — is walked once, split at that marke
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from selectolax.lexbor import LexborHTMLParser
 
-from scraper.parse.body import body_lines, find_content
+from scraper.parse.body import body_lines
+from scraper.parse.container import find_content
 from scraper.parse.encoding import decode_html
 from scraper.parse.layout import (
     LINE,
     PLACE,
     Block,
+    Table,
     split_blocks,
     strip_markers,
     walk,
@@ -26,10 +29,13 @@ from scraper.parse.layout import (
 from scraper.parse.metadata import META_FALLBACKS, PageContext, extract_metadata
 from scraper.parse.record import Metadata, PageRecord
 from scraper.parse.sections import extract_sections, has_task_labels
-from scraper.parse.text import normalize_space
+from scraper.parse.text import join_cjk_lines, normalize_space
 from scraper.parse.values import clean_value
 
 _META_SELECTOR = ", ".join(f'meta[name="{name}" i]' for name in (*META_FALLBACKS, "SiteName"))
+#: Hidden text at least this long is kept (an article a script shows), shorter is dropped.
+_HIDDEN_ARTICLE = 200
+_HIDDEN_SELECTOR = 'body [style*="none" i], body [style*="hidden" i], body [hidden]'
 # Where a page shows its headline when no block or <meta> names it.
 _HEADLINE_SELECTOR = 'h1, h2, h3, [class*="title" i], [id*="title" i]'
 #: Longer "headings" are containers, not headlines.
@@ -77,9 +83,13 @@ def _parse(data: bytes, content_type: str | None) -> PageRecord:
     ):
         source = data
     tree = LexborHTMLParser(source)
+    _drop_hidden(tree)
     context = _context(tree)
 
-    container = find_content(tree)
+    choice = find_content(tree)
+    container = choice.node
+    if choice.guessed:
+        warnings.append("article container guessed by text density")
     body_blocks: list[Block] = []
     before: Sequence[Block] = ()
     after: Sequence[Block] = ()
@@ -112,6 +122,43 @@ def _parse(data: bytes, content_type: str | None) -> PageRecord:
     )
 
 
+def _drop_hidden(tree: Any) -> None:
+    """Remove the elements a visitor never sees: inline ``display:none`` or
+    ``visibility:hidden``, or the ``hidden`` attribute, unless the page's own
+    ``<style>`` shows them again (杭州: ``#xxgkhide{display:block !important}`` over an
+    inline ``display:none``), or unless they hold article-length text. Templates keep data
+    in hidden elements for their scripts
+    (安顺: a hidden ``NewsArticlePubDay``; 三明: four hidden 有效性 rows with different
+    values), which is not what the page says."""
+    hidden = tree.css(_HIDDEN_SELECTOR)
+    if not hidden:
+        return
+    styles = " ".join(node.text() for node in tree.css("style"))
+    # Innermost first: an element is removed before the hidden element around it.
+    for node in reversed(hidden):
+        attributes = node.attributes
+        style = (attributes.get("style") or "").replace(" ", "").lower()
+        if not ("hidden" in attributes or "display:none" in style or "visibility:hidden" in style):
+            continue
+        if styles and _shown_by_stylesheet(attributes, styles):
+            continue
+        if len(node.text(deep=True, strip=True)) >= _HIDDEN_ARTICLE:
+            # 长春 hides the whole article in a div that a script writes out: text that long
+            # is the document, not data kept for a script.
+            continue
+        node.decompose()
+
+
+def _shown_by_stylesheet(attributes: Mapping[str, str | None], styles: str) -> bool:
+    """True if a rule for the element's id or one of its classes sets a visible display."""
+    names = [f"#{attributes['id']}"] if attributes.get("id") else []
+    names += [f".{name}" for name in (attributes.get("class") or "").split()]
+    return any(
+        re.search(re.escape(name) + r"\s*\{[^}]*display\s*:\s*(?!none)[a-z]", styles)
+        for name in names
+    )
+
+
 def _context(tree: Any) -> PageContext:
     """Read the ``<meta>`` fallbacks (in ``<head>``), and the ``<title>`` and ``h1``
     texts when a title may have to come from them."""
@@ -121,7 +168,7 @@ def _context(tree: Any) -> PageContext:
         for node in head.css(_META_SELECTOR):
             attrs = node.attributes
             name = (attrs.get("name") or "").lower()
-            content = normalize_space(strip_markers(attrs.get("content") or ""))
+            content = normalize_space(join_cjk_lines(strip_markers(attrs.get("content") or "")))
             if content and name not in meta:
                 meta[name] = content
     if clean_value(meta.get("articletitle")) is not None:
@@ -142,9 +189,16 @@ def _context(tree: Any) -> PageContext:
 
 
 def _split_at_place(blocks: list[Block]) -> tuple[list[Block], list[Block]]:
+    """The blocks before and after the article's place. A container inside a layout
+    table's cell (厦门 puts it in the 征集内容 cell) leaves its place in that table,
+    which then goes with the blocks before."""
     for index, block in enumerate(blocks):
         if block == PLACE:
             return blocks[:index], blocks[index + 1 :]
+        if isinstance(block, Table) and any(
+            PLACE in line for row in block.rows for cell in row for line in cell
+        ):
+            return blocks[: index + 1], blocks[index + 1 :]
     return blocks, []
 
 

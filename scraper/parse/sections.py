@@ -37,9 +37,7 @@ _M = f"[{EMPH}{SOFT}]"
 _INLINE_MARKERS = EMPH + SOFT
 _LABELS = label_pattern({*SECTION_LABELS, *SECTION_EXTRA_LABELS}, joint=f"[ {EMPH}{SOFT}]*")
 # An "other" label the tables do not list: 牵头单位, 完成时限, 责任领导 …
-_SUFFIX_LABEL = (
-    r"[\u4e00-\u9fff]{0,6}(?:单位|部门|领导|时限|节点|时间|责任人)"
-)
+_SUFFIX_LABEL = r"[\u4e00-\u9fff]{0,6}(?:单位|部门|领导|时限|节点|时间|责任人)"
 _START_LABEL = re.compile(
     rf"(?:{_M} ?)*({_LABELS}|{_SUFFIX_LABEL})(?: ?{_M})* ?(?:[:：]|(?={SOFT}|$))"
 )

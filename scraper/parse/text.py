@@ -28,3 +28,16 @@ def normalize_space(text: str) -> str:
 def squeeze(text: str) -> str:
     """Return ``text`` with all whitespace removed (how labels are compared)."""
     return WHITESPACE.sub("", text)
+
+
+# A line break between two Han characters (or CJK brackets and quotes) in an attribute or
+# headline is where a CMS wrapped the text, not a space in it (安庆: ArticleTitle
+# "…管理委员会\n关于调整…").
+_CJK_BREAK = re.compile(
+    "(?<=[\u4e00-\u9fff》」』”）〕])[ \t\u3000]*[\r\n]\\s*(?=[\u4e00-\u9fff《「『“（〔])"
+)
+
+
+def join_cjk_lines(text: str) -> str:
+    """Return ``text`` with line breaks between CJK characters removed."""
+    return _CJK_BREAK.sub("", text) if "\n" in text or "\r" in text else text

@@ -41,12 +41,24 @@ class DateTime:
         return f"{self.date}T{self.time}{CHINA_OFFSET}"
 
 
+# Icon-font glyphs (U+E000–U+F8FF) that share a line with a value (武汉: 来源：某中心 \ue613).
+_PRIVATE_USE = re.compile("[\ue000-\uf8ff]")
+# An unfilled template: brackets and the fixed characters of a document number around
+# values the page never filled (首都之窗: 〔〕号).
+_EMPTY_TEMPLATE = re.compile(r"[〔〕\[\]()（）【】第年号 ]+")
+
+
 def clean_value(text: str | None) -> str | None:
-    """Return ``text`` whitespace-normalised, or None for empty and placeholder values."""
+    """Return ``text`` whitespace-normalised, or None for empty, placeholder and unfilled
+    template values. Icon-font glyphs (private-use characters) are removed."""
     if text is None:
         return None
+    if _PRIVATE_USE.search(text):
+        text = _PRIVATE_USE.sub("", text)
     value = normalize_space(text)
-    return None if value in PLACEHOLDERS else value
+    if value in PLACEHOLDERS or _EMPTY_TEMPLATE.fullmatch(value):
+        return None
+    return value
 
 
 def parse_datetime(text: str) -> DateTime | None:

@@ -6,7 +6,7 @@ import pytest
 from selectolax.lexbor import LexborHTMLParser
 
 from scraper.parse import parse_page
-from scraper.parse.body import CONTENT_SELECTORS, find_content
+from scraper.parse.container import CONTENT_SELECTORS, find_content
 
 LONG = "为普及心理健康知识，引导广大教师关注学生心理健康，推动教师深入研究。"
 
@@ -31,7 +31,7 @@ def test_priority_and_empty_containers_are_skipped() -> None:
         "<div id='zoom'><p>缩放区正文</p></div></div>"
     )
     tree = LexborHTMLParser(html)
-    node = find_content(tree)
+    node = find_content(tree).node
     assert node is not None
     assert node.attributes["id"] == "zoom"
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from scraper.parse import parse_page
-from scraper.parse.metadata import PageContext, _title_fallback
+from scraper.parse.metadata import PageContext
+from scraper.parse.title import title_fallback as _title_fallback
 
 BODY = "<p>" + "根据工作安排，现将有关情况通报如下。" * 4 + "</p>"
 NAV = (
@@ -120,7 +121,8 @@ def test_block_layouts(block: str) -> None:
     assert metadata.publisher == "省文化和旅游厅"
     assert metadata.written_date == "2020-12-29"
     assert metadata.doc_number is None
-    assert metadata.metadata_extra == {"公开分类": "公示公告"}
+    assert metadata.category == "公示公告"  # 浙江's 公开分类 is the catalogue class
+    assert metadata.metadata_extra == {}
 
 
 def test_unknown_labels_volatile_and_placeholders() -> None:
@@ -330,7 +332,9 @@ def test_info_line_labels_and_the_block_winning() -> None:
     [
         ("<p>日期：2022-04-11 来源：证监会</p>", "", "2022-04-11"),  # bare 日期 above the text
         ("<p>来源：郑州日报 时间：2025-11-03 08:10</p>", "", "2025-11-03"),
-        ("", "<p>时间：2026-12-04 10:00</p>", None),  # bare labels below the text: not read
+        # bare labels further below the text (a footer's): not read
+        ("", "<p>相关链接</p>" * 5 + "<p>时间：2026-12-04 10:00</p>", None),
+        ("", "<p>时间：2020-09-23 17:39</p>", "2020-09-23"),  # right after the text: read
         ("<p>更新日期：2026-12-01</p>", "", None),  # 更新日期 is not 日期
         ("<p>发布日期:2024-05-13 14:34:28 浏览次数:521</p>", "", "2024-05-13"),
         ("<p>成文日期：2025-12-29</p>", "", None),  # a written date, not a published one

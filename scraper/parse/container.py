@@ -1,0 +1,202 @@
+"""Which element holds the article: a known CMS container, checked, else the densest text.
+
+:func:`find_content` tries :data:`CONTENT_SELECTORS` in priority order. A match is
+refused when its text has no prose (anyang's ``#content`` holds only the headline and
+the info line), and narrowed when it wraps the page's chrome (沈阳's ``#content`` holds
+the breadcrumb, the article and the footer). Without a usable match, the article is the
+element with the densest prose (:func:`densest`): text scored by length and Chinese
+sentence punctuation, summed into its block ancestors, discounted for link text and for
+footer-, navigation- or share-like names. Pure: reads the tree only.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+#: Content containers of the CMSs seen on government sites (Lonsun, Hanweb, TRS,
+#: Zhejiang/Jiangsu templates…), most specific first.
+CONTENT_SELECTORS: tuple[str, ...] = (
+    ".j-fontContent",
+    "#zoom",
+    ".main_section",
+    "#UCAP-CONTENT",
+    ".TRS_Editor",
+    ".article-content",
+    ".article_content",
+    "#content",
+    ".pages_content",
+    ".wzcon",
+    ".con_text",
+    ".xxgk_content",
+)
+
+#: Text that only a page's footer or header carries: a container holding two of these
+#: wraps the page's chrome, not just the article.
+CHROME_MARKERS: tuple[str, ...] = (
+    "ICP备",
+    "网站标识码",
+    "版权所有",
+    "主办单位",
+    "技术支持",
+    "您的位置",
+    "当前位置",
+    "网站地图",
+    "公网安备",
+)
+
+# Chinese sentence punctuation: prose has it, menus, titles and info lines do not.
+_PROSE = re.compile("[，。；！？]")
+# Element names of page chrome (footer, nav, share bars, related links …).
+_CHROME_NAME = re.compile(
+    r"foot|bottom|copyright|nav|menu|header|sidebar|crumb|share|relat|friend|banner|links?\b",
+    re.IGNORECASE,
+)
+_CONTENT_NAME = re.compile(r"content|article|text|detail|zw|main", re.IGNORECASE)
+_BLOCK_TAGS = frozenset(
+    ("div", "td", "article", "section", "main", "body", "dd", "li", "form", "center")
+)
+_SKIPPED_TAGS = frozenset(("script", "style", "noscript", "template", "select", "option", "title"))
+_LINK_TAGS = frozenset(("a", "button"))
+#: A densest element must score at least this (about two sentences of prose) and hold at
+#: least this many sentence marks.
+_MIN_SCORE = 60.0
+_MIN_MARKS = 2
+_PARAGRAPH_TAGS = frozenset(("div", "dd", "li", "center"))
+_BLOCK_CHILDREN = frozenset(
+    ("div", "p", "table", "ul", "ol", "dl", "section", "article", "h1", "h2", "h3", "h4", "form")
+)
+#: How far up the text of one element counts (its block, that block's parent …).
+_LEVELS = (1.0, 0.5, 0.25)
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """The article container and how it was chosen."""
+
+    node: Any | None
+    #: True when no known container was used as it is (text density decided).
+    guessed: bool = False
+
+
+def find_content(tree: Any) -> Choice:
+    """Return the content container of a parsed page (a selectolax
+    ``LexborHTMLParser``), or ``Choice(None)`` when the page has no article text."""
+    fallback = None
+    for selector in CONTENT_SELECTORS:
+        for node in tree.css(selector):
+            text = _visible_text(node)
+            if not text.strip():
+                continue
+            if _PROSE.search(text) is None:
+                # A match without a sentence: keep it in case nothing better turns up
+                # (a body that is only a PDF link is still the body).
+                fallback = fallback or node
+                continue
+            if sum(marker in text for marker in CHROME_MARKERS) >= 2:
+                inner = densest(node)
+                if inner is not None and inner is not node:
+                    return Choice(inner, guessed=True)
+            return Choice(node)
+    body = tree.body
+    best = densest(body) if body is not None else None
+    if best is not None:
+        return Choice(best, guessed=True)
+    return Choice(fallback)
+
+
+def densest(root: Any) -> Any | None:
+    """Return the element under ``root`` (inclusive) with the densest prose, or None.
+
+    Each text's weight (its length, plus 10 per sentence mark) goes to the nearest block
+    ancestor that is not itself a paragraph (a ``<p>``, or a ``<div>`` with no block
+    children, as 定州's bare ``<div>`` paragraphs), half of it to the next block up, a
+    quarter to the one above. Text inside links counts against its blocks. Only
+    elements holding at least two sentence marks are candidates.
+    """
+    text_score: dict[int, float] = {}
+    link_chars: dict[int, float] = {}
+    prose: dict[int, int] = {}
+    nodes: dict[int, Any] = {}
+    paragraph_like: dict[int, bool] = {}
+    for node in root.traverse(include_text=True, skip_empty=True):
+        if node.tag != "-text":
+            continue
+        text = node.text_content.strip()
+        if len(text) < 2:
+            continue
+        parent = node.parent
+        in_link = False
+        while parent is not None and (
+            parent.tag not in _BLOCK_TAGS or _is_paragraph(parent, paragraph_like)
+        ):
+            tag = parent.tag
+            if tag in _SKIPPED_TAGS:
+                break
+            if tag in _LINK_TAGS:
+                in_link = True
+            if parent is root:
+                break
+            parent = parent.parent
+        if parent is None or parent.tag in _SKIPPED_TAGS:
+            continue
+        marks = len(_PROSE.findall(text))
+        weight = len(text) + 10 * marks
+        block = parent
+        for share in _LEVELS:
+            key = block.mem_id
+            nodes[key] = block
+            target = link_chars if in_link else text_score
+            target[key] = target.get(key, 0.0) + weight * share
+            if not in_link:
+                prose[key] = prose.get(key, 0) + marks
+            if block is root:
+                break
+            block = block.parent
+            while block is not None and block.tag not in _BLOCK_TAGS:
+                block = block.parent
+            if block is None:
+                break
+    best, best_score = None, _MIN_SCORE
+    for key, score in text_score.items():
+        if prose.get(key, 0) < _MIN_MARKS:
+            continue
+        links = link_chars.get(key, 0.0)
+        density = score / (score + links)
+        score *= density * density * _name_factor(nodes[key])
+        if score > best_score:
+            best, best_score = nodes[key], score
+    return best
+
+
+def _is_paragraph(node: Any, cache: dict[int, bool]) -> bool:
+    """A ``<div>``/``<dd>``/``<li>`` with no block children reads as a paragraph."""
+    key = node.mem_id
+    found = cache.get(key)
+    if found is None:
+        found = node.tag in _PARAGRAPH_TAGS and not any(
+            child.tag in _BLOCK_CHILDREN for child in node.iter(include_text=False)
+        )
+        cache[key] = found
+    return found
+
+
+def _name_factor(node: Any) -> float:
+    """Discount elements named like chrome, favour those named like content."""
+    attributes = node.attributes
+    name = f"{attributes.get('id') or ''} {attributes.get('class') or ''}"
+    if node.tag in ("footer", "nav", "header", "aside") or _CHROME_NAME.search(name):
+        return 0.1
+    return 1.3 if _CONTENT_NAME.search(name) else 1.0
+
+
+def _visible_text(node: Any) -> str:
+    """The node's text without script and style contents."""
+    parts = []
+    for child in node.traverse(include_text=True, skip_empty=True):
+        if child.tag == "-text":
+            parent = child.parent
+            if parent is None or parent.tag not in _SKIPPED_TAGS:
+                parts.append(child.text_content)
+    return "".join(parts)

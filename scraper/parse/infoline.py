@@ -1,0 +1,151 @@
+"""The article info line and the other labelled lines outside the block. Pure.
+
+``发布时间：2021-10-11 09:25 来源：市数据资源局 浏览次数：12 字体：[大 中 小]`` under a headline,
+``日期：2022-04-11 来源：证监会``, ``文章来源：某局`` under the text, or an unlabelled
+``2023-12-12 09:00 | 楚天都市报``: they give the published date and the source when the
+block does not (docs/parsing.md, "Lines outside the block"). Some templates put these
+lines inside the article container, at its top or bottom; :func:`edge_info_lines` finds
+them there so that they are read and left out of ``body_text``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from scraper.parse.labels import (
+    INFO_LABELS,
+    WEAK_INFO_LABELS,
+    label_pattern,
+)
+from scraper.parse.layout import Block, Table, plain
+from scraper.parse.pairs import Pair, line_pairs
+
+# An info label where a label can start: the line's start, or after a space, a tag boundary,
+# a bracket or a bar (更新日期 holds 日期 but is another label).
+_INFO_START = re.compile(
+    "(?:^|(?<=[ |｜【\\[(（\ufdd5\ufdd6]))"
+    + label_pattern({*INFO_LABELS, *WEAK_INFO_LABELS}, joint="")
+    + "[ \ufdd5\ufdd6]*[:：]"
+)
+# A line that opens with a date (2023-12-12 09:00 | 楚天都市报): an unlabelled info line.
+_DATE_FIRST = re.compile(r"[\ufdd5\ufdd6 ]*\d{4} ?[-/.年] ?\d{1,2} ?[-/.月] ?\d{1,2}")
+# Date widgets (今天是 2021年7月22日 星期四) and clocks show today, not the document's date.
+_TODAY = re.compile("星期|今天|今日|周[一二三四五六日天]")
+#: An info line is short; a longer line is article text.
+_MAX_INFO_LINE = 150
+#: An unlabelled date line is shorter still.
+_MAX_DATE_LINE = 60
+#: How many lines from the container's top or bottom may be info lines.
+_EDGE_REACH = 8
+#: How many of the container's first lines may hold the repeated headline.
+_TITLE_REACH = 3
+#: An article line: longer than any info line or widget, without a label.
+_ARTICLE_LINE = 60
+
+
+def read_info_line(lines: Sequence[str]) -> list[Pair]:
+    """Return the pairs of info-line labels (:data:`INFO_LABELS`, :data:`WEAK_INFO_LABELS`)
+    among ``lines``, in order; other labels on those lines are left out."""
+    found: list[Pair] = []
+    for line in lines:
+        pairs = _info_pairs(line)
+        if pairs:
+            found.extend(
+                (label, value)
+                for label, value in pairs
+                if label in INFO_LABELS or label in WEAK_INFO_LABELS
+            )
+    return found
+
+
+def dated_line(lines: Sequence[str]) -> str | None:
+    """Return the text of the first unlabelled date line among ``lines`` (a short line that
+    opens with a date and is no date widget), or None."""
+    for line in lines:
+        if _is_date_line(line):
+            return plain(line)
+    return None
+
+
+def date_after_title(blocks: Sequence[Block], title: str) -> str | None:
+    """The date that follows the headline on its own line at the container's top
+    (上海: ``关于…的通知 ( 2025年08月25日 )``), or None."""
+    target = title.replace(" ", "")
+    for block in blocks[:_TITLE_REACH]:
+        if isinstance(block, Table):
+            return None
+        text = plain(block).replace(" ", "")
+        if text.startswith(target) and len(text) > len(target):
+            rest = text[len(target) :].strip("()（）[]【】")
+            return rest if _DATE_FIRST.match(rest) else None
+    return None
+
+
+def edge_info_lines(blocks: Sequence[Block]) -> tuple[list[str], list[str], list[Block]]:
+    """Split the info lines off the top and bottom of an article container's blocks.
+
+    Returns (top, bottom, rest): top = labelled info lines among the container's first
+    lines, before its first article line or table, and unlabelled date lines that open it; bottom =
+    labelled info lines with a source (文章来源：…) among its last lines; rest = the blocks
+    without them, in order.
+    """
+    top: list[int] = []
+    for index, block in enumerate(blocks[:_EDGE_REACH]):
+        if isinstance(block, Table):
+            break
+        # An unlabelled date only as the container's very first lines: further down, a
+        # short date line is a signature's (铜陵市人民政府办公室 / 2021年8月31日).
+        if _is_info(block) or (len(top) == index and _is_date_line(block)):
+            top.append(index)
+        elif len(block) > _ARTICLE_LINE:
+            break
+    bottom: list[int] = []
+    for index in range(len(blocks) - 1, max(len(blocks) - 1 - _EDGE_REACH, -1), -1):
+        block = blocks[index]
+        if isinstance(block, Table) or index in top:
+            break
+        if _is_info(block) and any(
+            INFO_LABELS.get(label) == "source" for label, _ in _info_pairs(block) or ()
+        ):
+            bottom.append(index)
+        elif len(plain(block)) > 12:  # not a widget (打印 关闭): the article's last line
+            break
+    if not top and not bottom:
+        return [], [], list(blocks)
+    taken = {*top, *bottom}
+    rest = [block for index, block in enumerate(blocks) if index not in taken]
+    return [str(blocks[i]) for i in top], [str(blocks[i]) for i in sorted(bottom)], rest
+
+
+def _info_pairs(line: str) -> list[Pair] | None:
+    """The pairs of a line from its first info label on, or None without one."""
+    match = _INFO_START.search(line)
+    if match is None:
+        return None
+    return line_pairs(line[match.start() :])
+
+
+def _is_info(line: str) -> bool:
+    """True for a short line that is an info line: it starts with an info label, or
+    with an unlabelled date followed by one (2025-12-19 08:21 来源：安徽日报)."""
+    if len(line) > _MAX_INFO_LINE:
+        return False
+    match = _INFO_START.search(line)
+    if match is None:
+        return False
+    head = plain(line[: match.start()])
+    return not head or _DATE_FIRST.match(head) is not None
+
+
+def shows_today(text: str) -> bool:
+    """True for a date widget's or clock's text (星期四, 今天是 …): today, not a document date."""
+    return _TODAY.search(text) is not None
+
+
+def _is_date_line(line: str) -> bool:
+    return (
+        len(line) <= _MAX_DATE_LINE
+        and _DATE_FIRST.match(line) is not None
+        and _TODAY.search(line) is None
+    )
