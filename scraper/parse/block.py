@@ -12,13 +12,15 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from scraper.parse.infoline import is_date_widget
 from scraper.parse.labels import (
     METADATA_LABELS,
+    VOLATILE_LABELS,
     is_navigation_label,
     label_pattern,
     normalize_label,
 )
-from scraper.parse.layout import EMPH, SOFT, Block, Table, plain
+from scraper.parse.layout import EMPH, PLACE, SOFT, Block, Table, plain
 from scraper.parse.pairs import (
     KNOWN_LABELS,
     Pair,
@@ -96,7 +98,8 @@ def find_block_pairs(blocks: Sequence[Block]) -> tuple[list[Pair], list[str]]:
     for block in blocks:
         if isinstance(block, str):
             run.append(block)
-            after_block = False
+            if not _passed_over(block, _labelled(block)):
+                after_block = False
             continue
         _flush_run(run, pairs, loose)
         run = []
@@ -168,6 +171,8 @@ def _labelled(line: str) -> tuple[str, list[Pair] | None] | None:
 
 
 def _unlabelled(line: str) -> str:
+    if PLACE in line:  # where the article was: never a value, always a break
+        return _NAVIGATION
     return _UNKNOWN if len(line) <= 16 and is_label_like(line) else _TEXT
 
 
@@ -189,7 +194,13 @@ def _flush_run(lines: list[str], pairs: list[Pair], loose: list[str]) -> None:
         loose.extend(lines)
         return
     labelled = [(index, found) for index, found in enumerate(map(_labelled, lines)) if found]
-    anchors = [index for index, (kind, _) in labelled if kind != _NAVIGATION]
+    # Counters and widgets (浏览次数：12) anchor nothing: they may stand anywhere.
+    anchors = [
+        index
+        for index, (kind, found) in labelled
+        if kind != _NAVIGATION
+        and not (found and all(label in VOLATILE_LABELS for label, _ in found))
+    ]
     if not anchors:
         loose.extend(lines)
         return
@@ -200,7 +211,11 @@ def _flush_run(lines: list[str], pairs: list[Pair], loose: list[str]) -> None:
         following = anchors[position + 1] if position + 1 < len(anchors) else None
         if following is not None and following - anchor <= _MAX_GAP:
             continue
-        end = min(len(lines), anchor + 2)
+        # The line after the last label may be its value, past counters and widgets.
+        end = anchor + 1
+        while end < len(lines) and _passed_over(lines[end], known.get(end)):
+            end += 1
+        end = min(len(lines), end + 1)
         loose.extend(lines[done:start])
         if _may_hold_block(lines[start:end]):
             _read_region(lines, start, end, known, pairs, loose)
@@ -210,6 +225,15 @@ def _flush_run(lines: list[str], pairs: list[Pair], loose: list[str]) -> None:
         if following is not None:
             start = following
     loose.extend(lines[done:])
+
+
+def _passed_over(line: str, labelled: tuple[str, list[Pair] | None] | None) -> bool:
+    """True for a line of counters or widgets alone (浏览次数：12) or a date widget
+    (今天是…星期四): they may stand anywhere, and blocks are read past them."""
+    if labelled is not None:
+        found = labelled[1]
+        return bool(found) and all(label in VOLATILE_LABELS for label, _ in found or ())
+    return is_date_widget(plain(line))
 
 
 def _read_region(
@@ -225,6 +249,11 @@ def _read_region(
     previous = _TEXT
     for index in range(start, end):
         line = lines[index]
+        if _passed_over(line, known.get(index)):
+            # Counters, widgets and date widgets may stand anywhere, even between a label
+            # and its value: they are passed over.
+            loose.append(line)
+            continue
         kind, found = known.get(index) or (_unlabelled(line), None)
         if kind == _NAVIGATION or (kind == _TEXT and previous not in (_LABEL, _UNKNOWN)):
             _close_run(run, pairs, loose)
@@ -266,7 +295,7 @@ def _close_run(
                 ):
                     line_found[-1] = (line_found[-1][0], plain(next_line))
                     index += 1
-            found.extend((pair, True) for pair in line_found)
+            found.extend((pair, pair[0] not in VOLATILE_LABELS) for pair in line_found)
         elif kind in (_LABEL, _UNKNOWN):
             if kind == _LABEL and line_found is not None:
                 label = line_found[0][0]
@@ -278,12 +307,21 @@ def _close_run(
                 if next_kind in (_TEXT, _UNKNOWN) and not is_known_label(next_line):
                     value = plain(next_line)
                     index += 1
-            found.append(((label, value), kind == _LABEL or label in KNOWN_LABELS))
+            sure = kind == _LABEL or label in KNOWN_LABELS
+            found.append(((label, value), sure and label not in VOLATILE_LABELS))
     # A guessed label (a short line, no colon, unknown) counts only between real ones:
     # before and after the block such lines are navigation or headings.
     certain = [i for i, (_, sure) in enumerate(found) if sure]
     kept = [pair for pair, _ in found[certain[0] : certain[-1] + 1]] if certain else []
-    if _is_block(kept, single_line=len(run) == 1):
+    # Only lines with labels count, and not those of counters and widgets alone
+    # (浏览次数：12): an info line and what stands around it are not a block.
+    lines = sum(
+        1
+        for kind, _, line_found in run
+        if kind != _TEXT
+        and not (line_found and all(label in VOLATILE_LABELS for label, _ in line_found))
+    )
+    if _is_block(kept, single_line=lines <= 1):
         pairs.extend(kept)
     else:
         loose.extend(line for _, line, _ in run)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
+from scraper.parse.infoline import is_date_widget
 from scraper.parse.labels import METADATA_LABELS, VOLATILE_LABELS
 from scraper.parse.layout import EMPH, SOFT, Block, Table, plain
 from scraper.parse.pairs import line_pairs
@@ -118,7 +119,7 @@ def _related_start(lines: list[str], start: int) -> int:
 
 
 def _is_widget(raw: str, text: str) -> bool:
-    if _WIDGET_WORDS.fullmatch(text):
+    if _WIDGET_WORDS.fullmatch(text) or is_date_widget(text):
         return True
     if text.lstrip("【[(（ ")[:1] not in _VOLATILE_FIRST or ("：" not in text and ":" not in text):
         return False

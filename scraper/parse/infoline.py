@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 from scraper.parse.labels import (
     INFO_LABELS,
+    VOLATILE_LABELS,
     WEAK_INFO_LABELS,
     label_pattern,
 )
@@ -32,6 +33,11 @@ _INFO_START = re.compile(
 _DATE_FIRST = re.compile(r"[\ufdd5\ufdd6 ]*\d{4} ?[-/.年] ?\d{1,2} ?[-/.月] ?\d{1,2}")
 # Date widgets (今天是 2021年7月22日 星期四) and clocks show today, not the document's date.
 _TODAY = re.compile("星期|今天|今日|周[一二三四五六日天]")
+_DATE_WIDGET = re.compile(
+    r"(?:今天是|今天|今日|当前时间)?[:： ]*\d{4} ?[-/.年] ?\d{1,2} ?[-/.月] ?\d{1,2}日?"
+    r"(?: ?(?:星期|周)[一二三四五六日天])?(?: ?\d{1,2}[:：]\d{1,2}(?:[:：]\d{1,2})?)?"
+    r"(?: ?(?:星期|周)[一二三四五六日天])?(?: .{0,20})?"
+)
 #: An info line is short; a longer line is article text.
 _MAX_INFO_LINE = 150
 #: An unlabelled date line is shorter still.
@@ -109,8 +115,8 @@ def edge_info_lines(blocks: Sequence[Block]) -> tuple[list[str], list[str], list
             INFO_LABELS.get(label) == "source" for label, _ in _info_pairs(block) or ()
         ):
             bottom.append(index)
-        elif len(plain(block)) > 12:  # not a widget (打印 关闭): the article's last line
-            break
+        elif len(plain(block)) > 12 and not is_volatile_line(block):
+            break  # not a widget (打印 关闭), a counter or a stamp: the article's last line
     if not top and not bottom:
         return [], [], list(blocks)
     taken = {*top, *bottom}
@@ -136,6 +142,21 @@ def _is_info(line: str) -> bool:
         return False
     head = plain(line[: match.start()])
     return not head or _DATE_FIRST.match(head) is not None
+
+
+def is_volatile_line(line: str) -> bool:
+    """True for a line of counters, stamps and widgets alone (浏览次数：12, 页面生成时间：…)
+    or a date widget: what changes on every visit or republication."""
+    pairs = line_pairs(line)
+    if pairs is not None:
+        return all(label in VOLATILE_LABELS for label, _ in pairs)
+    return is_date_widget(plain(line))
+
+
+def is_date_widget(text: str) -> bool:
+    """True for a line that is only a date widget or clock: 今天是2021年7月22日 星期四,
+    2021-7-22 星期四 9:3:08 (a bare date, a signature's, is not one)."""
+    return _DATE_WIDGET.fullmatch(text) is not None and shows_today(text)
 
 
 def shows_today(text: str) -> bool:

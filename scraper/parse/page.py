@@ -38,6 +38,7 @@ _HIDDEN_ARTICLE = 200
 _HIDDEN_SELECTOR = 'body [style*="none" i], body [style*="hidden" i], body [hidden]'
 # Where a page shows its headline when no block or <meta> names it.
 _HEADLINE_SELECTOR = 'h1, h2, h3, [class*="title" i], [id*="title" i]'
+_UNSHOWN = frozenset(("script", "style", "noscript", "template"))
 #: Longer "headings" are containers, not headlines.
 _MAX_HEADLINE = 200
 
@@ -177,14 +178,23 @@ def _context(tree: Any) -> PageContext:
     title = (head.css_first("title") if head is not None else None) or tree.css_first("title")
     headings = [
         text
-        for text in (normalize_space(node.text()) for node in tree.css(_HEADLINE_SELECTOR))
+        for text in (normalize_space(_shown_text(node)) for node in tree.css(_HEADLINE_SELECTOR))
         if text and len(text) <= _MAX_HEADLINE
     ]
     return PageContext(
         meta=meta,
         headings=headings,
-        h1s=[normalize_space(node.text()) for node in tree.css("h1")],
+        h1s=[normalize_space(_shown_text(node)) for node in tree.css("h1")],
         title_tag=normalize_space(title.text()) if title is not None else None,
+    )
+
+
+def _shown_text(node: Any) -> str:
+    """An element's text without the contents of its scripts and styles."""
+    return "".join(
+        child.text_content
+        for child in node.traverse(include_text=True, skip_empty=True)
+        if child.tag == "-text" and child.parent is not None and child.parent.tag not in _UNSHOWN
     )
 
 

@@ -7,6 +7,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from scraper.parse.infoline import shows_today
 from scraper.parse.layout import plain
 from scraper.parse.text import normalize_space
 from scraper.parse.values import clean_value
@@ -31,8 +32,9 @@ def title_fallback(context: PageContext) -> tuple[str | None, str | None]:
 
     Portals write ``<title>`` as "headline_column_site" or "site-headline" (长沙, 达州), so
     neither its first nor its last part is reliably the headline. In order:
-    1. the longest headline-like element (``h1``–``h3``, ``*title*`` classes) whose text
-       ``<title>`` contains, or that contains the longest non-site part of ``<title>``;
+    1. the longest headline-like element (``h1``–``h3``, ``*title*`` classes; no colon
+       that ``<title>`` lacks) whose text ``<title>`` contains, else the shortest that
+       contains the longest non-site part of ``<title>`` (``<title>`` cut short);
     2. the longer of the longest ``h1`` that is not a site name (a logo ``h1`` is short)
        and the longest part of ``<title>`` that is not a site name;
     3. when ``<title>`` names only the site, the longest headline-like element of at most
@@ -51,14 +53,15 @@ def title_fallback(context: PageContext) -> tuple[str | None, str | None]:
     ]
     if context.title_tag:
         whole = normalize_space(context.title_tag)
-        confirmed = [
-            heading
-            for heading in headings
-            if len(heading) >= _MIN_HEADLINE
-            and (heading in whole or _completes(heading, best_part))
-        ]
-        if confirmed:
-            return max(confirmed, key=len), None
+        # A headline holds no label (浏览次数：12 beside it in one element is not part of it).
+        shown = [h for h in headings if len(h) >= _MIN_HEADLINE and not _has_label(h, whole)]
+        inside = [heading for heading in shown if heading in whole]
+        if inside:
+            return max(inside, key=len), None
+        # <title> cut short: the tightest element that shows the part in full.
+        around = [heading for heading in shown if _completes(heading, best_part)]
+        if around:
+            return min(around, key=len), None
     h1s = [
         heading
         for heading in (clean_value(plain(text)) for text in context.h1s)
@@ -70,7 +73,12 @@ def title_fallback(context: PageContext) -> tuple[str | None, str | None]:
     if best_part is not None:
         return best_part, "title taken from <title>: no headline on the page matched it"
     # <title> is only the site's name (天津's 关爱版): the longest headline-like element.
-    plausible = [heading for heading in headings if _MIN_HEADLINE <= len(heading) <= _MAX_GUESS]
+    # Not a text with a label in it (页面生成时间：…): a headline has none.
+    plausible = [
+        heading
+        for heading in headings
+        if _MIN_HEADLINE <= len(heading) <= _MAX_GUESS and not _has_label(heading, "")
+    ]
     if plausible:
         return max(
             plausible, key=len
@@ -99,6 +107,14 @@ def without_site_name(text: str, context: PageContext) -> str:
         return text
     kept = [part for part in parts if not _is_site_name(part, context)]
     return max(kept, key=len) if kept else text
+
+
+def _has_label(heading: str, title: str) -> bool:
+    """True if ``heading`` has a colon that ``title`` (the <title> text) does not, or a
+    date widget's words (今天是 … 星期一): a counter or a widget beside the headline."""
+    return any(colon in heading and colon not in title for colon in ("：", ":")) or (
+        shows_today(heading) and not shows_today(title)
+    )
 
 
 def _completes(heading: str, part: str | None) -> bool:
