@@ -88,7 +88,7 @@ _VOLATILE = st.one_of(
     _token.map(lambda t: f'<input type="hidden" name="__token" value="{t}">'),
     _count.map(lambda n: f"<script>var _hmt_r={n};document.title+='';</script>"),
     st.tuples(st.dates(_SINCE.date(), _UNTIL.date()), _weekday).map(
-        lambda dw: f"<div class='date'>今天是{dw[0].year}年{dw[0].month}月{dw[0].day}日 星期{dw[1]}</div>"
+        lambda dw: f"<div class='date'>今天是{dw[0]:%Y年%-m月%-d日} 星期{dw[1]}</div>"
     ),
     _token.map(lambda t: f"<!-- cache {t} -->"),
     _stamp.map(lambda s: f'<div style="display:none">{s}</div>'),
