@@ -131,6 +131,7 @@ DATASETS: dict[str, Dataset] = {
             ("body_text", "text"),
             ("encoding", "text"),
             ("parser_version", "text"),
+            ("warnings", "json"),
         ),
         "fetched_at",
         True,
@@ -154,6 +155,7 @@ DATASETS: dict[str, Dataset] = {
             ("encoding", "text"),
             ("encoding_source", "text"),
             ("parser_version", "text"),
+            ("warnings", "json"),
         ),
         "fetched_at",
         True,
@@ -421,6 +423,7 @@ def _statement(dataset: Dataset, source_ids: list[int] | None, f: ExportFilters)
                     PageVersion.encoding,
                     PageVersion.encoding_source,
                     PageVersion.parser_version,
+                    PageVersion.warnings,
                 )
                 .join(Page, Page.id == PageVersion.page_id)
                 .join(Source, Source.id == Page.source_id)
@@ -485,6 +488,7 @@ def _latest(until: datetime | None) -> AnySelect:
             PageVersion.body_text,
             PageVersion.encoding,
             PageVersion.parser_version,
+            PageVersion.warnings,
         )
         .select_from(PageVersion)
         .join(sub, (sub.c.page_id == PageVersion.page_id) & (sub.c.version == PageVersion.version))
@@ -514,7 +518,8 @@ def _write_file(
     and fill in ``summary``: rows, time range, parser versions, size and SHA-256."""
     partial = path.with_name(path.name + ".partial")
     time_index = [n for n, _ in dataset.columns].index(dataset.time_column)
-    pv_index = len(dataset.columns) - 1 if dataset.has_parser_version else None
+    names = [n for n, _ in dataset.columns]
+    pv_index = names.index("parser_version") if dataset.has_parser_version else None
     writer = open_writer(partial, fmt, dataset.columns, bom=bom)
     try:
         for batch in batches:

@@ -9,7 +9,9 @@ from sqlalchemy import text
 
 from scraper.cli import cli
 from storage.engine import make_engine, redact_url
-from storage.migrate import current_revision
+from storage.migrate import current_revision, head_revision
+
+HEAD = head_revision()
 
 NO_ENV = {"GOVARCHIVE_DATABASE_URL": None}
 
@@ -25,17 +27,18 @@ def test_upgrade_creates_the_schema_and_current_reports_it(empty_database_url: s
     assert code == 0
     assert "no database file" in out or "no schema yet" in out
     code, out = run("upgrade", "--database", empty_database_url)
-    assert (code, out) == (0, f"{shown}: upgraded from an empty database to revision 0001 (head)\n")
+    upgraded = f"{shown}: upgraded from an empty database to revision {HEAD} (head)\n"
+    assert (code, out) == (0, upgraded)
     code, out = run("upgrade", "--database", empty_database_url)
-    assert (code, out) == (0, f"{shown}: already at revision 0001 (head)\n")
+    assert (code, out) == (0, f"{shown}: already at revision {HEAD} (head)\n")
     code, out = run("current", "--database", empty_database_url)
-    assert (code, out) == (0, f"{shown}: revision 0001 (head)\n")
+    assert (code, out) == (0, f"{shown}: revision {HEAD} (head)\n")
 
 
 def test_current_does_not_create_a_sqlite_file(tmp_path: Path) -> None:
     path = tmp_path / "archive.db"
     code, out = run("current", "--database", f"sqlite:///{path}")
-    assert (code, out) == (0, f"sqlite:///{path}: no database file at {path} (head is 0001)\n")
+    assert (code, out) == (0, f"sqlite:///{path}: no database file at {path} (head is {HEAD})\n")
     assert not path.exists()
 
 
@@ -61,10 +64,10 @@ def test_a_newer_database_is_refused(tmp_path: Path) -> None:
         conn.execute(text("UPDATE alembic_version SET version_num = '0099'"))
     code, out = run("current", "--database", url)
     assert code == 0
-    assert "revision 0099, unknown to this govarchive (head 0001)" in out
+    assert f"revision 0099, unknown to this govarchive (head {HEAD})" in out
     code, out = run("upgrade", "--database", url)
     assert code == 3
-    assert "which this govarchive (head 0001) does not know" in out
+    assert f"which this govarchive (head {HEAD}) does not know" in out
     assert current_revision(engine) == "0099"
     engine.dispose()
 

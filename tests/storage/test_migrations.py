@@ -36,13 +36,15 @@ TABLES = {
 }
 VIEWS = {"latest_versions", "section_changes"}
 
-EXTRA_REVISION = '''
+HEAD = head_revision()
+LATER = "9999"
+EXTRA_REVISION = f'''
 """A later revision, for tests only."""
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002"
-down_revision = "0001"
+revision = "{LATER}"
+down_revision = "{HEAD}"
 branch_labels = None
 depends_on = None
 
@@ -65,10 +67,10 @@ def empty(empty_database_url: str) -> Iterator[Engine]:
 
 @pytest.fixture
 def later_scripts(tmp_path: Path) -> Path:
-    """A copy of the real migrations plus a revision 0002 (a newer govarchive)."""
+    """A copy of the real migrations plus a later revision (a newer govarchive)."""
     location = tmp_path / "alembic"
     shutil.copytree(SCRIPT_LOCATION, location, ignore=shutil.ignore_patterns("__pycache__"))
-    (location / "versions" / "0002_later.py").write_text(EXTRA_REVISION)
+    (location / "versions" / f"{LATER}_later.py").write_text(EXTRA_REVISION)
     return location
 
 
@@ -87,7 +89,7 @@ def test_no_local_alembic_package_shadows_the_library() -> None:
 def test_upgrade_from_empty_to_head(empty: Engine) -> None:
     assert current_revision(empty) is None
     upgrade(empty)
-    assert current_revision(empty) == head_revision() == "0001"
+    assert current_revision(empty) == head_revision() == "0002"
     tables, views = schema(empty)
     assert tables == TABLES | {"alembic_version"}
     assert views == VIEWS
@@ -107,7 +109,7 @@ def test_downgrade_to_base_and_up_again(empty: Engine) -> None:
     assert current_revision(empty) is None
     assert schema(empty) == ({"alembic_version"}, set())
     upgrade(empty)
-    assert current_revision(empty) == "0001"
+    assert current_revision(empty) == HEAD
     assert schema(empty) == (TABLES | {"alembic_version"}, VIEWS)
 
 
@@ -127,9 +129,9 @@ def test_naming_convention_names_constraints(engine: Engine) -> None:
 
 
 def test_ensure_current_creates_a_new_database_at_head(empty: Engine) -> None:
-    assert ensure_current(empty) == "0001"
-    assert current_revision(empty) == "0001"
-    assert ensure_current(empty) == "0001"  # and is a no-op afterwards
+    assert ensure_current(empty) == HEAD
+    assert current_revision(empty) == HEAD
+    assert ensure_current(empty) == HEAD  # and is a no-op afterwards
 
 
 def test_ensure_current_without_create_refuses_an_empty_database(empty: Engine) -> None:
@@ -141,28 +143,28 @@ def test_ensure_current_without_create_refuses_an_empty_database(empty: Engine) 
 def test_older_revision_is_refused_with_the_upgrade_command(
     empty: Engine, later_scripts: Path
 ) -> None:
-    upgrade(empty)  # the real head, 0001
-    assert revision_state("0001", script_location=later_scripts) == "older"
+    upgrade(empty)  # the real head
+    assert revision_state(HEAD, script_location=later_scripts) == "older"
     with pytest.raises(OutdatedSchemaError) as info:
         ensure_current(empty, script_location=later_scripts)
     assert "run `govarchive db upgrade`" in str(info.value)
-    assert (info.value.current, info.value.expected) == ("0001", "0002")
+    assert (info.value.current, info.value.expected) == (HEAD, LATER)
     assert "test_later" not in schema(empty)[0]
     upgrade(empty, script_location=later_scripts)
-    assert current_revision(empty) == "0002"
+    assert current_revision(empty) == LATER
 
 
 def test_newer_revision_is_refused_and_nothing_written(empty: Engine, later_scripts: Path) -> None:
     upgrade(empty, script_location=later_scripts)
-    assert revision_state("0002") == "unknown"
+    assert revision_state(LATER) == "unknown"
     with pytest.raises(SchemaTooNewError, match="written by a newer version") as info:
         ensure_current(empty)
-    assert info.value.current == "0002"
+    assert info.value.current == LATER
     with pytest.raises(SchemaTooNewError):
         upgrade(empty)
     with pytest.raises(SchemaTooNewError):
         downgrade(empty, "base")
-    assert current_revision(empty) == "0002"
+    assert current_revision(empty) == LATER
     assert "test_later" in schema(empty)[0]
 
 
@@ -172,3 +174,16 @@ def test_foreign_tables_without_a_revision_are_refused(empty: Engine) -> None:
     with pytest.raises(NotAnArchiveError, match=r"tables named like govarchive's \(pages\)"):
         ensure_current(empty)
     assert current_revision(empty) is None
+
+
+def test_0002_adds_warnings_to_latest_versions_and_downgrades(empty: Engine) -> None:
+    def columns() -> list[str]:
+        with empty.connect() as conn:
+            return [c["name"] for c in inspect(conn).get_columns("latest_versions")]
+
+    upgrade(empty, "0001")
+    assert "warnings" not in columns()
+    upgrade(empty, "0002")
+    assert columns()[-1] == "warnings"
+    downgrade(empty, "0001")
+    assert "warnings" not in columns()
