@@ -23,6 +23,8 @@ CONTENT_SELECTORS: tuple[str, ...] = (
     ".main_section",
     "#UCAP-CONTENT",
     ".TRS_Editor",
+    # TRS's newer UEditor output (首都之窗, 毕节, 南京): div.view.TRS_UEDITOR.trs_paper_default
+    ".TRS_UEDITOR",
     ".article-content",
     ".article_content",
     "#content",
@@ -171,13 +173,18 @@ def densest(root: Any) -> Any | None:
 
 
 def _is_paragraph(node: Any, cache: dict[int, bool]) -> bool:
-    """A ``<div>``/``<dd>``/``<li>`` with no block children reads as a paragraph."""
+    """A ``<div>``/``<dd>``/``<li>`` with no block children reads as a paragraph, and so
+    does a ``<section>`` with at most one (the 135 editor wraps every paragraph in
+    nested sections: 毕节)."""
     key = node.mem_id
     found = cache.get(key)
     if found is None:
-        found = node.tag in _PARAGRAPH_TAGS and not any(
-            child.tag in _BLOCK_CHILDREN for child in node.iter(include_text=False)
-        )
+        tag = node.tag
+        if tag in _PARAGRAPH_TAGS or tag == "section":
+            blocks = sum(child.tag in _BLOCK_CHILDREN for child in node.iter(include_text=False))
+            found = blocks <= (1 if tag == "section" else 0)
+        else:
+            found = False
         cache[key] = found
     return found
 

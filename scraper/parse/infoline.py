@@ -31,6 +31,10 @@ _INFO_START = re.compile(
 )
 # A line that opens with a date (2023-12-12 09:00 | 楚天都市报): an unlabelled info line.
 _DATE_FIRST = re.compile(r"[\ufdd5\ufdd6 ]*\d{4} ?[-/.年] ?\d{1,2} ?[-/.月] ?\d{1,2}")
+_SENTENCE = re.compile("[，。；！？至]")
+_TRAILING_DATE = re.compile(
+    r" \d{4} ?[-/.年] ?\d{1,2} ?[-/.月] ?\d{1,2}日?(?: \d{1,2}[:：]\d{2}(?:[:：]\d{2})?)?$"
+)
 # Date widgets (今天是 2021年7月22日 星期四) and clocks show today, not the document's date.
 _TODAY = re.compile("星期|今天|今日|周[一二三四五六日天]")
 _DATE_WIDGET = re.compile(
@@ -63,6 +67,14 @@ def read_info_line(lines: Sequence[str]) -> list[Pair]:
                 if label in INFO_LABELS or label in WEAK_INFO_LABELS
             )
     return found
+
+
+def split_trailing_date(value: str) -> tuple[str, str | None]:
+    """Split an unlabelled date (and time) off the end of a value: (value, date or None)."""
+    match = _TRAILING_DATE.search(value)
+    if match is None or match.start() == 0:
+        return value, None
+    return value[: match.start()].rstrip(), match.group().strip()
 
 
 def dated_line(lines: Sequence[str]) -> str | None:
@@ -165,8 +177,11 @@ def shows_today(text: str) -> bool:
 
 
 def _is_date_line(line: str) -> bool:
+    """A short line that opens with a date and says nothing more than a time or a source:
+    no sentence (福建: "2025年11月29日至2026年6月30日，洛江区开展…" is the article)."""
     return (
         len(line) <= _MAX_DATE_LINE
         and _DATE_FIRST.match(line) is not None
         and _TODAY.search(line) is None
+        and _SENTENCE.search(line) is None
     )

@@ -17,6 +17,7 @@ from scraper.parse.infoline import (
     edge_info_lines,
     read_info_line,
     shows_today,
+    split_trailing_date,
 )
 from scraper.parse.labels import (
     DATE_FIELDS,
@@ -82,8 +83,12 @@ def extract_metadata(
         collector.warnings.append("no metadata block found")
     top, bottom, body = edge_info_lines(body)
     near = [*above[-_NEAR:], *top]
+    trailing_dates: list[str] = []
     for label, value in read_info_line([*above, *top, *below, *bottom]):
         if label in INFO_LABELS:
+            value, date = split_trailing_date(value)
+            if date:
+                trailing_dates.append(date)
             collector.fill_from_info(label, INFO_LABELS[label], value)
     # The first lines after the article too: 长春 writes its hidden article out above the
     # headline and its 时间：… line.
@@ -92,7 +97,8 @@ def extract_metadata(
             collector.fill_from_info(label, WEAK_INFO_LABELS[label], value)
     collector.use_weak_block_labels()
     if "published_date" not in collector.values:
-        line = dated_line(near)
+        # 长乐: 来源:长乐区人力资源和社会保障局 2024-02-23 15:16 — an unlabelled date after a value.
+        line = dated_line(near) or (trailing_dates[0] if trailing_dates else None)
         if line is not None:
             collector.fill_from_info("", "published_date", line)
     for name, fallback_field in META_FALLBACKS.items():

@@ -32,7 +32,12 @@ from scraper.parse.sections import extract_sections, has_task_labels
 from scraper.parse.text import join_cjk_lines, normalize_space
 from scraper.parse.values import clean_value
 
-_META_SELECTOR = ", ".join(f'meta[name="{name}" i]' for name in (*META_FALLBACKS, "SiteName"))
+# name= as the standard has it; property= as some templates write it (德州).
+_META_SELECTOR = ", ".join(
+    f'meta[{attribute}="{name}" i]'
+    for name in (*META_FALLBACKS, "SiteName")
+    for attribute in ("name", "property")
+)
 #: Hidden text at least this long is kept (an article a script shows), shorter is dropped.
 _HIDDEN_ARTICLE = 200
 _HIDDEN_SELECTOR = 'body [style*="none" i], body [style*="hidden" i], body [hidden]'
@@ -168,7 +173,7 @@ def _context(tree: Any) -> PageContext:
     if head is not None:
         for node in head.css(_META_SELECTOR):
             attrs = node.attributes
-            name = (attrs.get("name") or "").lower()
+            name = (attrs.get("name") or attrs.get("property") or "").lower()
             content = normalize_space(join_cjk_lines(strip_markers(attrs.get("content") or "")))
             if content and name not in meta:
                 meta[name] = content

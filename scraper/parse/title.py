@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from scraper.parse.infoline import shows_today
+from scraper.parse.labels import VOLATILE_LABELS, label_pattern
 from scraper.parse.layout import plain
 from scraper.parse.text import normalize_space
 from scraper.parse.values import clean_value
@@ -37,18 +38,21 @@ def title_fallback(context: PageContext) -> tuple[str | None, str | None]:
        contains the longest non-site part of ``<title>`` (``<title>`` cut short);
     2. the longer of the longest ``h1`` that is not a site name (a logo ``h1`` is short)
        and the longest part of ``<title>`` that is not a site name;
-    3. when ``<title>`` names only the site, the longest headline-like element of at most
-       100 characters.
+    3. when ``<title>`` names only the site or a column (parts shorter than 6 characters,
+       通知公告), the longest headline-like element of at most 100 characters;
+    4. else that column name.
     """
     parts = [
         part
         for part in _title_parts(context.title_tag, context)
         if not _is_site_name(part, context)
     ]
-    best_part = max(parts, key=len) if parts else None
+    # A column name (通知公告) is a last resort: the page's headline comes first.
+    headline_parts = [part for part in parts if len(part) >= _MIN_PART]
+    best_part = max(headline_parts, key=len) if headline_parts else None
     headings = [
         heading
-        for heading in (clean_value(plain(text)) for text in context.headings)
+        for heading in (clean_value(_before_volatile(plain(text))) for text in context.headings)
         if heading and not _is_site_name(heading, context)
     ]
     if context.title_tag:
@@ -83,6 +87,8 @@ def title_fallback(context: PageContext) -> tuple[str | None, str | None]:
         return max(
             plausible, key=len
         ), "title guessed from a headline element: <title> names only the site"
+    if parts:  # only a column name is left (通知公告 | 宣城市人民政府)
+        return max(parts, key=len), "title taken from <title>: only a column name"
     return None, None
 
 
@@ -95,8 +101,14 @@ _MAX_GUESS = 100
 # (奋进新征程——庆祝…).
 _TITLE_SEPARATOR = re.compile(r"\s*(?:[_|｜]+|(?<![\d—])[-–](?![\d—])|\s[-–—]+\s)\s*")
 _DASHES = re.compile("[—–]{1,2}")
-# Site names: 达州市人民政府, 长沙市政府门户网站, 首都之窗 …
-_SITE_NAME = re.compile(r"(?:门户网站|网站|政府网|人民政府|门户|首都之窗|官网|中国政府网)$")
+# Site names: 达州市人民政府, 长沙市政府门户网站, 首都之窗, and the bodies that run a site under
+# their own name (南京住房公积金管理中心, 某某局): a <title> part that is only an owner's name.
+_SITE_NAME = re.compile(
+    r"(?:门户网站|网站|政府网|人民政府|门户|首都之窗|官网|中国政府网|管理中心|中心|局|厅|委员会|办公室)$"
+)
+_VOLATILE_LABEL = re.compile(label_pattern(VOLATILE_LABELS, joint=" ?") + " ?[:：]")
+#: A <title> part shorter than this is a column name (通知公告, 政策文件), not a headline.
+_MIN_PART = 6
 
 
 def without_site_name(text: str, context: PageContext) -> str:
@@ -107,6 +119,12 @@ def without_site_name(text: str, context: PageContext) -> str:
         return text
     kept = [part for part in parts if not _is_site_name(part, context)]
     return max(kept, key=len) if kept else text
+
+
+def _before_volatile(text: str) -> str:
+    """``text`` up to a counter or stamp that shares its element (…的通知 浏览次数：12)."""
+    match = _VOLATILE_LABEL.search(text)
+    return text[: match.start()] if match else text
 
 
 def _has_label(heading: str, title: str) -> bool:
