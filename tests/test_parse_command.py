@@ -48,7 +48,7 @@ def test_json_one_line_per_input_in_order(pages: dict[str, Path]) -> None:
     assert notice["sections"] == []
     assert notice["metadata"]["title"] == "关于防汛的通知"
     expected = parse_page(REPORT.encode()).to_dict()
-    assert report == {"input": str(pages["report"]), **expected}
+    assert report == {"input": str(pages["report"]), "kind": "document", **expected}
     assert report["metadata"]["metadata_extra"] == {"体裁分类": "报告"}
     assert report["sections"][0] == {
         "number": 1,
@@ -61,6 +61,7 @@ def test_json_one_line_per_input_in_order(pages: dict[str, Path]) -> None:
     }
     assert list(report) == [
         "input",
+        "kind",
         "encoding",
         "encoding_source",
         "metadata",
@@ -144,3 +145,28 @@ def test_live_url_that_fails_names_the_reason(site: TestSite) -> None:
     result = CliRunner().invoke(cli, ["parse", site.url("/missing.html")])
     assert result.exit_code == 1
     assert "/missing.html" in result.stderr and "404" in result.stderr
+
+
+SHARED = Path(__file__).resolve().parents[1] / "tests" / "fixtures"
+
+
+def test_inputs_that_are_not_documents_say_so(tmp_path: Path) -> None:
+    challenge = tmp_path / "challenge.html"
+    # 瑞数's challenge: a script that sets a cookie and reloads, no content (nmpa.gov.cn).
+    challenge.write_text(
+        "<html><head><meta charset='utf-8'><meta id='9DhefwqGPrzGxEp9hPaoag'"
+        " content='x'></head><body><script type='text/javascript' r='m'>"
+        "$_ts=window['$_ts'];if(!$_ts)$_ts=window['$_ts']={};$_ts.nsd=12345;</script>"
+        "</body></html>",
+        encoding="utf-8",
+    )
+    listing = SHARED / "lists" / "handan_trs_list.html"
+    document = SHARED / "real" / "cixi-h1p.html"
+    result = CliRunner().invoke(
+        cli, ["parse", "--json", str(challenge), str(listing), str(document)]
+    )
+    assert result.exit_code == 0, result.output
+    kinds = [json.loads(line)["kind"] for line in result.output.splitlines()]
+    assert kinds == ["challenge", "list", "document"]
+    readable = CliRunner().invoke(cli, ["parse", str(listing)])
+    assert "NOT A DOCUMENT: a list of documents" in readable.output

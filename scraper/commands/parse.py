@@ -17,9 +17,11 @@ from typing import BinaryIO
 
 import click
 
+from scraper.blocks import classify
 from scraper.errors import InputError
 from scraper.fetch import fetch_once
 from scraper.parse import CANONICAL_FIELDS, PageRecord, parse_page
+from scraper.parse.page import LIST_PAGE_WARNING
 from scraper.response import FetchKind
 from scraper.settings import CrawlSettings
 
@@ -73,14 +75,41 @@ def _fetch_input(url: str) -> PageInput:
     return PageInput(name=url, data=result.body, url=result.final_url, headers=result.headers)
 
 
-def record_json(name: str, record: PageRecord) -> str:
+#: What an input is, as ``--json`` reports it in ``kind``.
+KINDS = ("document", "challenge", "not_found", "list")
+_KIND_NOTES = {
+    "challenge": "NOT A DOCUMENT: an anti-crawler challenge or block page (瑞数, 加速乐, 云锁, "
+    "WAF); a crawl files it as blocked and never archives it",
+    "not_found": "NOT A DOCUMENT: a 'page not found' page; a crawl files it as gone",
+    "list": "NOT A DOCUMENT: a list of documents (paging, rows of links, no article); point "
+    "detail_links at its links instead",
+}
+
+
+def page_kind(page: PageInput, record: PageRecord) -> str:
+    """Return what the input is: a ``document``, a ``challenge`` page, a ``not_found``
+    page or a ``list`` page (see :data:`KINDS`). Decided from the bytes as the crawler
+    decides (scraper.blocks) and from the parser's list-page warning; pure."""
+    verdict = classify(200, page.headers or {}, page.data)
+    if verdict is FetchKind.BLOCKED:
+        return "challenge"
+    if verdict is FetchKind.GONE:
+        return "not_found"
+    if any(warning.startswith(LIST_PAGE_WARNING) for warning in record.warnings):
+        return "list"
+    return "document"
+
+
+def record_json(name: str, record: PageRecord, kind: str = "document") -> str:
     """Return the one-line JSON object ``--json`` prints for one input."""
-    return json.dumps({"input": name, **record.to_dict()}, ensure_ascii=False)
+    return json.dumps({"input": name, "kind": kind, **record.to_dict()}, ensure_ascii=False)
 
 
-def record_summary(name: str, record: PageRecord) -> str:
+def record_summary(name: str, record: PageRecord, kind: str = "document") -> str:
     """Return the readable multi-line summary printed without ``--json``."""
     lines = [f"== {name} ({record.encoding}, from {record.encoding_source})"]
+    if kind in _KIND_NOTES:
+        lines.append(f"  {_KIND_NOTES[kind]}")
     metadata = record.metadata
     for field in CANONICAL_FIELDS:
         value = getattr(metadata, field)
@@ -115,6 +144,9 @@ def parse_command(paths: tuple[str, ...], as_json: bool) -> None:
     """Parse pages (saved files, - for stdin, or http(s) URLs fetched once) and
     print their metadata, task sections and body text. Writes no database.
 
+    An input that is not a document (an anti-crawler challenge page, a 'page not
+    found' page, a list of documents) is said to be one; --json gives it as "kind".
+
     An input that cannot be read is reported on stderr; the others are still
     printed, and the exit code is 1.
     """
@@ -127,7 +159,9 @@ def parse_command(paths: tuple[str, ...], as_json: bool) -> None:
             unreadable += 1
             continue
         record = parse_page(page.data, url=page.url, headers=page.headers)
-        click.echo(record_json(page.name, record) if as_json else record_summary(page.name, record))
+        kind = page_kind(page, record)
+        show = record_json if as_json else record_summary
+        click.echo(show(page.name, record, kind))
     if unreadable:
         click.echo(
             f"govarchive parse: {unreadable} of {len(paths)} inputs could not be read", err=True

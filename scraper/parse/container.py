@@ -207,3 +207,28 @@ def _visible_text(node: Any) -> str:
             if parent is None or parent.tag not in _SKIPPED_TAGS:
                 parts.append(child.text_content)
     return "".join(parts)
+
+
+#: Link texts at least this long are document titles, not menu items.
+_TITLE_LINK = 8
+_ROW_TAGS = frozenset(("li", "tr", "dd", "dt"))
+
+
+def list_links(root: Any) -> int:
+    """How many links under ``root`` look like the rows of a list of documents: a link
+    with a title-length text (8+ characters) inside an ``li``, ``tr``, ``dd`` or ``dt``
+    within three levels. Menus have short link texts; a document has a few such links
+    (related articles), a list page dozens."""
+    count = 0
+    for link in root.css("a"):
+        if len(link.text(deep=True, strip=True)) < _TITLE_LINK:
+            continue
+        parent = link.parent
+        for _ in range(3):
+            if parent is None:
+                break
+            if parent.tag in _ROW_TAGS:
+                count += 1
+                break
+            parent = parent.parent
+    return count

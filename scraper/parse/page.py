@@ -14,7 +14,7 @@ from typing import Any
 from selectolax.lexbor import LexborHTMLParser
 
 from scraper.parse.body import body_lines
-from scraper.parse.container import find_content
+from scraper.parse.container import find_content, list_links
 from scraper.parse.encoding import decode_html
 from scraper.parse.layout import (
     LINE,
@@ -46,6 +46,13 @@ _HEADLINE_SELECTOR = 'h1, h2, h3, [class*="title" i], [id*="title" i]'
 _UNSHOWN = frozenset(("script", "style", "noscript", "template"))
 #: Longer "headings" are containers, not headlines.
 _MAX_HEADLINE = 200
+
+
+#: The start of the warning a list page gets (``govarchive parse`` reports such inputs).
+LIST_PAGE_WARNING = "looks like a list page, not a document"
+_PAGING = re.compile("下一页|尾页|末页")
+#: A page with this much article text is a document whatever else it shows.
+_LIST_BODY = 200
 
 
 def parse_page(
@@ -117,6 +124,15 @@ def _parse(data: bytes, content_type: str | None) -> PageRecord:
     if not lines:
         warnings.append("no article body found")
     body_text = "\n".join(lines)
+    if "no metadata block found" in metadata_warnings and len(body_text) < _LIST_BODY:
+        # A list of documents: no block, no article, and paging links (下一页, 尾页) that a
+        # document page does not show (it has 上一篇/下一篇).
+        paging = any(
+            isinstance(line, str) and _PAGING.search(line) for line in (*before, *after, *body)
+        )
+        links = list_links(tree.body) if paging and tree.body is not None else 0
+        if links:
+            warnings.append(f"{LIST_PAGE_WARNING}: {links} document links in list rows, paging")
     sections = extract_sections(body) if has_task_labels(body_text) else []
     return PageRecord(
         metadata=metadata,
