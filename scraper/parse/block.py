@@ -34,17 +34,26 @@ from scraper.parse.pairs import (
 _INFO_LINE_ONLY = frozenset({"发布时间", "来源"})
 _FIRST_KNOWN = frozenset(label[0] for label in KNOWN_LABELS)
 # Canonical labels, padded or split by markers as pages print them (normalize_label
-# removes exactly those characters).
-_CANONICAL = re.compile(label_pattern(METADATA_LABELS, joint="[ \ufdd0-\ufddf]*"))
+# removes exactly those characters), only where a label can end: before a colon, a tag
+# boundary, a space or the end of its line (主题教育 in a menu is no 主题 label).
+_CANONICAL = re.compile(
+    label_pattern(METADATA_LABELS, joint="[ \ufdd0-\ufddf]*")
+    + "(?=[ \ufdd0-\ufddf]*(?:[:：\n\ufdd0-\ufddf\\]】]|$)| )"
+)
 
 
 def _one_label_per_match(labels: frozenset[str]) -> bool:
     """True if no label can hide the starts of two labels read from a line: no label
     holds a label followed by the start of another (名称 in 信息名称 is fine). Then a
-    line with two canonical labels has at least two :data:`_CANONICAL` matches."""
+    line with two canonical labels has at least two :data:`_CANONICAL` matches.
+
+    A label that is exactly two labels (主题分类 = 主题 + 分类) hides nothing: the page
+    shows it as one label, and labels are read longest first."""
     for label in labels:
         for cut in range(2, len(label)):
             head, tail = label[:cut], label[cut:]
+            if head in labels and tail in labels:
+                continue
             if any(other in head for other in labels) and any(
                 other.startswith(tail) or tail.startswith(other) for other in labels
             ):
@@ -98,7 +107,7 @@ def find_block_pairs(blocks: Sequence[Block]) -> tuple[list[Pair], list[str]]:
     for block in blocks:
         if isinstance(block, str):
             run.append(block)
-            if not _passed_over(block, _labelled(block)):
+            if after_block and not _passed_over(block, _labelled(block)):
                 after_block = False
             continue
         _flush_run(run, pairs, loose)

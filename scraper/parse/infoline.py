@@ -136,8 +136,15 @@ def edge_info_lines(blocks: Sequence[Block]) -> tuple[list[str], list[str], list
     return [str(blocks[i]) for i in top], [str(blocks[i]) for i in sorted(bottom)], rest
 
 
+def _may_be_info(line: str) -> bool:
+    """Every info label holds 来源, 日期 or 时间: most lines (menus, footers) have none."""
+    return "来源" in line or "日期" in line or "时间" in line
+
+
 def _info_pairs(line: str) -> list[Pair] | None:
     """The pairs of a line from its first info label on, or None without one."""
+    if not _may_be_info(line):
+        return None
     match = _INFO_START.search(line)
     if match is None:
         return None
@@ -147,7 +154,7 @@ def _info_pairs(line: str) -> list[Pair] | None:
 def _is_info(line: str) -> bool:
     """True for a short line that is an info line: it starts with an info label, or
     with an unlabelled date followed by one (2025-12-19 08:21 来源：安徽日报)."""
-    if len(line) > _MAX_INFO_LINE:
+    if len(line) > _MAX_INFO_LINE or not _may_be_info(line):
         return False
     match = _INFO_START.search(line)
     if match is None:

@@ -38,9 +38,12 @@ _META_SELECTOR = ", ".join(
     for name in (*META_FALLBACKS, "SiteName")
     for attribute in ("name", "property")
 )
+_HIDING_RULES = ("display:none", "display: none", "visibility:hidden", "visibility: hidden")
 #: Hidden text at least this long is kept (an article a script shows), shorter is dropped.
 _HIDDEN_ARTICLE = 200
-_HIDDEN_SELECTOR = 'body [style*="none" i], body [style*="hidden" i], body [hidden]'
+_HIDDEN_SELECTOR = ", ".join(
+    (*(f'[style*="{rule}" i]' for rule in _HIDING_RULES), "[hidden]")
+)
 # Where a page shows its headline when no block or <meta> names it.
 _HEADLINE_SELECTOR = 'h1, h2, h3, [class*="title" i], [id*="title" i]'
 _UNSHOWN = frozenset(("script", "style", "noscript", "template"))
@@ -155,15 +158,18 @@ def _drop_hidden(tree: Any) -> None:
     hidden = tree.css(_HIDDEN_SELECTOR)
     if not hidden:
         return
-    styles = " ".join(node.text() for node in tree.css("style"))
+    styles: str | None = None  # the page's <style> text, read when first needed
     # Innermost first: an element is removed before the hidden element around it.
     for node in reversed(hidden):
         attributes = node.attributes
         style = (attributes.get("style") or "").replace(" ", "").lower()
         if not ("hidden" in attributes or "display:none" in style or "visibility:hidden" in style):
             continue
-        if styles and _shown_by_stylesheet(attributes, styles):
-            continue
+        if attributes.get("id") or attributes.get("class"):
+            if styles is None:
+                styles = " ".join(node.text() for node in tree.css("style"))
+            if styles and _shown_by_stylesheet(attributes, styles):
+                continue
         if len(node.text(deep=True, strip=True)) >= _HIDDEN_ARTICLE:
             # 长春 hides the whole article in a div that a script writes out: text that long
             # is the document, not data kept for a script.

@@ -95,3 +95,11 @@ def test_label_pattern_prefers_longest(text: str, matched: str | None) -> None:
 def test_label_pattern_with_custom_joint() -> None:
     pattern = re.compile(label_pattern(["完成状态"], joint="[ \ufdd5\ufdd6]*"))
     assert pattern.fullmatch("完成\ufdd6\ufdd5\ufdd6状态")
+
+
+def test_the_metadata_precheck_stays_on() -> None:
+    """A new label must not switch off the one-scan dismissal of navigation and footer
+    runs (scraper.parse.block._PRECHECK): without it every run is read line by line."""
+    from scraper.parse import block
+
+    assert block._PRECHECK
