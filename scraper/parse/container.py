@@ -48,6 +48,8 @@ CHROME_MARKERS: tuple[str, ...] = (
     "公网安备",
 )
 
+#: How much of a container's text, at each end, is searched for chrome markers.
+_EDGE = 3000
 # Chinese sentence punctuation: prose has it, menus, titles and info lines do not.
 _PROSE = re.compile("[，。；！？]")
 # Element names of page chrome (footer, nav, share bars, related links …).
@@ -100,7 +102,9 @@ def find_content(tree: Any) -> Choice:
                 # (a body that is only a PDF link is still the body).
                 fallback = fallback or node
                 continue
-            if sum(marker in text for marker in CHROME_MARKERS) >= 2:
+            # A wrapper's chrome is at its edges: the breadcrumb on top, the footer below.
+            edges = text if len(text) <= 2 * _EDGE else text[:_EDGE] + text[-_EDGE:]
+            if sum(marker in edges for marker in CHROME_MARKERS) >= 2:
                 inner = densest(node)
                 if inner is not None and inner is not node:
                     return Choice(inner, guessed=True)

@@ -54,18 +54,21 @@ _TITLE_REACH = 3
 _ARTICLE_LINE = 60
 
 
-def read_info_line(lines: Sequence[str]) -> list[Pair]:
-    """Return the pairs of info-line labels (:data:`INFO_LABELS`, :data:`WEAK_INFO_LABELS`)
-    among ``lines``, in order; other labels on those lines are left out."""
-    found: list[Pair] = []
-    for line in lines:
+def read_info_lines(lines: Sequence[str]) -> list[tuple[int, list[Pair]]]:
+    """Return, for each line of ``lines`` that has them, its index and the pairs of its
+    info-line labels (:data:`INFO_LABELS`, :data:`WEAK_INFO_LABELS`); other labels on
+    those lines are left out."""
+    found: list[tuple[int, list[Pair]]] = []
+    for index, line in enumerate(lines):
         pairs = _info_pairs(line)
         if pairs:
-            found.extend(
+            kept = [
                 (label, value)
                 for label, value in pairs
                 if label in INFO_LABELS or label in WEAK_INFO_LABELS
-            )
+            ]
+            if kept:
+                found.append((index, kept))
     return found
 
 

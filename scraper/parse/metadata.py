@@ -15,7 +15,7 @@ from scraper.parse.infoline import (
     date_after_title,
     dated_line,
     edge_info_lines,
-    read_info_line,
+    read_info_lines,
     shows_today,
     split_trailing_date,
 )
@@ -84,17 +84,22 @@ def extract_metadata(
     top, bottom, body = edge_info_lines(body)
     near = [*above[-_NEAR:], *top]
     trailing_dates: list[str] = []
-    for label, value in read_info_line([*above, *top, *below, *bottom]):
-        if label in INFO_LABELS:
-            value, date = split_trailing_date(value)
-            if date:
-                trailing_dates.append(date)
-            collector.fill_from_info(label, INFO_LABELS[label], value)
-    # The first lines after the article too: 长春 writes its hidden article out above the
-    # headline and its 时间：… line.
-    for label, value in read_info_line([*near, *below[:_JUST_AFTER]]):
-        if label in WEAK_INFO_LABELS and not shows_today(value):
-            collector.fill_from_info(label, WEAK_INFO_LABELS[label], value)
+    # Bare labels only near the article: above it, or in the first lines after it (长春
+    # writes its hidden article out above the headline and its 时间：… line).
+    weak_from = len(above) - _NEAR
+    weak_until = len(above) + len(top) + _JUST_AFTER
+    weak: list[tuple[str, str]] = []
+    for index, pairs in read_info_lines([*above, *top, *below, *bottom]):
+        for label, value in pairs:
+            if label in INFO_LABELS:
+                value, date = split_trailing_date(value)
+                if date:
+                    trailing_dates.append(date)
+                collector.fill_from_info(label, INFO_LABELS[label], value)
+            elif weak_from <= index < weak_until and not shows_today(value):
+                weak.append((label, value))
+    for label, value in weak:
+        collector.fill_from_info(label, WEAK_INFO_LABELS[label], value)
     collector.use_weak_block_labels()
     if "published_date" not in collector.values:
         # 长乐: 来源:长乐区人力资源和社会保障局 2024-02-23 15:16 — an unlabelled date after a value.

@@ -182,7 +182,8 @@ def _shown_by_stylesheet(attributes: Mapping[str, str | None], styles: str) -> b
     names = [f"#{attributes['id']}"] if attributes.get("id") else []
     names += [f".{name}" for name in (attributes.get("class") or "").split()]
     return any(
-        re.search(re.escape(name) + r"\s*\{[^}]*display\s*:\s*(?!none)[a-z]", styles)
+        name in styles  # most names have no rule: skip the regex
+        and re.search(re.escape(name) + r"\s*\{[^}]*display\s*:\s*(?!none)[a-z]", styles)
         for name in names
     )
 
