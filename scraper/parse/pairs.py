@@ -77,6 +77,13 @@ def is_label_like(text: str) -> bool:
     return _LABEL_LIKE.fullmatch(normalize_label(plain(text))) is not None
 
 
+def _is_pair(cell: str) -> bool:
+    """True if a cell is itself a known label with its value (发布日期：2021-10-11): the
+    cell before it, a label with an empty value (文号：), does not take it as its value."""
+    found = line_pairs(cell)
+    return found is not None and found[0][0] in KNOWN_LABELS and bool(found[0][1])
+
+
 def is_known_label(text: str) -> bool:
     """Return True if ``text`` is exactly a known label (padding and colon ignored)."""
     return normalize_label(plain(text)) in KNOWN_LABELS
@@ -86,7 +93,8 @@ def row_pairs(cells: list[str]) -> list[Pair]:
     """Return the pairs of one metadata-table row (cell texts, inline markers kept).
 
     A ``label: value`` cell is a pair by itself; a label cell (known, or label-like)
-    takes the next cell as its value unless that cell is itself a known label.
+    takes the next cell as its value unless that cell is itself a known label, or a known
+    label with its value (``文号：`` | ``发布日期：2021-10-11``: the 文号 is empty).
     """
     pairs: list[Pair] = []
     index, count = 0, len(cells)
@@ -103,7 +111,7 @@ def row_pairs(cells: list[str]) -> list[Pair]:
             continue
         label = found[0][0] if found is not None else normalize_label(cell)
         value = ""
-        if index < count and not is_known_label(cells[index]):
+        if index < count and not is_known_label(cells[index]) and not _is_pair(cells[index]):
             value = plain(cells[index])
             index += 1
         pairs.append((label, value))

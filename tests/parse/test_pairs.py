@@ -95,3 +95,13 @@ def test_row_pairs(cells: list[str], expected: list[tuple[str, str]]) -> None:
 )
 def test_is_label_like(text: str, expected: bool) -> None:
     assert is_label_like(text) is expected
+
+
+def test_an_empty_label_cell_does_not_take_the_next_label_and_its_value() -> None:
+    assert row_pairs(["文号：", "发布日期：2021-10-11", "主题分类", "其他"]) == [
+        ("文号", ""),
+        ("发布日期", "2021-10-11"),
+        ("主题分类", "其他"),
+    ]
+    # An unknown label with its value in the next cell is still a value.
+    assert row_pairs(["备注", "联系人：张三"]) == [("备注", "联系人：张三")]
