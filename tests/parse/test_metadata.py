@@ -343,3 +343,16 @@ def test_info_line_labels_and_the_block_winning() -> None:
 def test_dates_outside_a_block(above: str, below: str, expected: str | None) -> None:
     metadata = parse_page(page(above, after=below)).metadata
     assert metadata.published_date == expected
+
+
+def test_a_block_split_over_two_side_by_side_columns() -> None:
+    block = (
+        "<div class='row'><div class='col-6'>"
+        "<p><strong>索引号</strong>：11341700/2024-00012</p><p><strong>发布机构</strong>：市政府办</p>"
+        "</div><div class='col-6'>"
+        "<p><strong>主题分类</strong>：综合政务</p><p><strong>成文日期</strong>：2024年3月1日</p>"
+        "</div></div>"
+    )
+    metadata = parse_page(page(block)).metadata
+    assert (metadata.index_no, metadata.publisher) == ("11341700/2024-00012", "市政府办")
+    assert (metadata.topic, metadata.written_date) == ("综合政务", "2024-03-01")
