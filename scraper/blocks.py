@@ -105,11 +105,14 @@ _GONE_TITLE_WORDS = _markers("已删除", "找不到")
 # "404" as a word of its own: a title like 宣政秘〔2021〕404号 is a real document.
 _GONE_TITLE_404 = re.compile(rb"(?:^|[\s\-|_:,.])(?:404|not found)(?:$|[\s\-|_:,.!])")
 
-_TITLE = re.compile(rb"<title[^>]*>(.*?)</title", re.IGNORECASE | re.DOTALL)
-_INVISIBLE = re.compile(
-    rb"<script\b.*?</script\s*>|<style\b.*?</style\s*>|<!--.*?-->", re.IGNORECASE | re.DOTALL
-)
-_TAG = re.compile(rb"<[^>]*>")
+# A tag: "<" up to the next ">" — but never past another "<", so that a body of
+# unclosed "<"s costs one step each instead of a scan to the end each (quadratic).
+_TAG = re.compile(rb"<[^<>]*>")
+# What a browser does not show: scripts, styles, comments. Found with find(), not a lazy
+# regex: ".*?" with no closing tag rescans the rest of the body from every opening, so a
+# few hundred KB of unclosed <script> (瑞数's $_ts before it) took minutes.
+_INVISIBLE_OPEN = re.compile(rb"<script\b|<style\b|<!--")
+_INVISIBLE_CLOSE = {b"<script": b"</script", b"<style": b"</style", b"<!--": b"-->"}
 _ENTITY = re.compile(rb"&#?\w{1,8};")
 _SPACE = re.compile(rb"\s+")
 
@@ -160,9 +163,10 @@ def is_soft_404(body: bytes) -> bool:
 
 
 def visible_text_size(body: bytes) -> int:
-    """Return roughly how many bytes of text a browser would show (tags, scripts removed)."""
-    text = _INVISIBLE.sub(b" ", body)
-    text = _TAG.sub(b" ", text)
+    """Return roughly how many bytes of text a browser would show (tags, scripts removed).
+
+    Linear in the body's size whatever it holds (unclosed tags, scripts, comments)."""
+    text = _TAG.sub(b" ", _without_invisible(body))
     text = _ENTITY.sub(b" ", text)
     return len(_SPACE.sub(b" ", text).strip())
 
@@ -175,10 +179,10 @@ def _is_soft_404(body: bytes, found: frozenset[bytes]) -> bool:
         or (b"404" in found and _has_any(body.lower(), _GONE_ASCII))
     ):
         return visible_text_size(body) < SOFT_404_MAX_TEXT
-    title = _TITLE.search(body)
+    title = _title(body)
     if title is not None and (
-        _has_any(title.group(1), _GONE_TITLE_WORDS)
-        or _GONE_TITLE_404.search(title.group(1).strip().lower()) is not None
+        _has_any(title, _GONE_TITLE_WORDS)
+        or _GONE_TITLE_404.search(title.strip().lower()) is not None
     ):
         return visible_text_size(body) < SOFT_404_MAX_TEXT
     return False
@@ -208,6 +212,41 @@ def _is_block(
         and not found.isdisjoint(_WAF_PHRASES)
         and visible_text_size(body) < SOFT_404_MAX_TEXT
     )
+
+
+def _title(body: bytes) -> bytes | None:
+    """The text of the first <title> (case-insensitive), or None. One find() each way."""
+    lower = body.lower()
+    start = lower.find(b"<title")
+    if start < 0:
+        return None
+    opened = lower.find(b">", start)
+    if opened < 0:
+        return None
+    end = lower.find(b"</title", opened)
+    return body[opened + 1 : end] if end >= 0 else None
+
+
+def _without_invisible(body: bytes) -> bytes:
+    """``body`` with scripts, styles and comments replaced by a space; an unclosed one
+    runs to the end, as in a browser. Each opening is found once and its closing once."""
+    lower = body.lower()
+    parts: list[bytes] = []
+    position = 0
+    while True:
+        match = _INVISIBLE_OPEN.search(lower, position)
+        if match is None:
+            parts.append(body[position:])
+            break
+        parts.append(body[position : match.start()])
+        parts.append(b" ")
+        close = _INVISIBLE_CLOSE[match.group().rstrip()]
+        end = lower.find(close, match.end())
+        if end < 0:
+            break
+        # past the closing tag's ">" (a comment's "-->" is its own end)
+        position = end + len(close) if close == b"-->" else lower.find(b">", end) + 1 or len(body)
+    return b"".join(parts)
 
 
 def _has_any(data: bytes, markers: Iterable[bytes]) -> bool:

@@ -25,6 +25,8 @@ _META_CHARSET = re.compile(
     rb"""<meta\b[^>]*?charset\s*=\s*["']?\s*([A-Za-z0-9_.:\-]+)""", re.IGNORECASE
 )
 _NON_ASCII = re.compile(rb"[\x80-\xff]")
+#: Single-byte Western codecs: never right for a Chinese page with non-ASCII bytes.
+_WESTERN = frozenset({"cp1252", "latin-1", "iso8859-15"})
 _PRIVATE_USE = re.compile("[\ue000-\uf8ff]")
 # Appended by _valid_prefix for a character cut off at the end (noncharacters: never text).
 _CUT_OFF = "\ufdde\ufddf"
@@ -194,6 +196,15 @@ def _detect(data: bytes) -> tuple[str | None, str | None]:
     return normalize_encoding(best.encoding), None
 
 
+def _clean_chinese(data: bytes, besides: str | None = None) -> str | None:
+    """``utf-8`` or ``gb18030`` (other than ``besides``), whichever decodes ``data``
+    cleanly first, or None."""
+    for encoding in ("utf-8", "gb18030"):
+        if encoding != besides and _valid_prefix(data, encoding) is not None:
+            return encoding
+    return None
+
+
 def _valid_prefix(data: bytes, encoding: str) -> str | None:
     """Return the text of ``data`` if it decodes without error, else None. A character
     cut off at the end is not an error (it becomes U+FFFD in the text).
@@ -216,17 +227,30 @@ def _valid_prefix(data: bytes, encoding: str) -> str | None:
 
 
 def _decode(data: bytes, encoding: str, source: str, notes: list[str]) -> Decoded:
+    declared = source in ("http", "meta")
+    if declared and encoding in _WESTERN and not data.isascii():
+        # A Chinese page declared latin-1/windows-1252 (a server default, a template's
+        # leftover) decodes without an error into mojibake: bytes that are clean UTF-8 or
+        # GB18030 are read as that, with a warning.
+        better = _clean_chinese(data)
+        if better is not None:
+            notes.append(
+                f"declared charset {encoding} ({source}) is implausible for this page; "
+                f"read as {better}"
+            )
+            return _decode(data, better, "detected", notes)
     try:
         text = data.decode(encoding)
     except UnicodeDecodeError:
-        stale = source in ("http", "meta") and encoding != "utf-8"
-        if stale and _valid_prefix(data, "utf-8") is not None:
-            # A stale declaration (a gb2312 <meta> left in a template now served as
-            # UTF-8): bytes that break the declared charset but are valid UTF-8 are UTF-8.
+        # A stale declaration (a gb2312 <meta> left in a template now served as UTF-8, or
+        # GBK bytes served as UTF-8): bytes that break the declared charset but are clean
+        # UTF-8 or GB18030 are read as that.
+        better = _clean_chinese(data, besides=encoding) if declared else None
+        if better is not None:
             notes.append(
-                f"declared charset {encoding} ({source}) does not fit the bytes; read as utf-8"
+                f"declared charset {encoding} ({source}) does not fit the bytes; read as {better}"
             )
-            return _decode(data, "utf-8", "detected", notes)
+            return _decode(data, better, "detected", notes)
         text = data.decode(encoding, "replace")
         notes.append(f"undecodable bytes replaced while decoding as {encoding}")
     except LookupError:  # pragma: no cover - normalize_encoding only returns known codecs

@@ -107,6 +107,7 @@ def walk(root: Any) -> str:
     # table or a <b>. Inner elements end first, so the next one due is the last pushed.
     # The tag id is compared first: most nodes then need no mem_id look-up.
     stops: list[tuple[int, int, str]] = []
+    known: dict[int, Any] = {}  # _after's answers for nodes without a next sibling
     skip_to = 0  # mem_id of the node after a skipped element (<script>…), or 0
     skip_tag = 0  # that node's tag id
     skip_next = False  # the next node is a <b>'s only text, already emitted
@@ -152,11 +153,11 @@ def walk(root: Any) -> str:
             in_line = False
             if tag == _TABLE_ID:
                 emit(TABLE_OPEN)
-                _stop_after(node, stops, TABLE_CLOSE)
+                _stop_after(node, stops, TABLE_CLOSE, known)
             else:
                 emit(ROW if tag == _ROW_ID else CELL)
         elif tag in _SKIP_IDS:
-            found = _after(node)
+            found = _after(node, known)
             if found is None:
                 break
             skip_tag, skip_to = found.tag_id, found.mem_id
@@ -177,7 +178,7 @@ def walk(root: Any) -> str:
                         skip_next = True
                     emit(SOFT)
                 else:
-                    _stop_after(node, stops, SOFT)
+                    _stop_after(node, stops, SOFT, known)
     return "".join(out)
 
 
@@ -208,23 +209,38 @@ def _gap(node: Any) -> str:
     return gap
 
 
-def _after(node: Any) -> Any | None:
+def _after(node: Any, known: dict[int, Any]) -> Any | None:
     """The node the walk visits right after ``node``'s subtree, or None.
 
     Whitespace-only text nodes are not visited (``skip_empty``), so they are passed over.
+    ``known`` remembers the answer for the ancestors climbed through (mem_id → node), so
+    nested tables or ``<b>``s, each an only child, cost one climb in all instead of one
+    each (quadratic in the nesting depth).
     """
+    climbed: list[int] = []
+    found = None
     while node is not None:
+        key = node.mem_id
+        if key in known:
+            found = known[key]
+            break
         following = node.next
         while following is not None and following.is_empty_text_node:
             following = following.next
         if following is not None:
-            return following
+            found = following
+            break
+        climbed.append(key)
         node = node.parent
-    return None
+    for key in climbed:
+        known[key] = found
+    return found
 
 
-def _stop_after(node: Any, stops: list[tuple[int, int, str]], marker: str) -> None:
-    stop = _after(node)
+def _stop_after(
+    node: Any, stops: list[tuple[int, int, str]], marker: str, known: dict[int, Any]
+) -> None:
+    stop = _after(node, known)
     if stop is not None:
         stops.append((int(stop.tag_id), int(stop.mem_id), marker))
 

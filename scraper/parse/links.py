@@ -9,6 +9,7 @@ to refuse a bad selector before any request.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
 
@@ -25,16 +26,11 @@ _SKIPPED_SCHEMES = ("javascript:", "mailto:", "tel:", "data:", "vbscript:")
 # and draw the list with JavaScript, so the links are invisible to a CSS
 # selector run on the raw page. We splice the records' HTML back in where the
 # script stood, so selectors scoped to the list's container still match.
-_DATASTORE_SCRIPT = re.compile(
-    r"<script\b[^>]*>\s*(<datastore>.*?</datastore>)\s*</script>", re.IGNORECASE | re.DOTALL
-)
-_DATASTORE_RECORD = re.compile(
-    r"<record>\s*<!\[CDATA\[(.*?)\]\]>\s*</record>", re.IGNORECASE | re.DOTALL
-)
-
+# Scripts and records are found with find(), never a lazy ".*?" regex: that rescans the
+# rest of the page from every opening that has no closing (quadratic on a hostile page).
+_RECORD_START = re.compile(r"<record>\s*<!\[CDATA\[", re.IGNORECASE)
 _DATASTORE_TAG = re.compile(r"<datastore>", re.IGNORECASE)
 
-_SCRIPT_BODY = re.compile(r"<script\b[^>]*>(.*?)</script>", re.IGNORECASE | re.DOTALL)
 # TRS: createPageHTML(56, 0, "index", "html") — count, current (0-based), stem, ext;
 # some templates put a container id first: createPageHTML("page_div", 56, 0, "index", "html").
 _CREATE_PAGE_HTML = re.compile(r"createPageHTML\s*\(([^)]*)\)")
@@ -104,8 +100,8 @@ def list_paging(html: str) -> ScriptPaging | None:
     without a leading container id), TRS-style ``var countPage = N`` and Lonsun
     ``pageCount:N``. A count below 1 is ignored.
     """
-    for match in _SCRIPT_BODY.finditer(html):
-        script = match.group(1)
+    for _, body_start, body_end, _ in _scripts(html):
+        script = html[body_start:body_end]
         paging = _trs_paging(script) or _lonsun_paging(script)
         if paging is not None:
             return paging
@@ -156,9 +152,47 @@ def _inline_datastores(html: str) -> str:
     """Return ``html`` with each Hanweb datastore script replaced by its records' HTML."""
     if _DATASTORE_TAG.search(html) is None:
         return html
-    return _DATASTORE_SCRIPT.sub(
-        lambda m: "<div>" + "".join(_DATASTORE_RECORD.findall(m.group(1))) + "</div>", html
-    )
+    parts: list[str] = []
+    done = 0
+    for start, body_start, body_end, end in _scripts(html):
+        body = html[body_start:body_end].strip()
+        lower = body.lower()
+        if lower.startswith("<datastore>") and lower.endswith("</datastore>"):
+            parts += [html[done:start], "<div>", *_records(body), "</div>"]
+            done = end
+    parts.append(html[done:])
+    return "".join(parts)
+
+
+def _records(datastore: str) -> list[str]:
+    """The HTML inside each ``<record><![CDATA[…]]></record>`` of a datastore, in order."""
+    found = []
+    position = 0
+    while (match := _RECORD_START.search(datastore, position)) is not None:
+        end = datastore.find("]]>", match.end())
+        if end < 0:
+            break
+        found.append(datastore[match.end() : end])
+        position = end + 3
+    return found
+
+
+def _scripts(html: str) -> Iterator[tuple[int, int, int, int]]:
+    """(start, body start, body end, end) of each complete ``<script …>…</script>`` in
+    ``html``, in order; one find() per boundary, so linear whatever the page holds."""
+    lower = html.lower()
+    position = 0
+    while (start := lower.find("<script", position)) >= 0:
+        following = lower[start + 7 : start + 8]
+        if following and not (following.isspace() or following in ">/"):
+            position = start + 7  # <scripts…>, another tag
+            continue
+        opened = lower.find(">", start)
+        closing = lower.find("</script>", opened) if opened >= 0 else -1
+        if closing < 0:
+            return
+        yield start, opened + 1, closing, closing + len("</script>")
+        position = closing + len("</script>")
 
 
 def _document_base(tree: LexborHTMLParser, base_url: str) -> str:

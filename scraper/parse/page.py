@@ -14,6 +14,7 @@ from typing import Any
 from selectolax.lexbor import LexborHTMLParser
 
 from scraper.parse.body import body_lines
+from scraper.parse.bounds import bound_markup
 from scraper.parse.container import find_content, list_links
 from scraper.parse.encoding import decode_html
 from scraper.parse.layout import (
@@ -87,7 +88,9 @@ def parse_page(
 def _parse(data: bytes, content_type: str | None) -> PageRecord:
     decoded = decode_html(data, content_type)
     warnings = list(decoded.warnings)
-    text = without_markers(decoded.text)
+    text, bound = bound_markup(without_markers(decoded.text))
+    if bound is not None:
+        warnings.append(bound)
     # Lexbor reads bytes as UTF-8: hand it the page's own bytes when they are exactly
     # that (saves re-encoding the text), else the decoded text.
     source: str | bytes = text

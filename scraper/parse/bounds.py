@@ -1,0 +1,59 @@
+"""Bounds on what one page may cost the parser: nesting depth and tag count. Pure.
+
+Lexbor's tree builder (like every HTML5 parser) checks the stack of open elements for
+each tag, so a page nested tens of thousands deep costs it quadratic time or worse
+(36,000 nested ``<div>`` took 2.7 s, 90,000 minutes); and a page of millions of tags
+costs the Python walk over it seconds. A real disclosure page nests a few dozen deep and
+has a few thousand tags. :func:`bound_markup` cuts a page at the tag that first goes
+past :data:`MAX_DEPTH` open elements or :data:`MAX_TAGS` tags, and says so; the raw
+bytes are archived whole whatever the parser reads.
+"""
+
+from __future__ import annotations
+
+import re
+
+#: Elements open at once past which the rest of a page is not parsed. Browsers flatten
+#: deeper trees (Blink at 512); no real page comes near.
+MAX_DEPTH = 1_000
+#: Tags past which the rest of a page is not parsed (a real page has a few thousand; a
+#: 20 MB report of short paragraphs half a million).
+MAX_TAGS = 1_000_000
+
+# Elements that nest when left open (an unclosed <p>, <li>, <dd>, <td>, <tr> or <a> is
+# closed by the next one, and void elements never open: they are not counted).
+_NESTING = frozenset(
+    (
+        *("abbr", "article", "aside", "b", "big", "blockquote", "center", "cite", "code"),
+        *("del", "details", "div", "dl", "em", "fieldset", "figure", "font", "footer"),
+        *("form", "header", "i", "ins", "kbd", "label", "main", "nav", "ol", "q", "s"),
+        *("samp", "section", "small", "span", "strike", "strong", "sub", "sup", "table"),
+        *("tbody", "thead", "tfoot", "tt", "u", "ul", "var"),
+    )
+)
+_TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9]{0,15})")
+
+
+def bound_markup(text: str) -> tuple[str, str | None]:
+    """Return ``text`` cut where it first nests deeper than :data:`MAX_DEPTH` or passes
+    :data:`MAX_TAGS` tags, and a warning saying so; or ``text`` and None.
+
+    Linear; pages with fewer ``<`` than the bounds (all real ones) cost one count."""
+    if text.count("<") <= MAX_DEPTH:
+        return text, None
+    depth = 0
+    for count, match in enumerate(_TAG.finditer(text), start=1):
+        if count > MAX_TAGS:
+            return text[: match.start()], f"page cut after {MAX_TAGS:,} tags: the rest is not read"
+        name = match.group(2).lower()
+        if name not in _NESTING:
+            continue
+        if match.group(1):
+            depth = max(depth - 1, 0)
+        else:
+            depth += 1
+            if depth > MAX_DEPTH:
+                return text[: match.start()], (
+                    f"page nested deeper than {MAX_DEPTH:,} elements: read up to that point"
+                )
+    return text, None
