@@ -1,0 +1,80 @@
+"""Parsing in worker processes with a time limit: a runaway page is stopped, the rest go on."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from scraper.parsepool import ParserPool, ParseTimeout, parse_to_dict
+
+pytestmark = pytest.mark.timeout(60)
+
+SEED = Path(__file__).resolve().parents[1] / "fixtures" / "pages" / "01_xuancheng_seed_2021q3.html"
+
+
+def slow_on_marker(
+    data: bytes, url: str | None, headers: Mapping[str, str] | None
+) -> dict[str, Any]:
+    """The real parser, except that a page holding b"SLOW" never finishes."""
+    if b"SLOW" in data:
+        while True:
+            time.sleep(1)
+    return parse_to_dict(data, url, headers)
+
+
+def test_a_page_parsed_in_a_worker_is_the_parser_s_record() -> None:
+    data = SEED.read_bytes()
+
+    async def run() -> dict[str, Any]:
+        with ParserPool(1, 30.0) as pool:
+            return await pool.parse(data, url="http://x/1.html")
+
+    assert asyncio.run(run()) == parse_to_dict(data, "http://x/1.html", None)
+
+
+def test_a_page_over_its_time_limit_is_stopped_and_the_next_is_parsed() -> None:
+    data = SEED.read_bytes()
+
+    async def run() -> tuple[BaseException | None, dict[str, Any], float]:
+        with ParserPool(1, 1.0, parse=slow_on_marker) as pool:
+            ticks = 0
+
+            async def ticker() -> None:  # the event loop stays free meanwhile
+                nonlocal ticks
+                while True:
+                    await asyncio.sleep(0.05)
+                    ticks += 1
+
+            task = asyncio.create_task(ticker())
+            try:
+                await pool.parse(b"<html>SLOW</html>", url="http://x/slow.html")
+                error: BaseException | None = None
+            except ParseTimeout as exc:
+                error = exc
+            task.cancel()
+            record = await pool.parse(data, url="http://x/1.html")
+            return error, record, float(ticks)
+
+    error, record, ticks = asyncio.run(run())
+    assert isinstance(error, ParseTimeout)
+    assert "http://x/slow.html" in str(error) and "longer than 1 s" in str(error)
+    assert record["metadata"]["index_no"] == "11341700744889543Y/202110-00006"
+    assert ticks >= 1  # the loop ran other work while the worker was stuck
+
+
+def test_a_worker_error_comes_back_as_the_error() -> None:
+    async def run() -> None:
+        with ParserPool(1, 30.0, parse=_broken) as pool:
+            await pool.parse(b"<p>x</p>", url="http://x/1.html")
+
+    with pytest.raises(ZeroDivisionError):
+        asyncio.run(run())
+
+
+def _broken(data: bytes, url: str | None, headers: Mapping[str, str] | None) -> dict[str, Any]:
+    return {"n": 1 // 0}
