@@ -7,6 +7,7 @@ import codecs
 import json
 import re
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -171,3 +172,29 @@ def test_mutated_pages(
         data = _mutate(data, operation, position, extra)
     headers = {"Content-Type": content_type} if content_type else None
     check(parse_page(data, headers=headers))
+
+
+# Adversarial markup (issue 16): deep nesting, repeated unclosed tags, huge attributes,
+# spliced into the real-looking page. The parser returns a well-formed record; the
+# timeout is the guard against anything superlinear (150 examples take about 2 s).
+_OPENING = st.sampled_from(
+    ["<div>", "<b>", "<table><tr><td>", "<font color=red>", "<span>", "<title>", "<script>",
+     "<!--", "<style>", "<", "<p>", "<ul><li>", "<a href='x'>", "<textarea>", "<select>"]
+)  # fmt: skip
+
+
+@pytest.mark.timeout(120)
+@_SETTINGS
+@given(
+    opening=_OPENING,
+    count=st.integers(min_value=1, max_value=5000),
+    at=st.floats(min_value=0, max_value=1),
+    attribute=st.integers(min_value=0, max_value=200_000),
+)
+def test_adversarial_markup_spliced_into_a_page(
+    opening: str, count: int, at: float, attribute: int
+) -> None:
+    page = PAGE.format(charset="utf-8")
+    cut = int(len(page) * at)
+    junk = opening * count + (f"<div title='{'x' * attribute}'>" if attribute else "")
+    check(parse_page((page[:cut] + junk + page[cut:]).encode()))
