@@ -1,0 +1,116 @@
+"""The layering rules, read from the source: who may import what.
+
+- ``storage`` never imports ``scraper`` (the archive is usable without the crawler);
+- only ``scraper/fetch.py`` imports httpx (one owner of HTTP);
+- only ``scraper/parse/`` imports selectolax, and neither the parser nor anything it
+  imports uses httpx, storage or SQLAlchemy (it is pure: bytes in, records out).
+
+Imports under ``if TYPE_CHECKING:`` are annotations only and do not count.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SOURCES = sorted([*ROOT.glob("scraper/**/*.py"), *ROOT.glob("storage/**/*.py")])
+
+
+def _imports(path: Path) -> Iterator[str]:
+    """The modules ``path`` imports at run time (not under ``if TYPE_CHECKING:``)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    skipped: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            skipped.update(id(child) for child in ast.walk(node))
+    for node in ast.walk(tree):
+        if id(node) in skipped:
+            continue
+        if isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            yield node.module
+
+
+def _name(path: Path) -> str:
+    return path.relative_to(ROOT).as_posix()
+
+
+def _offenders(prefix: str, allowed: tuple[str, ...]) -> list[str]:
+    found = []
+    for path in SOURCES:
+        name = _name(path)
+        if name.startswith(allowed):
+            continue
+        found += [
+            f"{name} imports {module}"
+            for module in _imports(path)
+            if module == prefix or module.startswith(prefix + ".")
+        ]
+    return found
+
+
+def test_the_sources_are_found() -> None:
+    names = {_name(path) for path in SOURCES}
+    assert {"scraper/fetch.py", "scraper/parse/page.py", "storage/archive.py"} <= names
+
+
+def test_storage_never_imports_scraper() -> None:
+    storage = [path for path in SOURCES if _name(path).startswith("storage/")]
+    found = [
+        f"{_name(path)} imports {module}"
+        for path in storage
+        for module in _imports(path)
+        if module.split(".")[0] == "scraper"
+    ]
+    assert not found
+
+
+def test_only_the_fetching_module_imports_httpx() -> None:
+    assert not _offenders("httpx", ("scraper/fetch.py",))
+
+
+def test_only_the_parser_imports_selectolax() -> None:
+    assert not _offenders("selectolax", ("scraper/parse/",))
+
+
+def _module_path(module: str) -> Path | None:
+    """The source file of a ``scraper``/``storage`` module, or None for other packages."""
+    if module.split(".")[0] not in ("scraper", "storage"):
+        return None
+    base = ROOT.joinpath(*module.split("."))
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.exists():
+            return candidate
+    return None
+
+
+def _reachable(start: list[Path]) -> dict[Path, set[str]]:
+    """Every project file ``start`` imports, directly or not, with its imports."""
+    seen: dict[Path, set[str]] = {}
+    todo = list(start)
+    while todo:
+        path = todo.pop()
+        if path in seen:
+            continue
+        seen[path] = set(_imports(path))
+        todo += [found for m in seen[path] if (found := _module_path(m)) is not None]
+    return seen
+
+
+@pytest.mark.parametrize("forbidden", ["httpx", "storage", "sqlalchemy"])
+def test_the_parser_is_pure(forbidden: str) -> None:
+    """Neither the parser nor anything it imports (scraper.urls …) uses the network or
+    the database."""
+    parser = [path for path in SOURCES if _name(path).startswith("scraper/parse/")]
+    found = [
+        f"{_name(path)} imports {module}"
+        for path, modules in _reachable(parser).items()
+        for module in modules
+        if module == forbidden or module.startswith(forbidden + ".")
+    ]
+    assert not found
