@@ -59,6 +59,8 @@ _LIMITS: dict[str, tuple[float, bool]] = {
     "retries": (0, True),
     "backoff_base": (0, True),
     "max_retry_after": (0, True),
+    # 0 would silently ignore every Crawl-delay while claiming to obey robots.txt
+    "max_crawl_delay": (0, False),
     "max_page_bytes": (1, True),
     "max_list_pages": (1, True),
     "revisit_after_hours": (0, False),

@@ -269,6 +269,16 @@ SOURCE_ERRORS = [
         {"timeout": ".inf"}, "source 'xc': timeout: must be a finite number, not inf", id="infinite"
     ),
     pytest.param(
+        {"max_crawl_delay": "0"},
+        "source 'xc': max_crawl_delay: must be > 0, not 0",
+        id="zero-crawl-delay-cap",
+    ),
+    pytest.param(
+        {"max_crawl_delay": ".inf"},
+        "source 'xc': max_crawl_delay: must be a finite number, not inf",
+        id="unbounded-crawl-delay-cap",
+    ),
+    pytest.param(
         {"incremental": '"true"'},
         "source 'xc': incremental: must be true or false, not string 'true'",
         id="string-not-bool",
