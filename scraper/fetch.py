@@ -7,8 +7,9 @@ robots.txt rules (fetched once, its first 500 KiB kept). Across hosts it caps
 requests in flight at ``max_concurrency``. Pausing a failing host
 (``host_failure_threshold``) is the pipeline's decision, made from the results.
 
-A Crawl-delay over ``max_crawl_delay`` is logged at WARNING with the host and the
-delay, so a crawl's output shows why it is slow.
+Long waits are said: a wait before a retry longer than :data:`LONG_WAIT_SECONDS`
+and a Crawl-delay over ``max_crawl_delay`` are logged at WARNING with the URL (or
+host) and the delay, so a crawl's output shows why it is slow.
 
 :meth:`Fetcher.fetch` never raises for network or HTTP trouble: every outcome is
 a :class:`~scraper.response.FetchResult` whose ``kind`` says what happened and
@@ -39,7 +40,7 @@ from scraper.body import ACCEPT_ENCODING, BodyDecoder
 from scraper.errors import FetchError, TooLargeError, TruncatedError
 from scraper.ratelimit import HostRateLimiter, min_interval
 from scraper.response import FetchKind, FetchResult
-from scraper.retry import is_retryable, retry_delay
+from scraper.retry import is_retryable, parse_retry_after, retry_delay
 from scraper.robots import MAX_ROBOTS_BYTES, RobotsRules, robots_url, rules_from_response
 from scraper.settings import CrawlSettings
 from scraper.urls import host_of, is_allowed, normalize_url
@@ -51,6 +52,8 @@ MAX_REDIRECTS = 10
 #: Redirect hops followed for robots.txt (RFC 9309 asks for at least five).
 MAX_ROBOTS_REDIRECTS = 5
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+#: A wait before a retry longer than this many seconds is logged at WARNING, not INFO.
+LONG_WAIT_SECONDS = 5.0
 #: A whole response (headers and body) must arrive within this many ``timeout``s;
 #: httpx's timeouts are per network read, so a server dripping a byte at a time
 #: would otherwise hold a slot for hours.
@@ -99,6 +102,12 @@ class Fetcher:
     (tests pass ``httpx.MockTransport``); ``sleep``, ``clock`` (monotonic seconds)
     and ``wall_clock`` (aware datetimes, for ``requested_at`` and Retry-After
     dates) are injectable so tests never wait.
+
+    ``retry_budget`` bounds the seconds one :meth:`fetch` spends waiting between
+    retries, in all: a retry that would pass it is not made and the result says
+    what the server asked for. A crawl leaves it None (each wait is already capped
+    by ``max_retry_after``); ``govarchive parse`` sets a short one, since a person
+    is waiting.
     """
 
     def __init__(
@@ -110,11 +119,13 @@ class Fetcher:
         sleep: Sleep = asyncio.sleep,
         clock: Clock = time.monotonic,
         wall_clock: WallClock = _utcnow,
+        retry_budget: float | None = None,
     ) -> None:
         if max_concurrency < 1:
             raise ValueError(f"max_concurrency must be at least 1, not {max_concurrency}")
         self.user_agent = user_agent
         self.max_concurrency = max_concurrency
+        self.retry_budget = retry_budget
         self._transport = transport
         self._sleep = sleep
         self._clock = clock
@@ -357,8 +368,13 @@ class Fetcher:
         crawl_delay: float | None,
         keep_prefix: bool = False,
     ) -> tuple[_Exchange, int]:
-        """Return the last exchange for ``url`` and how many requests it took."""
+        """Return the last exchange for ``url`` and how many requests it took.
+
+        Logs each wait before a retry (at WARNING when longer than
+        :data:`LONG_WAIT_SECONDS`); gives up instead of passing ``retry_budget``.
+        """
         attempt = 0
+        waited = 0.0
         while True:
             attempt += 1
             ex = await self._request(
@@ -371,13 +387,14 @@ class Fetcher:
             )
             if ex.kind is not None and not ex.retryable:
                 return ex, attempt  # BLOCKED, GONE, TOO_LARGE, or an error not worth repeating
+            now = self._wall_clock()
             wait = retry_delay(
                 attempt=attempt,
                 status=ex.status,
                 error=ex.retryable,
                 retry_after=ex.headers.get("retry-after"),
                 settings=settings,
-                now=self._wall_clock(),
+                now=now,
             )
             if wait is None:
                 if (
@@ -392,15 +409,28 @@ class Fetcher:
                 elif ex.retryable and attempt > 1:
                     ex.error = f"{ex.error} (after {attempt} attempts)"
                 return ex, attempt
-            logger.info(
-                "%s: %s; retry %d/%d in %.1fs",
+            reason = ex.error or f"HTTP {ex.status}"
+            # what the server asked for, before max_retry_after capped it (for messages)
+            retry_after = None if ex.retryable else ex.headers.get("retry-after")
+            asked = parse_retry_after(retry_after, now=now)
+            if self.retry_budget is not None and waited + wait > self.retry_budget:
+                ex.kind = ex.kind or FetchKind.ERROR
+                ex.error = _gave_up(reason, attempt, wait, asked, self.retry_budget)
+                return ex, attempt
+            logger.log(
+                logging.WARNING if wait > LONG_WAIT_SECONDS else logging.INFO,
+                "%s: %s; waiting %.1f s before retry %d/%d%s",
                 url,
-                ex.error or f"HTTP {ex.status}",
+                reason,
+                wait,
                 attempt,
                 settings.retries,
-                wait,
+                f" (Retry-After asked {asked:g} s; capped at max_retry_after)"
+                if asked is not None and asked > wait
+                else "",
             )
             await self._sleep(wait)
+            waited += wait
 
     async def _request(
         self,
@@ -593,6 +623,16 @@ def _cookie_pairs(set_cookies: list[str]) -> dict[str, str]:
     return pairs
 
 
+def _gave_up(reason: str, attempt: int, wait: float, asked: float | None, budget: float) -> str:
+    """Return the error of a fetch that stopped retrying rather than pass its retry budget."""
+    want = f"the {asked:g} s its Retry-After asks" if asked is not None else f"{wait:g} s"
+    tries = f"{attempt} attempt{'s' if attempt > 1 else ''}"
+    return (
+        f"{reason}; gave up after {tries} rather than wait {want} before a retry "
+        f"(this command waits {budget:g} s at most)"
+    )
+
+
 def _without_url(exc: FetchError) -> str:
     """Return the error's message without the URL prefix (the result carries the URL)."""
     return str(exc).removeprefix(f"{exc.url}: ")
@@ -603,15 +643,20 @@ def _hostname(url: str) -> str:
     return netloc.rsplit(":", 1)[0] if not netloc.endswith("]") else netloc
 
 
-def fetch_once(url: str, settings: CrawlSettings | None = None) -> FetchResult:
+def fetch_once(
+    url: str, settings: CrawlSettings | None = None, *, retry_budget: float | None = None
+) -> FetchResult:
     """Fetch one URL synchronously (for ``govarchive parse URL``); never raises for network trouble.
 
     Redirects may go to ``settings.allowed_hosts`` or, if empty, stay on the URL's host.
+    ``retry_budget`` bounds the seconds spent waiting between retries (see :class:`Fetcher`).
     """
     settings = settings or CrawlSettings()
 
     async def run() -> FetchResult:
-        async with Fetcher(user_agent=settings.user_agent, max_concurrency=1) as fetcher:
+        async with Fetcher(
+            user_agent=settings.user_agent, max_concurrency=1, retry_budget=retry_budget
+        ) as fetcher:
             return await fetcher.fetch(url, settings, allowed_hosts=settings.allowed_hosts)
 
     return asyncio.run(run())

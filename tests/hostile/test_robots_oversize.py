@@ -28,9 +28,7 @@ def oversized(head: bytes, size: int = MAX_ROBOTS_BYTES + 100 * 1024) -> bytes:
 
 @pytest.mark.timeout(30)
 def test_disallow_all_at_the_top_of_a_huge_robots_txt_is_obeyed(site: TestSite) -> None:
-    site.add(
-        "/robots.txt", oversized(b"User-agent: *\nDisallow: /\n"), content_type="text/plain"
-    )
+    site.add("/robots.txt", oversized(b"User-agent: *\nDisallow: /\n"), content_type="text/plain")
     site.add("/a", "a")
     result = fetch_one(site, "/a", ROBOTS)
     assert result.kind is FetchKind.ROBOTS
@@ -121,4 +119,3 @@ def test_cut_robots_txt_is_reported(site: TestSite, caplog: pytest.LogCaptureFix
         note = run(go())
     assert note == f"robots.txt 200 (only its first {MAX_ROBOTS_BYTES} bytes read)"
     assert any(r.levelno == logging.WARNING and note in r.getMessage() for r in caplog.records)
-
