@@ -295,6 +295,18 @@ SOURCE_ERRORS = [
         id="host-with-scheme",
     ),
     pytest.param(
+        {"allowed_hosts": '["sjzy.xuancheng.gov.cn:0", "sjzy.xuancheng.gov.cn:70000"]'},
+        "source 'xc': allowed_hosts: port out of range 1-65535: 'sjzy.xuancheng.gov.cn:0', "
+        "'sjzy.xuancheng.gov.cn:70000'",
+        id="host-port-out-of-range",
+    ),
+    pytest.param(
+        {"allowed_hosts": '["sjzy.xuancheng.gov.cn:8443"]'},
+        "source 'xc': allowed_hosts: does not include 'sjzy.xuancheng.gov.cn', the host "
+        "of start URL",
+        id="host-port-is-that-port-only",
+    ),
+    pytest.param(
         {"allowed_hosts": '["www.xuancheng.gov.cn"]'},
         "source 'xc': allowed_hosts: does not include 'sjzy.xuancheng.gov.cn', the host "
         "of start URL",

@@ -107,4 +107,3 @@ def test_parse_url_of_a_429_with_a_huge_retry_after_does_not_wait(site: TestSite
     assert "Retry-After" in result.stderr and "100000 s" in result.stderr
     assert "gave up" in result.stderr
     assert site.hits("/a.html") == 1
-
