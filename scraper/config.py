@@ -59,6 +59,8 @@ _LIMITS: dict[str, tuple[float, bool]] = {
     "retries": (0, True),
     "backoff_base": (0, True),
     "max_retry_after": (0, True),
+    # 0 would silently ignore every Crawl-delay while claiming to obey robots.txt
+    "max_crawl_delay": (0, False),
     "max_page_bytes": (1, True),
     "max_list_pages": (1, True),
     "revisit_after_hours": (0, False),
@@ -68,6 +70,8 @@ _LIMITS: dict[str, tuple[float, bool]] = {
 }
 # Source names appear on the command line (--source NAME), in logs and in lock keys.
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+# An allowed_hosts entry: a host name, or host:port. Scope is host and port: a bare
+# host means its default ports (80 for http, 443 for https); see scraper.urls.is_allowed.
 _HOST = re.compile(r"^[a-z0-9.-]+(:\d{1,5})?$")
 
 
@@ -324,6 +328,10 @@ def _convert(value: Any, hint: Any, key: str, problems: _Problems, where: str) -
             problems.add(
                 where, f"not a bare host name (no scheme or path): {', '.join(map(repr, bad))}"
             )
+            return _INVALID
+        bad = [h for h in hosts if ":" in h and not 0 < int(h.rsplit(":", 1)[1]) < 65536]
+        if bad:
+            problems.add(where, f"port out of range 1-65535: {', '.join(map(repr, bad))}")
             return _INVALID
         return hosts
     raise AssertionError(f"no converter for {hint!r}")  # a new settings field type

@@ -1,11 +1,15 @@
 """Polite fetching over one httpx client: the only module that imports httpx.
 
 A :class:`Fetcher` lives for one crawl. It keeps, per host (``host:port``): a
-rate limit (``requests_per_second``, slowed further by robots.txt Crawl-delay), a
-concurrency limit (``per_host_concurrency``) and the robots.txt rules (fetched
-once). Across hosts it caps requests in flight at ``max_concurrency``. Pausing a
-failing host (``host_failure_threshold``) is the pipeline's decision, made from
-the results.
+rate limit (``requests_per_second``, slowed further by robots.txt Crawl-delay up
+to ``max_crawl_delay``), a concurrency limit (``per_host_concurrency``) and the
+robots.txt rules (fetched once, its first 500 KiB kept). Across hosts it caps
+requests in flight at ``max_concurrency``. Pausing a failing host
+(``host_failure_threshold``) is the pipeline's decision, made from the results.
+
+Long waits are said: a wait before a retry longer than :data:`LONG_WAIT_SECONDS`
+and a Crawl-delay over ``max_crawl_delay`` are logged at WARNING with the URL (or
+host) and the delay, so a crawl's output shows why it is slow.
 
 :meth:`Fetcher.fetch` never raises for network or HTTP trouble: every outcome is
 a :class:`~scraper.response.FetchResult` whose ``kind`` says what happened and
@@ -36,7 +40,7 @@ from scraper.body import ACCEPT_ENCODING, BodyDecoder
 from scraper.errors import FetchError, TooLargeError, TruncatedError
 from scraper.ratelimit import HostRateLimiter, min_interval
 from scraper.response import FetchKind, FetchResult
-from scraper.retry import is_retryable, retry_delay
+from scraper.retry import is_retryable, parse_retry_after, retry_delay
 from scraper.robots import MAX_ROBOTS_BYTES, RobotsRules, robots_url, rules_from_response
 from scraper.settings import CrawlSettings
 from scraper.urls import host_of, is_allowed, normalize_url
@@ -48,6 +52,8 @@ MAX_REDIRECTS = 10
 #: Redirect hops followed for robots.txt (RFC 9309 asks for at least five).
 MAX_ROBOTS_REDIRECTS = 5
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+#: A wait before a retry longer than this many seconds is logged at WARNING, not INFO.
+LONG_WAIT_SECONDS = 5.0
 #: A whole response (headers and body) must arrive within this many ``timeout``s;
 #: httpx's timeouts are per network read, so a server dripping a byte at a time
 #: would otherwise hold a slot for hours.
@@ -79,6 +85,7 @@ class _Exchange:
     kind: FetchKind | None = None  # decided already: BLOCKED, GONE, TOO_LARGE, ERROR
     error: str | None = None
     retryable: bool = False  # a connection-level failure worth another attempt
+    truncated: bool = False  # body is the first ``limit`` bytes of a longer one (keep_prefix)
     set_cookies: list[str] = field(default_factory=list)  # raw Set-Cookie values
 
     def fail(self, kind: FetchKind, error: str, *, retryable: bool = False) -> _Exchange:
@@ -95,6 +102,12 @@ class Fetcher:
     (tests pass ``httpx.MockTransport``); ``sleep``, ``clock`` (monotonic seconds)
     and ``wall_clock`` (aware datetimes, for ``requested_at`` and Retry-After
     dates) are injectable so tests never wait.
+
+    ``retry_budget`` bounds the seconds one :meth:`fetch` spends waiting between
+    retries, in all: a retry that would pass it is not made and the result says
+    what the server asked for. A crawl leaves it None (each wait is already capped
+    by ``max_retry_after``); ``govarchive parse`` sets a short one, since a person
+    is waiting.
     """
 
     def __init__(
@@ -106,11 +119,13 @@ class Fetcher:
         sleep: Sleep = asyncio.sleep,
         clock: Clock = time.monotonic,
         wall_clock: WallClock = _utcnow,
+        retry_budget: float | None = None,
     ) -> None:
         if max_concurrency < 1:
             raise ValueError(f"max_concurrency must be at least 1, not {max_concurrency}")
         self.user_agent = user_agent
         self.max_concurrency = max_concurrency
+        self.retry_budget = retry_budget
         self._transport = transport
         self._sleep = sleep
         self._clock = clock
@@ -121,6 +136,7 @@ class Fetcher:
         self._host_slots: dict[str, asyncio.Semaphore] = {}
         self._robots: dict[tuple[str, str], RobotsRules] = {}
         self._robots_locks: dict[tuple[str, str], asyncio.Lock] = {}
+        self._delay_capped: set[tuple[str, float]] = set()  # (robots URL, cap) logged once
 
     async def __aenter__(self) -> Self:
         # No cookie jar: every fetch stands alone, so a page's answer never depends
@@ -265,7 +281,9 @@ class Fetcher:
         Used by :meth:`fetch` and by ``check-source`` to show the verdict
         (``rules.allowed(url)``, ``rules.crawl_delay``, ``rules.note``). Never raises
         for network trouble: an unreachable robots.txt allows everything and logs a
-        warning (see :mod:`scraper.robots` for why).
+        warning (see :mod:`scraper.robots` for why). A Crawl-delay over
+        ``settings.max_crawl_delay`` comes back capped, with a note, and is logged
+        at WARNING once per host and cap.
         """
         where = robots_url(url)
         key = (where, settings.user_agent)
@@ -275,19 +293,33 @@ class Fetcher:
             if rules is None:
                 rules = await self._load_robots(where, settings)
                 self._robots[key] = rules
-            return rules
+        capped = rules.capped(settings.max_crawl_delay)
+        if capped is not rules and (where, settings.max_crawl_delay) not in self._delay_capped:
+            self._delay_capped.add((where, settings.max_crawl_delay))
+            logger.warning(
+                "%s: robots.txt asks for Crawl-delay %g s; waiting max_crawl_delay %g s "
+                "between requests to %s instead",
+                where,
+                rules.crawl_delay,
+                settings.max_crawl_delay,
+                host_of(where),
+            )
+        return capped
 
     # -- internals ----------------------------------------------------------------
 
     async def _load_robots(self, where: str, settings: CrawlSettings) -> RobotsRules:
         current = where
         for _ in range(MAX_ROBOTS_REDIRECTS + 1):
+            # Uncompressed, so that a file over the cap can be cut at it (a compressed
+            # stream cannot be) and its first MAX_ROBOTS_BYTES read and obeyed.
             ex, _tries = await self._request_with_retries(
                 current,
                 settings,
-                headers={},
-                limit=min(settings.max_page_bytes, MAX_ROBOTS_BYTES),
+                headers={"Accept-Encoding": "identity"},
+                limit=MAX_ROBOTS_BYTES,
                 crawl_delay=None,
+                keep_prefix=True,
             )
             if ex.status in REDIRECT_STATUSES:
                 target = normalize_url(ex.headers.get("location") or "", current)
@@ -304,17 +336,23 @@ class Fetcher:
                     f"robots.txt answered with a block page (HTTP {ex.status}): everything allowed"
                 )
             elif ex.kind is FetchKind.TOO_LARGE:
-                rules = RobotsRules.allow_all(
-                    f"robots.txt too large ({ex.error}): everything allowed"
+                # sent compressed despite "identity": what it says is unknown, and the
+                # size of a file must never turn its refusals into permissions
+                rules = RobotsRules.disallow_all(
+                    f"robots.txt compressed and too large to read ({ex.error}): "
+                    "everything disallowed"
                 )
             elif ex.status is None or (ex.kind is FetchKind.ERROR and ex.status < 400):
                 rules = rules_from_response(None, None, settings.user_agent, error=ex.error)
             else:
-                rules = rules_from_response(ex.status, ex.body, settings.user_agent)
+                rules = rules_from_response(
+                    ex.status, ex.body, settings.user_agent, truncated=ex.truncated
+                )
             break
         else:
             rules = RobotsRules.allow_all("robots.txt redirects too often: everything allowed")
-        if ex.status is None or ex.status >= 500 or ex.kind is FetchKind.TOO_LARGE:
+        unusual = ex.kind is FetchKind.TOO_LARGE or (ex.truncated and ex.kind is None)
+        if ex.status is None or ex.status >= 500 or unusual:
             logger.warning("%s: %s", where, rules.note)
         else:
             logger.info("%s: %s", where, rules.note)
@@ -328,23 +366,35 @@ class Fetcher:
         headers: Mapping[str, str],
         limit: int,
         crawl_delay: float | None,
+        keep_prefix: bool = False,
     ) -> tuple[_Exchange, int]:
-        """Return the last exchange for ``url`` and how many requests it took."""
+        """Return the last exchange for ``url`` and how many requests it took.
+
+        Logs each wait before a retry (at WARNING when longer than
+        :data:`LONG_WAIT_SECONDS`); gives up instead of passing ``retry_budget``.
+        """
         attempt = 0
+        waited = 0.0
         while True:
             attempt += 1
             ex = await self._request(
-                url, settings, headers=headers, limit=limit, crawl_delay=crawl_delay
+                url,
+                settings,
+                headers=headers,
+                limit=limit,
+                crawl_delay=crawl_delay,
+                keep_prefix=keep_prefix,
             )
             if ex.kind is not None and not ex.retryable:
                 return ex, attempt  # BLOCKED, GONE, TOO_LARGE, or an error not worth repeating
+            now = self._wall_clock()
             wait = retry_delay(
                 attempt=attempt,
                 status=ex.status,
                 error=ex.retryable,
                 retry_after=ex.headers.get("retry-after"),
                 settings=settings,
-                now=self._wall_clock(),
+                now=now,
             )
             if wait is None:
                 if (
@@ -359,15 +409,28 @@ class Fetcher:
                 elif ex.retryable and attempt > 1:
                     ex.error = f"{ex.error} (after {attempt} attempts)"
                 return ex, attempt
-            logger.info(
-                "%s: %s; retry %d/%d in %.1fs",
+            reason = ex.error or f"HTTP {ex.status}"
+            # what the server asked for, before max_retry_after capped it (for messages)
+            retry_after = None if ex.retryable else ex.headers.get("retry-after")
+            asked = parse_retry_after(retry_after, now=now)
+            if self.retry_budget is not None and waited + wait > self.retry_budget:
+                ex.kind = ex.kind or FetchKind.ERROR
+                ex.error = _gave_up(reason, attempt, wait, asked, self.retry_budget)
+                return ex, attempt
+            logger.log(
+                logging.WARNING if wait > LONG_WAIT_SECONDS else logging.INFO,
+                "%s: %s; waiting %.1f s before retry %d/%d%s",
                 url,
-                ex.error or f"HTTP {ex.status}",
+                reason,
+                wait,
                 attempt,
                 settings.retries,
-                wait,
+                f" (Retry-After asked {asked:g} s; capped at max_retry_after)"
+                if asked is not None and asked > wait
+                else "",
             )
             await self._sleep(wait)
+            waited += wait
 
     async def _request(
         self,
@@ -377,8 +440,13 @@ class Fetcher:
         headers: Mapping[str, str],
         limit: int,
         crawl_delay: float | None,
+        keep_prefix: bool = False,
     ) -> _Exchange:
-        """Make one GET request within the host's and the global limits; never raises httpx."""
+        """Make one GET request within the host's and the global limits; never raises httpx.
+
+        The body may be ``limit`` bytes at most: a larger one is TOO_LARGE, or with
+        ``keep_prefix`` (and no Content-Encoding) cut at ``limit`` and marked ``truncated``.
+        """
         client = self._client
         if client is None:
             raise RuntimeError("Fetcher used outside 'async with'")
@@ -399,7 +467,7 @@ class Fetcher:
             logger.debug("GET %s", url)
             try:
                 async with asyncio.timeout(deadline):
-                    await self._exchange(client, request, ex, limit)
+                    await self._exchange(client, request, ex, limit, keep_prefix)
             # httpx and body errors are translated here, once, into the exchange
             except TimeoutError:
                 message = f"timeout: no complete response within {deadline:g}s"
@@ -432,7 +500,12 @@ class Fetcher:
         return ex
 
     async def _exchange(
-        self, client: httpx.AsyncClient, request: httpx.Request, ex: _Exchange, limit: int
+        self,
+        client: httpx.AsyncClient,
+        request: httpx.Request,
+        ex: _Exchange,
+        limit: int,
+        keep_prefix: bool,
     ) -> None:
         """Send ``request`` and fill ``ex`` with status, headers and the bounded body."""
         response = await client.send(request, stream=True)
@@ -440,7 +513,11 @@ class Fetcher:
             ex.status = response.status_code
             ex.headers = {k.lower(): v for k, v in response.headers.items()}
             ex.set_cookies = response.headers.get_list("set-cookie")
-            body = await self._read_body(response, ex.url, limit)
+            encoding = (response.headers.get("content-encoding") or "").strip().lower()
+            if keep_prefix and encoding in ("", "identity"):
+                body, ex.truncated = await self._read_prefix(response, ex.url, limit)
+            else:
+                body = await self._read_body(response, ex.url, limit)
             # The body of a redirect or a 304 is of no use, but it is read to its end
             # (bounded like any body): closing a response mid-message makes httpcore
             # drop the connection, and an unchanged recrawl is mostly 304s.
@@ -460,6 +537,22 @@ class Fetcher:
         async for chunk in response.aiter_raw():
             decoder.feed(chunk)
         return decoder.finish()
+
+    async def _read_prefix(
+        self, response: httpx.Response, url: str, limit: int
+    ) -> tuple[bytes, bool]:
+        """Return the first ``limit`` bytes of an uncompressed body and whether there was more.
+
+        Stops reading at ``limit``: the rest is never downloaded (the connection is
+        dropped when the response closes).
+        """
+        decoder = BodyDecoder(url=url, limit=limit)  # no Content-Length: a cut is expected
+        async for chunk in response.aiter_raw():
+            room = limit - decoder.raw_size
+            decoder.feed(chunk[:room])
+            if len(chunk) > room:
+                return decoder.finish(), True
+        return decoder.finish(), False
 
     def _host_slot(self, host: str, settings: CrawlSettings) -> asyncio.Semaphore:
         semaphore = self._host_slots.get(host)
@@ -530,6 +623,16 @@ def _cookie_pairs(set_cookies: list[str]) -> dict[str, str]:
     return pairs
 
 
+def _gave_up(reason: str, attempt: int, wait: float, asked: float | None, budget: float) -> str:
+    """Return the error of a fetch that stopped retrying rather than pass its retry budget."""
+    want = f"the {asked:g} s its Retry-After asks" if asked is not None else f"{wait:g} s"
+    tries = f"{attempt} attempt{'s' if attempt > 1 else ''}"
+    return (
+        f"{reason}; gave up after {tries} rather than wait {want} before a retry "
+        f"(this command waits {budget:g} s at most)"
+    )
+
+
 def _without_url(exc: FetchError) -> str:
     """Return the error's message without the URL prefix (the result carries the URL)."""
     return str(exc).removeprefix(f"{exc.url}: ")
@@ -540,15 +643,20 @@ def _hostname(url: str) -> str:
     return netloc.rsplit(":", 1)[0] if not netloc.endswith("]") else netloc
 
 
-def fetch_once(url: str, settings: CrawlSettings | None = None) -> FetchResult:
+def fetch_once(
+    url: str, settings: CrawlSettings | None = None, *, retry_budget: float | None = None
+) -> FetchResult:
     """Fetch one URL synchronously (for ``govarchive parse URL``); never raises for network trouble.
 
     Redirects may go to ``settings.allowed_hosts`` or, if empty, stay on the URL's host.
+    ``retry_budget`` bounds the seconds spent waiting between retries (see :class:`Fetcher`).
     """
     settings = settings or CrawlSettings()
 
     async def run() -> FetchResult:
-        async with Fetcher(user_agent=settings.user_agent, max_concurrency=1) as fetcher:
+        async with Fetcher(
+            user_agent=settings.user_agent, max_concurrency=1, retry_budget=retry_budget
+        ) as fetcher:
             return await fetcher.fetch(url, settings, allowed_hosts=settings.allowed_hosts)
 
     return asyncio.run(run())

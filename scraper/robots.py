@@ -8,19 +8,26 @@ wins and Allow wins a tie; ``/robots.txt`` itself is always allowed.
 
 How an unusual robots.txt answer is read (:func:`rules_from_response`):
 
-- 2xx: parsed (only its first 500 KiB, as RFC 9309 allows).
+- 2xx: parsed. A larger file is cut: its first 500 KiB are kept and parsed (RFC 9309
+  section 2.5 asks for at least that much), without the line the cut falls in, so a
+  rule is never read shortened (``Allow: /pub`` out of ``Allow: /publications``).
+  Size never turns a refusal into a permission: a body that cannot be cut (sent
+  compressed past the cap) disallows everything (:meth:`RobotsRules.disallow_all`).
 - 4xx, including 401/403 and a 412 challenge: no robots.txt, everything allowed (RFC 9309).
 - 5xx or unreachable: everything allowed, and the caller logs a warning. RFC 9309
   (and Google) would disallow everything instead; we do not, because many
   government CMSs answer a missing robots.txt with a 500 error page, and a
   disallow-all would silently stop those sources for good. A host that is really
   down fails its page requests too, and those are retried and recorded.
+
+Crawl-delay is read as the site wrote it (the largest value of the groups that apply;
+``inf`` too); :meth:`RobotsRules.capped` bounds it by ``max_crawl_delay``.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from urllib.parse import quote, urlsplit
 
 from scraper.urls import normalize_url
@@ -73,6 +80,23 @@ class RobotsRules:
         """Return rules that allow everything, saying why in ``note``."""
         return cls(note=note)
 
+    @classmethod
+    def disallow_all(cls, note: str) -> RobotsRules:
+        """Return rules that disallow everything but /robots.txt, saying why in ``note``."""
+        return cls((RobotsRule(False, "/", _compile("/")),), note=note)
+
+    def capped(self, max_delay: float) -> RobotsRules:
+        """Return these rules with Crawl-delay at most ``max_delay`` seconds.
+
+        Returns ``self`` when the site asked for no more; otherwise a copy whose
+        ``crawl_delay`` is ``max_delay`` and whose ``note`` says what was asked.
+        """
+        if self.crawl_delay is None or self.crawl_delay <= max_delay:
+            return self
+        said = f"Crawl-delay {self.crawl_delay:g} s capped at max_crawl_delay {max_delay:g} s"
+        note = f"{self.note}; {said}" if self.note else said
+        return replace(self, crawl_delay=max_delay, note=note)
+
 
 def robots_url(url: str) -> str:
     """Return the robots.txt URL for ``url``'s scheme and host (ValueError if not http(s))."""
@@ -90,16 +114,26 @@ def product_token(user_agent: str) -> str:
 
 
 def rules_from_response(
-    status: int | None, body: bytes | None, user_agent: str, *, error: str | None = None
+    status: int | None,
+    body: bytes | None,
+    user_agent: str,
+    *,
+    error: str | None = None,
+    truncated: bool = False,
 ) -> RobotsRules:
     """Return the rules an answer to a robots.txt request means (see the module docstring).
 
-    ``status`` None means no answer (``error`` says why).
+    ``status`` None means no answer (``error`` says why). ``truncated`` says that
+    ``body`` is the first part of a larger file (cut at :data:`MAX_ROBOTS_BYTES`).
     """
     if status is None:
         return RobotsRules.allow_all(f"robots.txt unreachable ({error}): everything allowed")
     if 200 <= status < 300:
-        return parse_robots(body or b"", user_agent, note=f"robots.txt {status}")
+        data = body or b""
+        if truncated or len(data) > MAX_ROBOTS_BYTES:
+            note = f"robots.txt {status} (only its first {MAX_ROBOTS_BYTES} bytes read)"
+            return parse_robots(_whole_lines(data[:MAX_ROBOTS_BYTES]), user_agent, note=note)
+        return parse_robots(data, user_agent, note=f"robots.txt {status}")
     if 400 <= status < 500:
         return RobotsRules.allow_all(f"robots.txt {status}: no robots.txt, everything allowed")
     return RobotsRules.allow_all(f"robots.txt {status}: server error, everything allowed")
@@ -145,8 +179,15 @@ def parse_robots(data: bytes | str, user_agent: str, *, note: str = "") -> Robot
     return RobotsRules(tuple(rules), delay, note)
 
 
+def _whole_lines(data: bytes) -> bytes:
+    """Return ``data`` without its last, unfinished line (the part of a file that was cut)."""
+    end = max(data.rfind(b"\n"), data.rfind(b"\r"))
+    return data[: end + 1]
+
+
 def _decode(data: bytes) -> str:
-    data = data[:MAX_ROBOTS_BYTES]
+    if len(data) > MAX_ROBOTS_BYTES:
+        data = _whole_lines(data[:MAX_ROBOTS_BYTES])
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     try:
@@ -167,7 +208,7 @@ def _max_delay(current: float | None, value: str) -> float | None:
         delay = float(value)
     except ValueError:
         return current
-    if not delay >= 0 or delay == float("inf"):
+    if not delay >= 0:  # negative or NaN; an infinite delay is kept, for the cap to bound
         return current
     return delay if current is None else max(current, delay)
 

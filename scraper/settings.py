@@ -39,6 +39,8 @@ class CrawlSettings:
     max_retry_after: float = 300.0
     #: Fetch and obey robots.txt (Disallow and Crawl-delay) once per host per crawl.
     respect_robots_txt: bool = True
+    #: Longest robots.txt Crawl-delay obeyed, in seconds; a longer one is logged and this used.
+    max_crawl_delay: float = 60.0
     #: Larger bodies (after decompression too) are cut off and recorded as errors.
     max_page_bytes: int = 10 * 1024 * 1024
     #: Hosts a source may fetch from and be redirected to; empty means the hosts of its start URLs.

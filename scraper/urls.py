@@ -81,18 +81,25 @@ def host_of(url: str) -> str:
 def is_allowed(url: str, allowed_hosts: Collection[str]) -> bool:
     """Return whether ``url`` is an http(s) URL on one of ``allowed_hosts``.
 
-    An entry matches case-insensitively either the host with its port
-    (``127.0.0.1:8080``) or the bare host name (``www.xuancheng.gov.cn`` allows
-    every port of that host). No wildcard matching: ``xuancheng.gov.cn`` does not
-    allow ``sjzy.xuancheng.gov.cn`` — a source lists each host it needs. An empty
-    collection allows nothing.
+    Scope is host and port. An entry ``host:port`` (``127.0.0.1:8080``) allows that
+    port of that host, whatever the scheme; a bare host (``www.xuancheng.gov.cn``)
+    allows it on the default ports only: 80 for http, 443 for https, so the usual
+    upgrade from http to https stays in scope but ``http://host:81/`` does not.
+    Host names compare case-insensitively. No wildcard matching:
+    ``xuancheng.gov.cn`` does not allow ``sjzy.xuancheng.gov.cn`` — a source lists
+    each host it needs. An empty collection allows nothing.
     """
     normal = normalize_url(url)
     if normal is None:
         return False
-    netloc, hostname = _hosts(normal)
-    allowed = {h.strip().lower() for h in allowed_hosts}
-    return netloc in allowed or hostname in allowed
+    hostname, port, default = _endpoint(normal)
+    for entry in allowed_hosts:
+        allowed = _allowed_entry(entry)
+        if allowed is None or allowed[0] != hostname:
+            continue
+        if allowed[1] == port or (allowed[1] is None and default):
+            return True
+    return False
 
 
 @lru_cache(maxsize=_CACHE_SIZE)
@@ -100,6 +107,30 @@ def _hosts(normal: str) -> tuple[str, str]:
     """Return (host with any port, bare host name) of a normalised URL."""
     parts = urlsplit(normal)
     return parts.netloc, parts.hostname or ""
+
+
+@lru_cache(maxsize=_CACHE_SIZE)
+def _endpoint(normal: str) -> tuple[str, int, bool]:
+    """Return (bare host name, port, whether it is the scheme's default) of a normal URL."""
+    parts = urlsplit(normal)
+    default = _DEFAULT_PORTS[parts.scheme]
+    port = parts.port or default
+    return parts.hostname or "", port, port == default
+
+
+@lru_cache(maxsize=_CACHE_SIZE)
+def _allowed_entry(entry: str) -> tuple[str, int | None] | None:
+    """Return (host name, port or None for "the default ports") of an allowed-hosts entry.
+
+    None for an entry that names no host (never matches).
+    """
+    try:
+        parts = urlsplit("//" + entry.strip())
+        port = parts.port
+    except ValueError:
+        return None
+    host = _encode_host(parts.hostname or "")
+    return (host, port) if host else None
 
 
 def _encode_host(hostname: str) -> str | None:

@@ -269,6 +269,16 @@ SOURCE_ERRORS = [
         {"timeout": ".inf"}, "source 'xc': timeout: must be a finite number, not inf", id="infinite"
     ),
     pytest.param(
+        {"max_crawl_delay": "0"},
+        "source 'xc': max_crawl_delay: must be > 0, not 0",
+        id="zero-crawl-delay-cap",
+    ),
+    pytest.param(
+        {"max_crawl_delay": ".inf"},
+        "source 'xc': max_crawl_delay: must be a finite number, not inf",
+        id="unbounded-crawl-delay-cap",
+    ),
+    pytest.param(
         {"incremental": '"true"'},
         "source 'xc': incremental: must be true or false, not string 'true'",
         id="string-not-bool",
@@ -283,6 +293,18 @@ SOURCE_ERRORS = [
         "source 'xc': allowed_hosts: not a bare host name (no scheme or path): "
         "'https://sjzy.xuancheng.gov.cn/'",
         id="host-with-scheme",
+    ),
+    pytest.param(
+        {"allowed_hosts": '["sjzy.xuancheng.gov.cn:0", "sjzy.xuancheng.gov.cn:70000"]'},
+        "source 'xc': allowed_hosts: port out of range 1-65535: 'sjzy.xuancheng.gov.cn:0', "
+        "'sjzy.xuancheng.gov.cn:70000'",
+        id="host-port-out-of-range",
+    ),
+    pytest.param(
+        {"allowed_hosts": '["sjzy.xuancheng.gov.cn:8443"]'},
+        "source 'xc': allowed_hosts: does not include 'sjzy.xuancheng.gov.cn', the host "
+        "of start URL",
+        id="host-port-is-that-port-only",
     ),
     pytest.param(
         {"allowed_hosts": '["www.xuancheng.gov.cn"]'},

@@ -151,6 +151,56 @@ def test_only_the_first_500_kib_is_parsed() -> None:
     assert rules(text).allowed(f"{SITE}/a")
 
 
+def test_a_cut_file_keeps_its_first_500_kib_of_whole_lines() -> None:
+    head = b"User-agent: *\nDisallow: /\n"
+    filler = MAX_ROBOTS_BYTES - len(head) - len(b"Allow: /pub")
+    data = head + b"#" + b"x" * (filler - 2) + b"\n" + b"Allow: /publications\n"
+    kept = data[:MAX_ROBOTS_BYTES]
+    r = rules_from_response(200, kept, UA, truncated=True)
+    assert not r.allowed(f"{SITE}/pubs/1")  # "Allow: /pub" was half a line: dropped
+    assert r.note == f"robots.txt 200 (only its first {MAX_ROBOTS_BYTES} bytes read)"
+    # handed the whole file, it cuts it the same way
+    assert rules_from_response(200, data, UA).note == r.note
+    assert not rules_from_response(200, data, UA).allowed(f"{SITE}/pubs/1")
+
+
+def test_a_multibyte_character_cut_in_half_does_not_change_the_decoding() -> None:
+    head = "User-agent: *\n# 说明\nDisallow: /私有/\n#\n".encode()
+    body = head + ("# " + "中" * 300 + "\n").encode() * 2000
+    cut = body[:MAX_ROBOTS_BYTES]
+    with pytest.raises(UnicodeDecodeError):  # really cut inside a character
+        cut.decode("utf-8")
+    r = rules_from_response(200, cut, UA, truncated=True)
+    assert not r.allowed(f"{SITE}/私有/a")
+
+
+def test_disallow_all_keeps_robots_txt_itself() -> None:
+    r = RobotsRules.disallow_all("why")
+    assert not r.allowed(f"{SITE}/")
+    assert not r.allowed(f"{SITE}/a?b")
+    assert r.allowed(f"{SITE}/robots.txt")
+    assert r.note == "why"
+
+
+def test_crawl_delay_cap() -> None:
+    r = rules("User-agent: *\nCrawl-delay: 100000\n")
+    assert r.crawl_delay == 100000.0
+    capped = r.capped(60.0)
+    assert capped.crawl_delay == 60.0
+    assert capped.note == "Crawl-delay 100000 s capped at max_crawl_delay 60 s"
+    assert r.capped(100000.0) is r
+    small = rules("User-agent: *\nCrawl-delay: 5\n")
+    assert small.capped(60.0) is small
+    assert rules("User-agent: *\n").capped(60.0).crawl_delay is None
+
+
+def test_an_infinite_crawl_delay_is_capped_not_ignored() -> None:
+    r = rules("User-agent: *\nCrawl-delay: inf\n")
+    assert r.crawl_delay == float("inf")
+    assert r.capped(60.0).crawl_delay == 60.0
+    assert rules("User-agent: *\nCrawl-delay: nan\n").crawl_delay is None
+
+
 def test_allowed_accepts_a_path() -> None:
     r = rules("User-agent: *\nDisallow: /a\n")
     assert not r.allowed("/a/b?c=1")

@@ -2,8 +2,8 @@
 
 No database: a way to check the parser on a page before crawling a site. An input
 is a saved file, ``-`` for stdin, or an http(s) URL, fetched once politely (robots.txt
-obeyed, the default user agent and size cap). Inputs are read through
-:func:`read_input` (name → bytes, URL, headers).
+obeyed, the default user agent). Inputs are read through :func:`read_input` (name →
+bytes, URL, headers), every one to ``max_page_bytes`` at most, as a crawl reads a page.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import BinaryIO
 
@@ -29,6 +29,11 @@ from scraper.settings import CrawlSettings
 EXIT_UNREADABLE = 1
 #: How much of the body the readable summary shows.
 _BODY_PREVIEW_CHARS = 120
+#: Seconds ``parse URL`` waits in all, between retries and for a robots.txt Crawl-delay: a
+#: person is waiting, so a server asking for longer gets a message instead of a hang.
+PARSE_WAIT_BUDGET = 10.0
+#: Bytes read of a file or stdin at a time.
+_READ_CHUNK = 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,23 +46,30 @@ class PageInput:
     headers: Mapping[str, str] | None = None
 
 
-def read_input(name: str, stdin: BinaryIO | None = None) -> PageInput:
+def read_input(
+    name: str,
+    stdin: BinaryIO | None = None,
+    *,
+    max_bytes: int = CrawlSettings().max_page_bytes,
+) -> PageInput:
     """Return the page named on the command line: a file path, ``-`` for stdin, or a URL.
 
-    Reads the file (or all of stdin), or fetches the URL once; writes nothing.
-    Raises :class:`InputError` naming the input when it cannot be read.
+    Reads the file (or stdin) to its end, or fetches the URL once; writes nothing.
+    Reads ``max_bytes`` at most (the crawl's ``max_page_bytes``, so ``/dev/zero`` or
+    an endless pipe stops there). Raises :class:`InputError` naming the input when it
+    cannot be read or is larger than ``max_bytes``.
     """
     if name.startswith(("http://", "https://")):
-        return _fetch_input(name)
+        return _fetch_input(name, max_bytes)
     if name == "-":
         stream = stdin if stdin is not None else sys.stdin.buffer
         try:
-            return PageInput(name=name, data=stream.read())
+            return PageInput(name=name, data=_read_capped(stream, name, max_bytes))
         except OSError as exc:
             raise InputError(f"cannot read stdin: {exc.strerror or exc}", input_name=name) from exc
-    path = Path(name)
     try:
-        return PageInput(name=name, data=path.read_bytes())
+        with Path(name).open("rb") as file:
+            return PageInput(name=name, data=_read_capped(file, name, max_bytes))
     except IsADirectoryError as exc:
         raise InputError("is a directory, not a saved page", input_name=name) from exc
     except FileNotFoundError as exc:
@@ -66,9 +78,33 @@ def read_input(name: str, stdin: BinaryIO | None = None) -> PageInput:
         raise InputError(f"cannot read: {exc.strerror or exc}", input_name=name) from exc
 
 
-def _fetch_input(url: str) -> PageInput:
-    # Same-host redirects only, robots.txt obeyed: the crawler's politeness, once.
-    result = fetch_once(url, CrawlSettings())
+def _read_capped(stream: BinaryIO, name: str, max_bytes: int) -> bytes:
+    """Return all of ``stream``; InputError as soon as it passes ``max_bytes``."""
+    parts: list[bytes] = []
+    size = 0
+    while True:
+        # a pipe may hand out less than asked: read until EOF, one byte past the cap at most
+        chunk = stream.read(min(_READ_CHUNK, max_bytes + 1 - size))
+        if not chunk:
+            return b"".join(parts)
+        parts.append(chunk)
+        size += len(chunk)
+        if size > max_bytes:
+            raise InputError(_too_large(max_bytes), input_name=name)
+
+
+def _too_large(max_bytes: int) -> str:
+    return f"larger than max_page_bytes ({max_bytes} bytes); not read further"
+
+
+def _fetch_input(url: str, max_bytes: int) -> PageInput:
+    # Same-host redirects only, robots.txt obeyed: the crawler's politeness, once. A
+    # person is waiting: retries and Crawl-delay share a short budget, and a server
+    # asking for more (Retry-After: 100000) gets a message, not a silent wait.
+    settings = replace(CrawlSettings(), max_page_bytes=max_bytes, max_crawl_delay=PARSE_WAIT_BUDGET)
+    result = fetch_once(url, settings, retry_budget=PARSE_WAIT_BUDGET)
+    if result.kind is FetchKind.TOO_LARGE:
+        raise InputError(_too_large(max_bytes), input_name=url)
     if result.kind is not FetchKind.OK or result.body is None:
         reason = result.error or (f"HTTP {result.status}" if result.status else "no answer")
         raise InputError(f"not fetched ({result.kind}): {reason}", input_name=url)
