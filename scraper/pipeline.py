@@ -25,7 +25,8 @@ from sqlalchemy import Engine
 from scraper.config import Config, SourceConfig
 from scraper.discover import Discovery, discover_detail_urls
 from scraper.fetch import Fetcher
-from scraper.parse import PARSER_VERSION, PageRecord, parse_page
+from scraper.parse import PARSER_VERSION, PageRecord
+from scraper.reader import read_page
 from scraper.response import FetchKind, FetchResult
 from scraper.urls import host_of
 from storage import archive
@@ -169,9 +170,10 @@ def parsed_doc(record: PageRecord) -> ParsedDoc:
 
 
 def reparse_raw(raw: bytes, content_type: str | None) -> ParsedDoc:
-    """Parse stored raw bytes with the current parser; what storage's re-parse callbacks take."""
+    """Read stored raw bytes as the crawl reads a response (:func:`scraper.reader.read_page`);
+    what storage's re-parse callbacks take."""
     headers = {"content-type": content_type} if content_type else None
-    return parsed_doc(parse_page(raw, headers=headers))
+    return parsed_doc(read_page(raw, headers=headers))
 
 
 class _SourceCrawl:
@@ -245,7 +247,7 @@ class _SourceCrawl:
             self._done(outcome)
             return
         try:
-            record = parse_page(result.body, url=result.final_url, headers=result.headers)
+            record = await self._parse(result)
             written = archive.archive_page(
                 self.engine,
                 run_id=self.run_id,
@@ -281,6 +283,14 @@ class _SourceCrawl:
             self._done("error")
             return
         self._done(written.outcome)
+
+    async def _parse(self, result: FetchResult) -> PageRecord:
+        """Read a complete response into its record (pages parsed, documents extracted).
+
+        One awaitable step, so that where and how long parsing may run can change
+        without touching the logic around it."""
+        assert result.body is not None  # only OK results with a body are parsed
+        return read_page(result.body, url=result.final_url, headers=result.headers)
 
     def _record(self, result: FetchResult, outcome: str) -> None:
         """Write the fetches row of a request that produced no version."""

@@ -236,7 +236,7 @@ def archive_page(
         raw=raw,
         raw_hash=raw_hash(raw),
         content_type=content_type,
-        content_hash=content_hash(doc),
+        content_hash=content_hash(doc, raw),
         version_row=version_row,
         section_rows=section_rows,
         parser_version=parser_version,
@@ -397,7 +397,8 @@ class _PageWrite:
             return latest.content_hash == self.content_hash
         assert latest.raw_hash is not None  # a version always names its blob
         previous_raw = read_blob(conn, latest.raw_hash)
-        return content_hash(self.reparse(previous_raw, latest.content_type)) == self.content_hash
+        reparsed = self.reparse(previous_raw, latest.content_type)
+        return content_hash(reparsed, previous_raw) == self.content_hash
 
     def _insert_version(self, conn: Connection, page_id: int, version: int) -> int:
         put_blob(
