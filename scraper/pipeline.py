@@ -252,7 +252,8 @@ class _SourceCrawl:
                 self.engine,
                 run_id=self.run_id,
                 source_id=self.source_id,
-                url=result.final_url,
+                url=result.url,
+                final_url=result.final_url,
                 requested_at=result.requested_at,
                 http_status=result.status,
                 raw=result.body,
@@ -267,12 +268,13 @@ class _SourceCrawl:
         except FATAL_STORAGE_ERRORS:
             raise
         except Exception as exc:  # one bad page never stops the crawl
-            log.exception("could not archive %s", result.final_url)
+            log.exception("could not archive %s", result.url)
             archive.record_fetch(
                 self.engine,
                 run_id=self.run_id,
                 source_id=self.source_id,
-                url=result.final_url,
+                url=result.url,
+                final_url=result.final_url,
                 requested_at=result.requested_at,
                 outcome="error",
                 http_status=result.status,
@@ -293,12 +295,15 @@ class _SourceCrawl:
         return read_page(result.body, url=result.final_url, headers=result.headers)
 
     def _record(self, result: FetchResult, outcome: str) -> None:
-        """Write the fetches row of a request that produced no version."""
+        """Write the fetches row of a request that produced no version: under the URL
+        requested (so a known page redirected to an error page is the page marked gone),
+        with where the redirects led as ``final_url``."""
         archive.record_fetch(
             self.engine,
             run_id=self.run_id,
             source_id=self.source_id,
-            url=result.final_url or result.url,
+            url=result.url,
+            final_url=result.final_url,
             requested_at=result.requested_at,
             outcome=outcome,
             http_status=result.status,

@@ -20,6 +20,9 @@ Concurrent writers of one page are serialised by a row lock on PostgreSQL
 (``SELECT … FOR UPDATE``) and ``BEGIN IMMEDIATE`` on SQLite; the unique
 (page_id, version) constraint backs that up, and a conflict is retried.
 
+Fetch rows belong to the URL requested (and its page); ``final_url`` keeps where the
+answer came from when redirects led elsewhere.
+
 (``ensure_source``, ``start_run``, ``finish_run``, ``mark_stale_runs`` and
 ``RunSummary`` live in :mod:`storage.runs` and are re-exported here.)
 """
@@ -80,10 +83,11 @@ __all__ = [
     "start_run",
 ]
 
-#: Outcomes written by :func:`record_fetch` (the other two come from archive_page).
-RECORD_OUTCOMES: tuple[str, ...] = tuple(
-    o for o in FETCH_OUTCOMES if o not in ("new_version", "unchanged")
-)
+#: Outcomes written by :func:`archive_page`; :func:`record_fetch` writes the others.
+ARCHIVE_OUTCOMES: tuple[str, ...] = ("new_version", "unchanged")
+RECORD_OUTCOMES: tuple[str, ...] = tuple(o for o in FETCH_OUTCOMES if o not in ARCHIVE_OUTCOMES)
+
+Outcome = Literal["new_version", "unchanged"]
 
 #: Attempts at one page's transaction before a lock conflict is reported.
 WRITE_ATTEMPTS = 5
@@ -166,7 +170,7 @@ class ArchiveResult:
     """What :func:`archive_page` wrote: ``outcome`` is ``new_version`` or ``unchanged``;
     ``version_id``/``version`` name the page's current version either way."""
 
-    outcome: Literal["new_version", "unchanged"]
+    outcome: Outcome
     page_id: int
     version_id: int
     version: int
@@ -209,8 +213,12 @@ def archive_page(
     etag: str | None,
     last_modified: str | None,
     elapsed_ms: int,
+    final_url: str | None = None,
 ) -> ArchiveResult:
     """Archive one successfully fetched and parsed page, in one transaction.
+
+    ``url`` is the URL requested (the page); ``final_url`` where the answer came from
+    after redirects (stored only when it differs). ``doc`` is the record read from ``raw``.
 
     Writes: the ``pages`` row if the URL is new; the raw body to ``blobs`` unless that
     hash is stored; a ``page_versions`` row (next version number) with its
@@ -244,6 +252,7 @@ def archive_page(
         etag=etag,
         last_modified=last_modified,
         elapsed_ms=elapsed_ms,
+        final_url=final_url if final_url != url else None,
     )
     return _retrying(engine, f"archiving {url}", write.run)
 
@@ -261,9 +270,12 @@ def record_fetch(
     elapsed_ms: int = 0,
     nbytes: int | None = None,
     raw_hash: str | None = None,
+    final_url: str | None = None,
 ) -> None:
     """Record a fetch that produced no parsed page, in one transaction.
 
+    ``url`` is the URL requested; ``final_url`` where redirects led (stored only when it
+    differs), so a page redirected to an error page is the page marked gone.
     Writes one ``fetches`` row (``page_id`` set when the URL is a known page). For
     ``not_modified`` the row points at the page's current version and
     ``pages.last_fetched_at`` is set (``gone_at`` cleared); for ``gone`` the page's
@@ -300,6 +312,8 @@ def record_fetch(
             nbytes=nbytes,
             raw_hash=raw_hash,
             version_id=version_id,
+            final_url=final_url if final_url != url else None,
+            content_hash=None,
         )
 
     _retrying(engine, f"recording a {outcome} fetch of {url}", write)
@@ -325,6 +339,7 @@ class _PageWrite:
     etag: str | None
     last_modified: str | None
     elapsed_ms: int
+    final_url: str | None
 
     def run(self, conn: Connection) -> ArchiveResult:
         """The transaction body: lock the page, decide, write."""
@@ -334,8 +349,9 @@ class _PageWrite:
             state, new_page = self._create_page(conn)
         page_id = state.page_id
         assert page_id is not None  # _create_page returns a page
+        outcome: Outcome
         if state.version_id is not None and self._same_content(conn, state):
-            outcome: Literal["new_version", "unchanged"] = "unchanged"
+            outcome = "unchanged"
             version_id, version = state.version_id, state.version
         else:
             outcome = "new_version"
@@ -354,6 +370,8 @@ class _PageWrite:
             nbytes=len(self.raw),
             raw_hash=self.raw_hash,
             version_id=version_id,
+            final_url=self.final_url,
+            content_hash=self.content_hash,
         )
         if not new_page:
             touch = _TOUCH_CHANGED_PAGE if outcome == "new_version" else _TOUCH_PAGE

@@ -312,3 +312,27 @@ def test_known_pages_lists_validators(engine: Engine) -> None:
         (URL + "?2", None, "Tue, 12 Oct 2021 00:00:00 GMT"),
     ]
     assert all(p.last_fetched_at.tzinfo == UTC for p in pages)
+
+
+def test_fetch_rows_keep_where_the_answer_came_from(engine: Engine) -> None:
+    crawl = Crawl.start(engine)
+    elsewhere = URL.replace("2405711", "moved/2405711")
+    crawl.page(URL, make_doc(), final_url=elsewhere)
+    crawl.page(URL, make_doc(), final_url=URL)  # no redirect: nothing to keep
+    crawl.fetch(URL, "gone", http_status=404, final_url=URL.replace("show/2405711", "404"))
+    got = rows(engine, "SELECT url, final_url, outcome, content_hash FROM fetches ORDER BY id")
+    assert [(r["url"], r["final_url"], r["outcome"]) for r in got] == [
+        (URL, elsewhere, "new_version"),
+        (URL, None, "unchanged"),
+        (URL, URL.replace("show/2405711", "404"), "gone"),
+    ]
+    assert got[0]["content_hash"] == got[1]["content_hash"] == content_hash(make_doc())
+    assert got[2]["content_hash"] is None
+    assert rows(engine, "SELECT url FROM pages") == [{"url": URL}]
+
+
+def test_record_fetch_refuses_the_outcomes_archive_page_decides(engine: Engine) -> None:
+    crawl = Crawl.start(engine)
+    for outcome in ("new_version", "unchanged"):
+        with pytest.raises(ValueError, match="record_fetch outcome must be one of"):
+            crawl.fetch(URL, outcome)
