@@ -6,9 +6,10 @@ pure functions here or in those modules (:func:`fetch_outcome`, :func:`run_statu
 :func:`revisit_due`); the coroutine :func:`crawl_source` only sequences them.
 
 What a crawl writes: a ``crawl_runs`` row per source, a ``fetches`` row per request
-(list pages included, outcome ``list_page``), and through
+(list pages included, outcome ``list_page``; always under the URL requested), and through
 :func:`storage.archive.archive_page` a new ``page_versions`` row only when a page's
-parsed content changed. It never deletes anything.
+parsed content changed (a change that looks like a bad moment of the site is a
+``suspect`` fetch until the next crawl confirms it). It never deletes anything.
 """
 
 from __future__ import annotations
@@ -79,7 +80,8 @@ def run_status(outcomes: Iterable[str], *, interrupted: bool) -> str:
 
     ``interrupted`` when stopped early; ``blocked`` when nothing was answered and at
     least one request hit a block page; ``failed`` when requests were made and none
-    was answered; else ``completed`` (individual failures are in ``fetches``).
+    was answered (a ``suspect`` answer is no answer); else ``completed`` (individual
+    failures are in ``fetches``).
     """
     seen = list(outcomes)
     if interrupted:
