@@ -408,7 +408,9 @@ class _PageWrite:
             # a suspect answer observed no version: it is held back, not the current one
             version_id=None if outcome == "suspect" else version_id,
             final_url=self.final_url,
-            content_hash=self.content_hash,
+            # Kept where it is needed: the next answer is compared with it. (For the
+            # other outcomes it is the version's; 64 bytes on every recrawl's row.)
+            content_hash=self.content_hash if outcome == "suspect" else None,
         )
         if outcome == "suspect":
             # Its validators and time are not the page's: the next crawl must ask again

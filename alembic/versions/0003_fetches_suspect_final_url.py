@@ -9,8 +9,8 @@ Issue 16 (hostile and broken sites):
 - ``outcome`` may be ``suspect``: a known page answered with what looks like a transient
   failure (an empty body, a busy or maintenance page, truncated HTML, a page that lost
   the fields it always had); no version is written unless the next crawl confirms it.
-- ``content_hash``: the content hash of the body a fetch read (new_version, unchanged,
-  suspect); it is how the next crawl confirms a suspect answer.
+- ``content_hash``: the content hash of a suspect answer; it is how the next crawl
+  confirms it.
 - ``final_url``: where the answer came from when redirects led away from the URL asked
   for. Fetch rows now always carry the requested URL (and its page), so a page that
   redirects to an error page is the page marked gone.

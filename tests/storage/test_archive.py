@@ -378,8 +378,7 @@ def test_fetch_rows_keep_where_the_answer_came_from(engine: Engine) -> None:
         (URL, None, "unchanged"),
         (URL, URL.replace("show/2405711", "404"), "gone"),
     ]
-    assert got[0]["content_hash"] == got[1]["content_hash"] == content_hash(make_doc())
-    assert got[2]["content_hash"] is None
+    assert [r["content_hash"] for r in got] == [None, None, None]  # kept for suspect ones
     assert rows(engine, "SELECT url FROM pages") == [{"url": URL}]
 
 
