@@ -19,8 +19,9 @@ from xml.etree import ElementTree
 
 from scraper.extract.result import DOCUMENT_SOURCE, Extracted, tidy_lines
 
-#: The largest word/document.xml read (decompressed); larger gives no text and a warning.
-MAX_DOCUMENT_XML = 64 * 1024 * 1024
+#: The largest word/document.xml read (decompressed): some 2,000 pages of text. Larger
+#: gives no text and a warning (its parsed tree would take about ten times as much memory).
+MAX_DOCUMENT_XML = 16 * 1024 * 1024
 
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 _P, _TBL, _TR, _TC, _SDT, _SDT_CONTENT = (
