@@ -6,9 +6,10 @@ pure functions here or in those modules (:func:`fetch_outcome`, :func:`run_statu
 :func:`revisit_due`); the coroutine :func:`crawl_source` only sequences them.
 
 What a crawl writes: a ``crawl_runs`` row per source, a ``fetches`` row per request
-(list pages included, outcome ``list_page``), and through
+(list pages included, outcome ``list_page``; always under the URL requested), and through
 :func:`storage.archive.archive_page` a new ``page_versions`` row only when a page's
-parsed content changed. It never deletes anything.
+parsed content changed (a change that looks like a bad moment of the site is a
+``suspect`` fetch until the next crawl confirms it). It never deletes anything.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from sqlalchemy import Engine
 from scraper.config import Config, SourceConfig
 from scraper.discover import Discovery, discover_detail_urls
 from scraper.fetch import Fetcher
-from scraper.parse import PARSER_VERSION, PageRecord, parse_page
+from scraper.parse import PARSER_VERSION, PageRecord
+from scraper.reader import read_page
 from scraper.response import FetchKind, FetchResult
 from scraper.urls import host_of
 from storage import archive
@@ -78,7 +80,8 @@ def run_status(outcomes: Iterable[str], *, interrupted: bool) -> str:
 
     ``interrupted`` when stopped early; ``blocked`` when nothing was answered and at
     least one request hit a block page; ``failed`` when requests were made and none
-    was answered; else ``completed`` (individual failures are in ``fetches``).
+    was answered (a ``suspect`` answer is no answer); else ``completed`` (individual
+    failures are in ``fetches``).
     """
     seen = list(outcomes)
     if interrupted:
@@ -169,9 +172,10 @@ def parsed_doc(record: PageRecord) -> ParsedDoc:
 
 
 def reparse_raw(raw: bytes, content_type: str | None) -> ParsedDoc:
-    """Parse stored raw bytes with the current parser; what storage's re-parse callbacks take."""
+    """Read stored raw bytes as the crawl reads a response (:func:`scraper.reader.read_page`);
+    what storage's re-parse callbacks take."""
     headers = {"content-type": content_type} if content_type else None
-    return parsed_doc(parse_page(raw, headers=headers))
+    return parsed_doc(read_page(raw, headers=headers))
 
 
 class _SourceCrawl:
@@ -245,12 +249,13 @@ class _SourceCrawl:
             self._done(outcome)
             return
         try:
-            record = parse_page(result.body, url=result.final_url, headers=result.headers)
+            record = await self._parse(result)
             written = archive.archive_page(
                 self.engine,
                 run_id=self.run_id,
                 source_id=self.source_id,
-                url=result.final_url,
+                url=result.url,
+                final_url=result.final_url,
                 requested_at=result.requested_at,
                 http_status=result.status,
                 raw=result.body,
@@ -265,12 +270,13 @@ class _SourceCrawl:
         except FATAL_STORAGE_ERRORS:
             raise
         except Exception as exc:  # one bad page never stops the crawl
-            log.exception("could not archive %s", result.final_url)
+            log.exception("could not archive %s", result.url)
             archive.record_fetch(
                 self.engine,
                 run_id=self.run_id,
                 source_id=self.source_id,
-                url=result.final_url,
+                url=result.url,
+                final_url=result.final_url,
                 requested_at=result.requested_at,
                 outcome="error",
                 http_status=result.status,
@@ -282,13 +288,24 @@ class _SourceCrawl:
             return
         self._done(written.outcome)
 
+    async def _parse(self, result: FetchResult) -> PageRecord:
+        """Read a complete response into its record (pages parsed, documents extracted).
+
+        One awaitable step, so that where and how long parsing may run can change
+        without touching the logic around it."""
+        assert result.body is not None  # only OK results with a body are parsed
+        return read_page(result.body, url=result.final_url, headers=result.headers)
+
     def _record(self, result: FetchResult, outcome: str) -> None:
-        """Write the fetches row of a request that produced no version."""
+        """Write the fetches row of a request that produced no version: under the URL
+        requested (so a known page redirected to an error page is the page marked gone),
+        with where the redirects led as ``final_url``."""
         archive.record_fetch(
             self.engine,
             run_id=self.run_id,
             source_id=self.source_id,
-            url=result.final_url or result.url,
+            url=result.url,
+            final_url=result.final_url,
             requested_at=result.requested_at,
             outcome=outcome,
             http_status=result.status,

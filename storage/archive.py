@@ -16,9 +16,15 @@ content hash differs from the latest version's, one ``fetches`` row, and the ``p
 update. Versions are compared under one parser: when the latest version was parsed by
 another ``parser_version``, its stored raw bytes are re-parsed with ``reparse`` first,
 so a parser upgrade never creates a version by itself (the old row is left as it was).
+A changed answer that looks like a transient failure of a healthy page (an empty body,
+a busy page, truncated HTML, lost fields: :mod:`storage.transient`) is written as a
+``suspect`` fetch and no version, unless the page's previous answers confirm it.
 Concurrent writers of one page are serialised by a row lock on PostgreSQL
 (``SELECT … FOR UPDATE``) and ``BEGIN IMMEDIATE`` on SQLite; the unique
 (page_id, version) constraint backs that up, and a conflict is retried.
+
+Fetch rows belong to the URL requested (and its page); ``final_url`` keeps where the
+answer came from when redirects led elsewhere.
 
 (``ensure_source``, ``start_run``, ``finish_run``, ``mark_stale_runs`` and
 ``RunSummary`` live in :mod:`storage.runs` and are re-exported here.)
@@ -36,6 +42,8 @@ from sqlalchemy import Connection, Engine, and_, bindparam, func, select
 
 from storage.blobs import put_blob, read_blob
 from storage.content import (
+    CANONICAL_FIELDS,
+    SECTION_FIELDS,
     ParsedDoc,
     content_hash,
     raw_hash,
@@ -64,6 +72,13 @@ from storage.runs import (
     start_run,
 )
 from storage.sql import Prepared, insert_ignoring_conflict_for
+from storage.transient import (
+    CONTENT_OUTCOMES,
+    SUSPECT_LIMIT,
+    is_confirmed,
+    shape_of,
+    transient_failure,
+)
 
 __all__ = [
     "ArchiveResult",
@@ -80,10 +95,11 @@ __all__ = [
     "start_run",
 ]
 
-#: Outcomes written by :func:`record_fetch` (the other two come from archive_page).
-RECORD_OUTCOMES: tuple[str, ...] = tuple(
-    o for o in FETCH_OUTCOMES if o not in ("new_version", "unchanged")
-)
+#: Outcomes written by :func:`archive_page`; :func:`record_fetch` writes the others.
+ARCHIVE_OUTCOMES: tuple[str, ...] = ("new_version", "unchanged", "suspect")
+RECORD_OUTCOMES: tuple[str, ...] = tuple(o for o in FETCH_OUTCOMES if o not in ARCHIVE_OUTCOMES)
+
+Outcome = Literal["new_version", "unchanged", "suspect"]
 
 #: Attempts at one page's transaction before a lock conflict is reported.
 WRITE_ATTEMPTS = 5
@@ -147,6 +163,23 @@ _GONE_PAGE = Prepared(
     .where(PAGES.c.id == bindparam("page_id"), PAGES.c.gone_at.is_(None))
     .values(gone_at=bindparam("at"))
 )
+# Read only when an answer differs from the latest version (see _PageWrite._suspicion).
+_LATEST_VALUES = select(
+    *(PAGE_VERSIONS.c[name] for name in CANONICAL_FIELDS),
+    PAGE_VERSIONS.c.metadata_extra,
+    PAGE_VERSIONS.c.body_text,
+).where(PAGE_VERSIONS.c.id == bindparam("version_id"))
+_LATEST_SECTIONS = select(
+    TASK_SECTIONS.c.title,
+    *(TASK_SECTIONS.c[name] for name in SECTION_FIELDS),
+    TASK_SECTIONS.c.extra,
+).where(TASK_SECTIONS.c.version_id == bindparam("version_id"))
+_RECENT_ANSWERS = (
+    select(FETCHES.c.outcome, FETCHES.c.content_hash)
+    .where(FETCHES.c.page_id == bindparam("page_id"), FETCHES.c.outcome.in_(CONTENT_OUTCOMES))
+    .order_by(FETCHES.c.id.desc())
+    .limit(SUSPECT_LIMIT - 1)
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,10 +196,11 @@ class PageState:
 
 @dataclass(frozen=True, slots=True)
 class ArchiveResult:
-    """What :func:`archive_page` wrote: ``outcome`` is ``new_version`` or ``unchanged``;
-    ``version_id``/``version`` name the page's current version either way."""
+    """What :func:`archive_page` wrote: ``outcome`` is ``new_version``, ``unchanged`` or
+    ``suspect``; ``version_id``/``version`` name the page's current version in every case
+    (for ``suspect`` the version kept, which the answer did not replace)."""
 
-    outcome: Literal["new_version", "unchanged"]
+    outcome: Outcome
     page_id: int
     version_id: int
     version: int
@@ -209,17 +243,23 @@ def archive_page(
     etag: str | None,
     last_modified: str | None,
     elapsed_ms: int,
+    final_url: str | None = None,
 ) -> ArchiveResult:
     """Archive one successfully fetched and parsed page, in one transaction.
+
+    ``url`` is the URL requested (the page); ``final_url`` where the answer came from
+    after redirects (stored only when it differs). ``doc`` is the record read from ``raw``.
 
     Writes: the ``pages`` row if the URL is new; the raw body to ``blobs`` unless that
     hash is stored; a ``page_versions`` row (next version number) with its
     ``task_sections`` when the content hash differs from the latest version's; one
     ``fetches`` row (outcome new_version or unchanged, pointing at the current
     version); and ``pages.last_fetched_at``, ``etag``, ``last_modified`` (plus
-    ``last_changed_at`` for a new version), clearing ``gone_at``.
-    Returns what was written. Raises InvalidDocumentError for a malformed ``doc``
-    (nothing written), UnknownRecordError for an unknown run or source.
+    ``last_changed_at`` for a new version), clearing ``gone_at``. A changed answer that
+    looks like a transient failure of a healthy page and is not confirmed by the page's
+    previous answers writes only a ``suspect`` fetches row (no version, no blob, the
+    page row untouched). Returns what was written. Raises InvalidDocumentError for a
+    malformed ``doc`` (nothing written), UnknownRecordError for an unknown run or source.
     """
     try:
         _require_aware(requested_at, "requested_at")
@@ -236,7 +276,7 @@ def archive_page(
         raw=raw,
         raw_hash=raw_hash(raw),
         content_type=content_type,
-        content_hash=content_hash(doc),
+        content_hash=content_hash(doc, raw),
         version_row=version_row,
         section_rows=section_rows,
         parser_version=parser_version,
@@ -244,6 +284,7 @@ def archive_page(
         etag=etag,
         last_modified=last_modified,
         elapsed_ms=elapsed_ms,
+        final_url=final_url if final_url != url else None,
     )
     return _retrying(engine, f"archiving {url}", write.run)
 
@@ -261,9 +302,12 @@ def record_fetch(
     elapsed_ms: int = 0,
     nbytes: int | None = None,
     raw_hash: str | None = None,
+    final_url: str | None = None,
 ) -> None:
     """Record a fetch that produced no parsed page, in one transaction.
 
+    ``url`` is the URL requested; ``final_url`` where redirects led (stored only when it
+    differs), so a page redirected to an error page is the page marked gone.
     Writes one ``fetches`` row (``page_id`` set when the URL is a known page). For
     ``not_modified`` the row points at the page's current version and
     ``pages.last_fetched_at`` is set (``gone_at`` cleared); for ``gone`` the page's
@@ -300,6 +344,8 @@ def record_fetch(
             nbytes=nbytes,
             raw_hash=raw_hash,
             version_id=version_id,
+            final_url=final_url if final_url != url else None,
+            content_hash=None,
         )
 
     _retrying(engine, f"recording a {outcome} fetch of {url}", write)
@@ -325,6 +371,7 @@ class _PageWrite:
     etag: str | None
     last_modified: str | None
     elapsed_ms: int
+    final_url: str | None
 
     def run(self, conn: Connection) -> ArchiveResult:
         """The transaction body: lock the page, decide, write."""
@@ -334,8 +381,13 @@ class _PageWrite:
             state, new_page = self._create_page(conn)
         page_id = state.page_id
         assert page_id is not None  # _create_page returns a page
+        suspicion: str | None = None
+        outcome: Outcome
         if state.version_id is not None and self._same_content(conn, state):
-            outcome: Literal["new_version", "unchanged"] = "unchanged"
+            outcome = "unchanged"
+            version_id, version = state.version_id, state.version
+        elif state.version_id is not None and (suspicion := self._suspicion(conn, state)):
+            outcome = "suspect"
             version_id, version = state.version_id, state.version
         else:
             outcome = "new_version"
@@ -349,12 +401,21 @@ class _PageWrite:
             requested_at=self.requested_at,
             http_status=self.http_status,
             outcome=outcome,
-            error=None,
+            error=suspicion,
             elapsed_ms=self.elapsed_ms,
             nbytes=len(self.raw),
             raw_hash=self.raw_hash,
-            version_id=version_id,
+            # a suspect answer observed no version: it is held back, not the current one
+            version_id=None if outcome == "suspect" else version_id,
+            final_url=self.final_url,
+            # Kept where it is needed: the next answer is compared with it. (For the
+            # other outcomes it is the version's; 64 bytes on every recrawl's row.)
+            content_hash=self.content_hash if outcome == "suspect" else None,
         )
+        if outcome == "suspect":
+            # Its validators and time are not the page's: the next crawl must ask again
+            # (and get the page back, or the same answer to confirm it).
+            return ArchiveResult(outcome, page_id, version_id, version, new_page, fetch_id)
         if not new_page:
             touch = _TOUCH_CHANGED_PAGE if outcome == "new_version" else _TOUCH_PAGE
             touch.first(
@@ -397,7 +458,25 @@ class _PageWrite:
             return latest.content_hash == self.content_hash
         assert latest.raw_hash is not None  # a version always names its blob
         previous_raw = read_blob(conn, latest.raw_hash)
-        return content_hash(self.reparse(previous_raw, latest.content_type)) == self.content_hash
+        reparsed = self.reparse(previous_raw, latest.content_type)
+        return content_hash(reparsed, previous_raw) == self.content_hash
+
+    def _suspicion(self, conn: Connection, latest: _PageState) -> str | None:
+        """Why this changed answer looks like a transient failure compared with the
+        page's latest version, unless the page's previous answers confirm it; None when
+        it is to be a version. Reads only."""
+        params = {"version_id": latest.version_id}
+        stored = dict(conn.execute(_LATEST_VALUES, params).mappings().one())
+        sections = [dict(row) for row in conn.execute(_LATEST_SECTIONS, params).mappings()]
+        reason = transient_failure(
+            shape_of(self.version_row, self.section_rows, self.raw), shape_of(stored, sections)
+        )
+        if reason is None:
+            return None
+        recent = conn.execute(_RECENT_ANSWERS, {"page_id": latest.page_id}).all()
+        if is_confirmed(self.content_hash, [(o, h) for o, h in recent]):
+            return None
+        return reason
 
     def _insert_version(self, conn: Connection, page_id: int, version: int) -> int:
         put_blob(

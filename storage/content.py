@@ -6,7 +6,11 @@
 - :func:`content_hash` — SHA-256 (hex) of the canonical JSON of ``metadata`` (with
   ``metadata_extra``), ``sections`` and ``body_text``: keys sorted, no whitespace,
   UTF-8, non-ASCII kept as is. ``encoding``, ``encoding_source`` and ``warnings`` are
-  left out, so re-encoding a page or a new warning text never makes a version.
+  left out, so re-encoding a page or a new warning text never makes a version. A record
+  that carries no content (:func:`carries_content`: no body text, no sections, no
+  metadata besides a title — a document whose text cannot be read, a page with no
+  visible text) cannot tell two editions apart, so its hash covers the raw bytes too:
+  an edit is never recorded as ``unchanged`` for want of anything parsed.
 - :func:`raw_hash` — SHA-256 (hex) of the raw response bytes.
 - :func:`version_values` / :func:`section_values` — the column values of a
   ``page_versions`` row and its ``task_sections`` rows; they raise ValueError naming
@@ -103,18 +107,35 @@ def canonical_json(value: Any) -> bytes:
     )
 
 
-def content_hash(doc: ParsedDoc) -> str:
+def content_hash(doc: ParsedDoc, raw: bytes | None = None) -> str:
     """Return the SHA-256 hex digest of the page's normalised content.
 
     Covers ``metadata`` (incl. ``metadata_extra``), ``sections`` and ``body_text``;
-    never ``encoding``, ``encoding_source`` or ``warnings``.
+    never ``encoding``, ``encoding_source`` or ``warnings``. When ``raw`` (the response
+    body the record was read from) is given and the record carries no content
+    (:func:`carries_content`), the SHA-256 of ``raw`` is covered as well.
     """
-    hashed = {
+    hashed: dict[str, Any] = {
         "metadata": doc["metadata"],
         "sections": doc["sections"],
         "body_text": doc["body_text"],
     }
+    if raw is not None and not carries_content(doc):
+        hashed["raw_hash"] = raw_hash(raw)
     return hashlib.sha256(canonical_json(hashed)).hexdigest()
+
+
+def carries_content(doc: ParsedDoc) -> bool:
+    """Return whether ``doc`` holds anything that tells two editions of a page apart:
+    body text, a section, or a metadata field besides the title (``<title>`` gives most
+    pages one whatever they hold). Pure. (scraper.reader.carries_little is its twin on
+    the parser's side; a test holds them to agree.)"""
+    if doc["body_text"] or doc["sections"]:
+        return True
+    metadata: Mapping[str, Any] = doc["metadata"]
+    if metadata.get("metadata_extra"):
+        return True
+    return any(metadata.get(name) is not None for name in CANONICAL_FIELDS[1:])
 
 
 def raw_hash(raw: bytes) -> str:

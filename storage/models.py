@@ -41,6 +41,7 @@ NAMING_CONVENTION: dict[str, str] = {
 FETCH_OUTCOMES: tuple[str, ...] = (
     "new_version",
     "unchanged",
+    "suspect",
     "not_modified",
     "gone",
     "error",
@@ -222,6 +223,9 @@ class Fetch(Base):
     nbytes: Mapped[int | None] = mapped_column("bytes", Integer)
     raw_hash: Mapped[str | None] = mapped_column(Sha256)
     version_id: Mapped[int | None] = mapped_column(ForeignKey("page_versions.id"))
+    # Since revision 0003 (added last, where ALTER TABLE puts them).
+    final_url: Mapped[str | None] = mapped_column(Text)
+    content_hash: Mapped[str | None] = mapped_column(Sha256)
 
 
 # The same tables as Core ``Table`` objects, for prebuilt hot-path statements.

@@ -284,8 +284,9 @@ def _batch(
         try:
             if version.raw_hash not in raws:  # missing or corrupt: the BlobError says which
                 raws[version.raw_hash] = read_blob(conn, version.raw_hash)
-            doc = parse(raws[version.raw_hash], version.content_type)
-            plan = _plan(version, doc, sections.get(version.id, {}), report)
+            raw = raws[version.raw_hash]
+            doc = parse(raw, version.content_type)
+            plan = _plan(version, doc, raw, sections.get(version.id, {}), report)
         except Exception as exc:  # one bad page never stops the run (BlobError included)
             report.failed += 1
             if len(report.failures) < MAX_REPORTED_FAILURES:
@@ -314,13 +315,14 @@ def _sections(conn: Connection, version_ids: list[int]) -> dict[int, dict[int, d
 def _plan(
     version: _Stored,
     doc: ParsedDoc,
+    raw: bytes,
     stored_sections: dict[int, dict[str, Any]],
     report: ReparseReport,
 ) -> _Plan:
-    """Compare one new parse with the stored version; count the differences. Pure
-    apart from the report. Raises ValueError when the parse cannot be stored."""
+    """Compare one new parse (of ``raw``) with the stored version; count the differences.
+    Pure apart from the report. Raises ValueError when the parse cannot be stored."""
     new_values = version_values(doc)
-    new_hash = content_hash(doc)
+    new_hash = content_hash(doc, raw)
     changed = {
         name: new_values[name]
         for name in PARSED_COLUMNS

@@ -26,8 +26,9 @@ from storage.errors import UnknownRecordError
 from storage.models import CRAWL_RUNS, RUN_STATUSES, SOURCES, CrawlRun, Fetch, PageVersion, Source
 from storage.sql import insert_ignoring_conflict
 
-#: Outcomes counted in ``crawl_runs.errors`` (the fetch failed or was refused).
-ERROR_OUTCOMES: tuple[str, ...] = ("error", "blocked", "too_large")
+#: Outcomes counted in ``crawl_runs.errors`` (the fetch failed or was refused, or its
+#: answer looked like a transient failure and was held back).
+ERROR_OUTCOMES: tuple[str, ...] = ("error", "blocked", "too_large", "suspect")
 
 #: Outcomes counted in ``crawl_runs.skipped`` (deliberately not fetched).
 SKIPPED_OUTCOMES: tuple[str, ...] = ("skipped_robots", "offsite", "skipped_host_paused")

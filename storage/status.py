@@ -7,7 +7,7 @@
   at or after ``since`` (the scheduler uses them to tell whether a cron fire was served).
 
 Nothing here writes. Error rate = fetches whose outcome is an error (``error``,
-``blocked``, ``too_large``) divided by fetches that were requests (everything but the
+``blocked``, ``too_large``, ``suspect``) divided by fetches that were requests (everything but the
 deliberate skips ``skipped_robots``, ``offsite``, ``skipped_host_paused``); list pages
 count as requests.
 """

@@ -244,6 +244,8 @@ def test_stop_event_closes_the_run_as_interrupted(
         (["error", "error"], False, "failed"),
         (["blocked", "error"], False, "blocked"),
         (["list_page", "blocked"], False, "completed"),
+        (["suspect", "suspect"], False, "failed"),  # junk is no answer
+        (["suspect", "not_modified"], False, "completed"),
         (["new_version"], True, "interrupted"),
     ],
 )

@@ -119,6 +119,7 @@ class Crawl:
         etag: str | None = None,
         last_modified: str | None = None,
         at: datetime | None = None,
+        final_url: str | None = None,
     ) -> ArchiveResult:
         body = raw if raw is not None else raw_page(doc)
         return archive_page(
@@ -136,6 +137,7 @@ class Crawl:
             etag=etag,
             last_modified=last_modified,
             elapsed_ms=120,
+            final_url=final_url,
         )
 
     def fetch(self, url: str, outcome: str, at: datetime | None = None, **kw: Any) -> None:

@@ -312,3 +312,78 @@ def test_known_pages_lists_validators(engine: Engine) -> None:
         (URL + "?2", None, "Tue, 12 Oct 2021 00:00:00 GMT"),
     ]
     assert all(p.last_fetched_at.tzinfo == UTC for p in pages)
+
+
+def _junk() -> ParsedDoc:
+    """What a 系统繁忙 page parses to: a title and one short line."""
+    doc = make_doc(body="系统繁忙，请稍后再试！", sections=[], title="提示")
+    for name in ("index_no", "category", "publisher", "topic", "published_date", "source"):
+        doc["metadata"][name] = None  # type: ignore[literal-required]
+    doc["metadata"]["published_at"] = None
+    doc["metadata"]["metadata_extra"] = {}
+    return doc
+
+
+def test_a_suspect_answer_writes_only_a_fetch_row(engine: Engine) -> None:
+    crawl = Crawl.start(engine)
+    first = crawl.page(URL, make_doc(), etag='"a"', last_modified="Mon, 11 Oct 2021 01:25:00 GMT")
+    before = rows(engine, "SELECT last_fetched_at, last_changed_at, etag, last_modified FROM pages")
+
+    junk = _junk()
+    result = crawl.page(URL, junk, etag='"junk"', last_modified=None)
+
+    assert (result.outcome, result.version_id, result.version) == ("suspect", first.version_id, 1)
+    assert count(engine, PageVersion) == 1 and count(engine, Blob) == 1
+    assert rows(
+        engine, "SELECT last_fetched_at, last_changed_at, etag, last_modified FROM pages"
+    ) == (before)
+    fetch = rows(engine, "SELECT * FROM fetches ORDER BY id")[-1]
+    assert (fetch["outcome"], fetch["version_id"], fetch["page_id"]) == (
+        "suspect",
+        None,
+        first.page_id,
+    )
+    assert fetch["content_hash"] == content_hash(junk, raw_page(junk))
+    assert fetch["raw_hash"] == raw_hash(raw_page(junk))
+    assert fetch["error"] == "a busy or maintenance page (系统繁忙, 请稍后再试)"
+
+
+def test_a_suspect_answer_confirmed_by_the_next_is_a_version(engine: Engine) -> None:
+    crawl = Crawl.start(engine)
+    crawl.page(URL, make_doc())
+    outcomes = [crawl.page(URL, _junk()).outcome for _ in range(2)]
+    assert outcomes == ["suspect", "new_version"]
+    assert [v for v, _ in versions(engine)] == [1, 2]
+    # the version is the junk's own fetch, with its blob
+    assert count(engine, Blob) == 2
+
+
+def test_the_page_answering_again_clears_the_suspicion(engine: Engine) -> None:
+    crawl = Crawl.start(engine)
+    crawl.page(URL, make_doc())
+    got = [crawl.page(URL, d).outcome for d in (_junk(), make_doc(), _junk())]
+    assert got == ["suspect", "unchanged", "suspect"]
+    assert count(engine, PageVersion) == 1
+
+
+def test_fetch_rows_keep_where_the_answer_came_from(engine: Engine) -> None:
+    crawl = Crawl.start(engine)
+    elsewhere = URL.replace("2405711", "moved/2405711")
+    crawl.page(URL, make_doc(), final_url=elsewhere)
+    crawl.page(URL, make_doc(), final_url=URL)  # no redirect: nothing to keep
+    crawl.fetch(URL, "gone", http_status=404, final_url=URL.replace("show/2405711", "404"))
+    got = rows(engine, "SELECT url, final_url, outcome, content_hash FROM fetches ORDER BY id")
+    assert [(r["url"], r["final_url"], r["outcome"]) for r in got] == [
+        (URL, elsewhere, "new_version"),
+        (URL, None, "unchanged"),
+        (URL, URL.replace("show/2405711", "404"), "gone"),
+    ]
+    assert [r["content_hash"] for r in got] == [None, None, None]  # kept for suspect ones
+    assert rows(engine, "SELECT url FROM pages") == [{"url": URL}]
+
+
+def test_record_fetch_refuses_the_outcomes_archive_page_decides(engine: Engine) -> None:
+    crawl = Crawl.start(engine)
+    for outcome in ("new_version", "unchanged", "suspect"):
+        with pytest.raises(ValueError, match="record_fetch outcome must be one of"):
+            crawl.fetch(URL, outcome)

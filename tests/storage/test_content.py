@@ -171,3 +171,32 @@ def test_section_values_rejects_duplicate_numbers() -> None:
     doc["sections"][1]["number"] = 1
     with pytest.raises(ValueError, match=r"sections\[1\].number 1 occurs twice"):
         section_values(doc)
+
+
+def _empty(**metadata: typing.Any) -> ParsedDoc:
+    doc = make_doc(body="", sections=[], **{name: None for name in CANONICAL_FIELDS[1:]})
+    doc["metadata"]["metadata_extra"] = {}
+    doc["metadata"].update(metadata)  # type: ignore[typeddict-item]
+    return doc
+
+
+def test_a_record_without_content_is_compared_by_its_raw_bytes() -> None:
+    doc = _empty(title="只有标题")
+    assert not content.carries_content(doc)
+    assert content_hash(doc, b"edition one") != content_hash(doc, b"edition two")
+    assert content_hash(doc, b"edition one") == content_hash(doc, b"edition one")
+    assert content_hash(doc) == content_hash(doc, None)  # no bytes given: the record alone
+
+
+@pytest.mark.parametrize(
+    "doc",
+    [
+        make_doc(),
+        make_doc(body="", sections=[]),  # a metadata block alone is content
+        _empty(publisher="某局"),
+        _empty(metadata_extra={"体裁分类": "通知"}),
+    ],
+)
+def test_a_record_with_content_ignores_the_raw_bytes(doc: ParsedDoc) -> None:
+    assert content.carries_content(doc)
+    assert content_hash(doc, b"one") == content_hash(doc, b"two") == content_hash(doc)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, inspect, text
+from sqlalchemy.exc import IntegrityError
 
 from alembic import command
 from storage.engine import make_engine
@@ -89,7 +90,7 @@ def test_no_local_alembic_package_shadows_the_library() -> None:
 def test_upgrade_from_empty_to_head(empty: Engine) -> None:
     assert current_revision(empty) is None
     upgrade(empty)
-    assert current_revision(empty) == head_revision() == "0002"
+    assert current_revision(empty) == head_revision() == "0003"
     tables, views = schema(empty)
     assert tables == TABLES | {"alembic_version"}
     assert views == VIEWS
@@ -187,3 +188,57 @@ def test_0002_adds_warnings_to_latest_versions_and_downgrades(empty: Engine) -> 
     assert columns()[-1] == "warnings"
     downgrade(empty, "0001")
     assert "warnings" not in columns()
+
+
+def test_0003_widens_fetch_outcomes_adds_final_url_and_content_hash_and_downgrades(
+    empty: Engine,
+) -> None:
+    """Rows written before 0003 survive it; a suspect row written after it survives the
+    downgrade as an error row that says it was suspect."""
+
+    def fetch_columns() -> list[str]:
+        with empty.connect() as conn:
+            return [c["name"] for c in inspect(conn).get_columns("fetches")]
+
+    def insert(outcome: str, **extra: object) -> None:
+        columns = {"crawl_run_id": 1, "url": "https://a.gov.cn/1.html", "outcome": outcome}
+        columns.update({"requested_at": "2026-12-05 00:00:00", "elapsed_ms": 1, **extra})
+        names = ", ".join(columns)
+        values = ", ".join(f":{name}" for name in columns)
+        with empty.begin() as conn:
+            conn.execute(text(f"INSERT INTO fetches ({names}) VALUES ({values})"), columns)
+
+    upgrade(empty, "0002")
+    with empty.begin() as conn:
+        conn.execute(
+            text("INSERT INTO sources (id, name, created_at) VALUES (1, 's', '2026-12-05')")
+        )
+        conn.execute(
+            text(
+                "INSERT INTO crawl_runs (id, source_id, started_at, status, pages_seen, "
+                "new_pages, new_versions, unchanged, not_modified, gone, errors, skipped) "
+                "VALUES (1, 1, '2026-12-05', 'running', 0, 0, 0, 0, 0, 0, 0, 0)"
+            )
+        )
+    insert("gone", http_status=404)
+    with pytest.raises(IntegrityError):
+        insert("suspect")
+
+    upgrade(empty, "0003")
+    assert fetch_columns()[-2:] == ["final_url", "content_hash"]
+    insert("suspect", error="a busy or maintenance page", content_hash="a" * 64)
+    insert("gone", final_url="https://a.gov.cn/404.html")
+    with pytest.raises(IntegrityError):
+        insert("junk")
+
+    downgrade(empty, "0002")
+    assert "final_url" not in fetch_columns() and "content_hash" not in fetch_columns()
+    with empty.connect() as conn:
+        got = conn.execute(text("SELECT outcome, error FROM fetches ORDER BY id")).all()
+    assert [tuple(row) for row in got] == [
+        ("gone", None),
+        ("error", "suspect: a busy or maintenance page"),
+        ("gone", None),
+    ]
+    with pytest.raises(IntegrityError):
+        insert("suspect")
