@@ -65,6 +65,8 @@ _LIMITS: dict[str, tuple[float, bool]] = {
     "max_list_pages": (1, True),
     "revisit_after_hours": (0, False),
     "host_failure_threshold": (1, True),
+    "parse_timeout": (0, False),
+    "parse_workers": (1, True),
     "jitter_seconds": (0, True),
     "misfire_grace_seconds": (1, True),
 }

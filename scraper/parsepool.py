@@ -5,12 +5,14 @@ page that costs it seconds (a hostile page at the size cap) would stall every so
 as long; in a thread it would still hold the GIL. :class:`ParserPool` hands each page to a
 worker process (``multiprocessing`` with the ``forkserver`` start method, ``spawn`` where
 that is missing: the crawl's threads and sockets are never forked) and gives it
-``timeout`` seconds. A page that takes longer raises :class:`ParseTimeout`; the pool's
-processes are terminated (``Pool.terminate``) and a new pool serves the next page, so the
-runaway work does not go on.
+``timeout`` seconds. A page that takes longer raises :class:`ParseTimeout`; its worker is
+terminated (``Pool.terminate``) and a new one serves the next page, so the runaway work
+does not go on, and the pages other workers hold are not disturbed.
 
 What crosses the process boundary: the page's bytes, URL and headers one way, the
-parser's JSON-ready record (``PageRecord.to_dict()``) the other; nothing else is shared.
+record of :func:`scraper.reader.read_page` (``PageRecord.to_dict()``: the storage-ready
+``ParsedDoc``) the other; nothing else is shared. A worker that dies (killed, out of
+memory) fails the page it held with the pool's error, and the pool replaces it.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from types import TracebackType
 from typing import Any
 
 from scraper.errors import GovarchiveError
-from scraper.parse import parse_page
+from scraper.reader import read_page
 
 #: A picklable, module-level function: (bytes, url, headers) → the record's to_dict().
 ParseFunction = Callable[[bytes, str | None, Mapping[str, str] | None], dict[str, Any]]
@@ -41,16 +43,21 @@ class ParseTimeout(GovarchiveError):
 def parse_to_dict(
     data: bytes, url: str | None, headers: Mapping[str, str] | None
 ) -> dict[str, Any]:
-    """Parse one page and return ``PageRecord.to_dict()``: what a worker sends back."""
-    return parse_page(data, url=url, headers=headers).to_dict()
+    """Read one detail response (:func:`scraper.reader.read_page`: a page parsed, a
+    document's text extracted) and return ``PageRecord.to_dict()``: what a worker sends
+    back."""
+    return read_page(data, url=url, headers=headers).to_dict()
 
 
 class ParserPool:
-    """Worker processes that parse pages, each within ``timeout`` seconds.
+    """Worker processes that parse pages, each within a time limit.
 
-    Use as a context manager (``with ParserPool(2, 30.0) as pool``) so the processes end
-    with the crawl. The pool starts on the first page. ``parse`` is the function the
-    workers run (tests pass a slow one); it must be importable by name.
+    Each worker is a pool of its own (``multiprocessing.Pool(1)``), so a page past its
+    limit stops only its own worker: the pages the others hold go on. A page waits for a
+    free worker first; its time limit counts from when a worker takes it. Use as a context
+    manager (``with ParserPool(2, 30.0) as pool``) so the processes end with the crawl.
+    Workers start on first use. ``parse`` is the function the workers run (tests pass a
+    slow one); it must be importable by name.
     """
 
     def __init__(
@@ -61,40 +68,39 @@ class ParserPool:
         self.workers = workers
         self.timeout = timeout
         self._parse = parse
-        self._pool: Pool | None = None
+        self._idle: list[_Worker] = [_Worker() for _ in range(workers)]
+        self._free: asyncio.Semaphore | None = None
 
     async def parse(
-        self, data: bytes, *, url: str, headers: Mapping[str, str] | None = None
+        self,
+        data: bytes,
+        *,
+        url: str,
+        headers: Mapping[str, str] | None = None,
+        timeout: float | None = None,
     ) -> dict[str, Any]:
-        """Return the parser's record (``to_dict()``) for one page.
+        """Return the record (``to_dict()``) for one page.
 
-        Raises :class:`ParseTimeout` when the worker needs more than ``timeout`` seconds
-        (the pool is then replaced), and re-raises what the worker raised otherwise.
+        Raises :class:`ParseTimeout` when its worker needs more than ``timeout`` seconds
+        (default: the pool's; that worker is then replaced), and re-raises what the
+        worker raised otherwise.
         """
-        loop = asyncio.get_running_loop()
-        done: asyncio.Future[dict[str, Any]] = loop.create_future()
-
-        def resolve(result: dict[str, Any]) -> None:
-            loop.call_soon_threadsafe(_settle, done, result, None)
-
-        def fail(error: BaseException) -> None:
-            loop.call_soon_threadsafe(_settle, done, None, error)
-
-        self._started().apply_async(
-            self._parse,
-            (data, url, dict(headers) if headers else None),
-            callback=resolve,
-            error_callback=fail,
-        )
-        try:
-            return await asyncio.wait_for(done, self.timeout)
-        except TimeoutError:
-            self._stop()
-            raise ParseTimeout(url, self.timeout) from None
+        limit = self.timeout if timeout is None else timeout
+        if self._free is None:
+            self._free = asyncio.Semaphore(self.workers)
+        async with self._free:
+            worker = self._idle.pop()
+            try:
+                return await worker.run(
+                    self._parse, (data, url, dict(headers) if headers else None), url, limit
+                )
+            finally:
+                self._idle.append(worker)
 
     def close(self) -> None:
         """End the worker processes (pages in flight are abandoned)."""
-        self._stop()
+        for worker in self._idle:
+            worker.stop()
 
     def __enter__(self) -> ParserPool:
         return self
@@ -107,12 +113,36 @@ class ParserPool:
     ) -> None:
         self.close()
 
-    def _started(self) -> Pool:
-        if self._pool is None:
-            self._pool = _context().Pool(self.workers)
-        return self._pool
 
-    def _stop(self) -> None:
+class _Worker:
+    """One worker process (a one-process ``multiprocessing.Pool``), started on first use
+    and replaced when a page overruns its limit."""
+
+    def __init__(self) -> None:
+        self._pool: Pool | None = None
+
+    async def run(
+        self, parse: ParseFunction, args: tuple[Any, ...], url: str, limit: float
+    ) -> dict[str, Any]:
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[dict[str, Any]] = loop.create_future()
+
+        def resolve(result: dict[str, Any]) -> None:
+            loop.call_soon_threadsafe(_settle, done, result, None)
+
+        def fail(error: BaseException) -> None:
+            loop.call_soon_threadsafe(_settle, done, None, error)
+
+        if self._pool is None:
+            self._pool = _context().Pool(1)
+        self._pool.apply_async(parse, args, callback=resolve, error_callback=fail)
+        try:
+            return await asyncio.wait_for(done, limit)
+        except TimeoutError:
+            self.stop()
+            raise ParseTimeout(url, limit) from None
+
+    def stop(self) -> None:
         if self._pool is not None:
             pool, self._pool = self._pool, None
             pool.terminate()
@@ -139,6 +169,6 @@ def _context() -> Any:
     methods = multiprocessing.get_all_start_methods()
     if "forkserver" in methods:
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["scraper.parse"])
+        context.set_forkserver_preload(["scraper.reader"])
         return context
     return multiprocessing.get_context("spawn")

@@ -27,6 +27,7 @@ from scraper.config import Config, SourceConfig
 from scraper.discover import Discovery, discover_detail_urls
 from scraper.fetch import Fetcher
 from scraper.parse import PARSER_VERSION, PageRecord
+from scraper.parsepool import ParserPool, ParseTimeout
 from scraper.reader import read_page
 from scraper.response import FetchKind, FetchResult
 from scraper.urls import host_of
@@ -186,6 +187,7 @@ class _SourceCrawl:
         source: SourceConfig,
         engine: Engine,
         fetcher: Fetcher,
+        parser: ParserPool,
         reporter: Reporter,
         stop: asyncio.Event,
     ) -> None:
@@ -193,6 +195,7 @@ class _SourceCrawl:
         self.settings = source.settings
         self.engine = engine
         self.fetcher = fetcher
+        self.parser = parser
         self.reporter = reporter
         self.stop = stop
         self.allowed = frozenset(source.settings.allowed_hosts)
@@ -249,7 +252,7 @@ class _SourceCrawl:
             self._done(outcome)
             return
         try:
-            record = await self._parse(result)
+            doc = await self._parse(result)
             written = archive.archive_page(
                 self.engine,
                 run_id=self.run_id,
@@ -260,7 +263,7 @@ class _SourceCrawl:
                 http_status=result.status,
                 raw=result.body,
                 content_type=result.content_type,
-                doc=parsed_doc(record),
+                doc=doc,
                 parser_version=PARSER_VERSION,
                 reparse=reparse_raw,
                 etag=result.etag,
@@ -269,6 +272,11 @@ class _SourceCrawl:
             )
         except FATAL_STORAGE_ERRORS:
             raise
+        except ParseTimeout as exc:  # a page that would hold the crawl: stopped, recorded
+            log.warning("%s", exc)
+            self._record(result, "error", error=str(exc))
+            self._done("error")
+            return
         except Exception as exc:  # one bad page never stops the crawl
             log.exception("could not archive %s", result.url)
             archive.record_fetch(
@@ -288,18 +296,24 @@ class _SourceCrawl:
             return
         self._done(written.outcome)
 
-    async def _parse(self, result: FetchResult) -> PageRecord:
-        """Read a complete response into its record (pages parsed, documents extracted).
-
-        One awaitable step, so that where and how long parsing may run can change
-        without touching the logic around it."""
+    async def _parse(self, result: FetchResult) -> ParsedDoc:
+        """Read a complete response into its record (pages parsed, documents extracted),
+        in a worker process within ``parse_timeout`` seconds (:class:`ParserPool`): the
+        event loop serves the other pages meanwhile, and a runaway page is stopped
+        (:class:`ParseTimeout`)."""
         assert result.body is not None  # only OK results with a body are parsed
-        return read_page(result.body, url=result.final_url, headers=result.headers)
+        doc = await self.parser.parse(
+            result.body,
+            url=result.final_url,
+            headers=result.headers,
+            timeout=self.settings.parse_timeout,
+        )
+        return cast(ParsedDoc, doc)
 
-    def _record(self, result: FetchResult, outcome: str) -> None:
+    def _record(self, result: FetchResult, outcome: str, *, error: str | None = None) -> None:
         """Write the fetches row of a request that produced no version: under the URL
         requested (so a known page redirected to an error page is the page marked gone),
-        with where the redirects led as ``final_url``."""
+        with where the redirects led as ``final_url``; ``error`` overrides the fetch's."""
         archive.record_fetch(
             self.engine,
             run_id=self.run_id,
@@ -309,7 +323,7 @@ class _SourceCrawl:
             requested_at=result.requested_at,
             outcome=outcome,
             http_status=result.status,
-            error=result.error,
+            error=error or result.error,
             elapsed_ms=result.elapsed_ms,
             nbytes=len(result.body) if result.body is not None else None,
         )
@@ -423,27 +437,41 @@ async def crawl(
     sources: Sequence[SourceConfig] | None = None,
     limit: int | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
+    parser: ParserPool | None = None,
     stop: asyncio.Event | None = None,
     reporter: Reporter | None = None,
 ) -> list[SourceRun]:
     """Crawl ``sources`` (default: all configured) into the archive behind ``engine``.
 
     Sources run concurrently and share one :class:`~scraper.fetch.Fetcher`, so hosts
-    shared by several sources keep one rate limit. Returns one :class:`SourceRun` per
-    source, in config order. Writes runs, fetches and versions; deletes nothing.
-    Setting ``stop`` makes workers finish the page in hand and close runs as
-    ``interrupted``.
+    shared by several sources keep one rate limit, and one :class:`ParserPool`: pages are
+    parsed in worker processes, each within its source's ``parse_timeout``. Returns one
+    :class:`SourceRun` per source, in config order. Writes runs, fetches and versions;
+    deletes nothing. Setting ``stop`` makes workers finish the page in hand and close runs
+    as ``interrupted``. ``transport`` and ``parser`` stand in for the HTTP transport and
+    the parser pool (tests).
     """
     chosen = list(sources) if sources is not None else list(config.sources)
     stop_event = stop or asyncio.Event()
     sink: Reporter = reporter or _NullReporter()
-    async with Fetcher(
-        user_agent=config.crawl.user_agent,
-        max_concurrency=config.crawl.max_concurrency,
-        transport=transport,
-    ) as fetcher:
-        jobs = [_SourceCrawl(s, engine, fetcher, sink, stop_event).run(limit) for s in chosen]
-        return list(await asyncio.gather(*jobs))
+    settings = config.crawl
+    own = parser is None  # an injected pool (tests) is its owner's to close
+    pool = ParserPool(settings.parse_workers, settings.parse_timeout) if own else parser
+    assert pool is not None
+    try:
+        async with Fetcher(
+            user_agent=settings.user_agent,
+            max_concurrency=settings.max_concurrency,
+            transport=transport,
+        ) as fetcher:
+            jobs = [
+                _SourceCrawl(s, engine, fetcher, pool, sink, stop_event).run(limit)
+                for s in chosen
+            ]
+            return list(await asyncio.gather(*jobs))
+    finally:
+        if own:
+            pool.close()
 
 
 def run_crawl(

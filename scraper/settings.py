@@ -53,6 +53,12 @@ class CrawlSettings:
     revisit_after_hours: float | None = None
     #: Consecutive connection errors or 5xx after which a host is paused for the rest of a run.
     host_failure_threshold: int = 5
+    #: Seconds one page may take to parse (in a worker process); a page that takes longer
+    #: is stopped and recorded as an error, and the crawl goes on.
+    parse_timeout: float = 30.0
+    #: Worker processes that parse the pages of a crawl (the ``crawl:`` value counts: the
+    #: workers serve every source of the crawl).
+    parse_workers: int = 1
 
 
 @dataclass(frozen=True, slots=True)
