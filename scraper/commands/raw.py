@@ -15,7 +15,7 @@ from scraper.commands.common import (
     open_archive,
     translated_errors,
 )
-from scraper.commands.history import first_found, page_refs
+from scraper.commands.history import VERSION_NUMBER, first_found, page_refs
 from storage.audit import raw_version
 from storage.errors import UnknownRecordError
 
@@ -25,7 +25,7 @@ from storage.errors import UnknownRecordError
 @click.option(
     "--version",
     "version",
-    type=click.IntRange(min=1),
+    type=VERSION_NUMBER,
     default=None,
     help="Version number (1, 2, 3 …); default the newest.",
 )
