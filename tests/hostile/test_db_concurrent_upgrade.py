@@ -1,7 +1,8 @@
-"""Two processes creating the schema of one EMPTY database at once serialise (issue 16):
+"""Processes creating the schema of one EMPTY database at once serialise (issue 16):
 on PostgreSQL the second used to fail with 'duplicate key value violates unique
 constraint "pg_type_typname_nsp_index"' (both ran CREATE TABLE), e.g. two `govarchive
-crawl` or `db upgrade` started together by cron on a new archive.
+crawl` or `db upgrade` started together by cron on a new archive; on SQLite one could
+fail with "database is locked" while turning the new file to WAL.
 
 Real processes, released together by a file barrier after their imports, because
 Alembic's per-process state does not allow two migrations in threads of one process."""
@@ -26,6 +27,7 @@ from tests.plugins.db import BACKENDS, PostgresServer
 pytestmark = pytest.mark.timeout(300)
 
 ROUNDS = 3
+CHILDREN = 3  # three make SQLite's journal-mode race on a new file show up often
 
 CHILD = """
 import pathlib, sys, time
@@ -48,9 +50,9 @@ else:  # what `govarchive crawl` and `schedule` do first
 
 
 def _race(url: str, how: str, work: Path) -> list[tuple[int, str]]:
-    """Start two processes on ``url``, release them together, return (status, output)."""
+    """Start CHILDREN processes on ``url``, release them together, return (status, output)."""
     go = work / "go"
-    ready = [work / f"ready{i}" for i in range(2)]
+    ready = [work / f"ready{i}" for i in range(CHILDREN)]
     env = {k: v for k, v in os.environ.items() if k != "GOVARCHIVE_DATABASE_URL"}
     children = [
         subprocess.Popen(
@@ -94,7 +96,7 @@ def _fresh_databases(
 
 @pytest.mark.parametrize("how", ["db-upgrade", "ensure-current"])
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_two_processes_creating_the_schema_at_once_both_succeed(
+def test_processes_creating_the_schema_at_once_all_succeed(
     request: pytest.FixtureRequest, backend: str, how: str, tmp_path: Path
 ) -> None:
     fresh = _fresh_databases(request, backend, tmp_path)
@@ -119,7 +121,30 @@ def test_two_processes_creating_the_schema_at_once_both_succeed(
             engine.dispose()
         if how == "db-upgrade":  # one created it; the other waited for it and found it done
             outputs = sorted(output.split(": ", 1)[1] for _, output in results)
-            assert outputs == [
-                f"already at revision {head} (head)\n",
-                f"upgraded from an empty database to revision {head} (head)\n",
+            assert outputs == [f"already at revision {head} (head)\n"] * (CHILDREN - 1) + [
+                f"upgraded from an empty database to revision {head} (head)\n"
             ]
+
+
+def test_opening_a_new_sqlite_file_another_process_is_creating_waits(tmp_path: Path) -> None:
+    """The deterministic form of the SQLite race: while another connection holds the
+    write lock of a new (not yet WAL) file, opening it used to fail at once with
+    "database is locked" in PRAGMA journal_mode=WAL; now it waits, like busy_timeout."""
+    import sqlite3
+    import threading
+
+    path = tmp_path / "new.db"
+    creator = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    creator.execute("BEGIN IMMEDIATE")
+    creator.execute("CREATE TABLE being_created (x INTEGER)")
+    done = threading.Timer(0.3, lambda: creator.execute("COMMIT"))
+    done.start()
+    engine = make_engine(f"sqlite:///{path}")
+    try:
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert conn.exec_driver_sql("SELECT COUNT(*) FROM being_created").scalar() == 0
+    finally:
+        done.join()
+        engine.dispose()
+        creator.close()
