@@ -36,6 +36,7 @@ from scraper.config import SourceConfig
 from scraper.parse.encoding import Decoded, decode_html
 from scraper.parse.links import extract_links, list_paging
 from scraper.response import FetchKind, FetchResult
+from scraper.urllimit import drop_long_urls
 from scraper.urls import host_of, is_allowed, normalize_url
 
 Fetch = Callable[[str], Awaitable[FetchResult]]
@@ -223,6 +224,7 @@ class _Walk:
 
         decoded = self.decode(result.body, result.content_type)
         links = extract_links(decoded.text, final, self.source.detail_links)
+        links = drop_long_urls(links, found_on=final)
         on_site = [u for u in links if is_allowed(u, self.allowed)]
         offsite = len(links) - len(on_site)
         new = [u for u in on_site if u not in self.details]
@@ -274,7 +276,7 @@ class _Walk:
         if self.source.list_links is None:
             return 0
         offsite = 0
-        for url in extract_links(html, base, self.source.list_links):
+        for url in drop_long_urls(extract_links(html, base, self.source.list_links), found_on=base):
             if not is_allowed(url, self.allowed):
                 offsite += 1
             elif url not in self.walked:

@@ -4,6 +4,9 @@
 
     StorageError                  base; ``database`` is the redacted URL
     ├── DatabaseUnavailableError  cannot connect, or the server refused the login
+    │   ├── DiskFullError         the disk holding the database is full
+    │   ├── CorruptDatabaseError  the file is not a database, or is damaged
+    │   └── DatabaseAccessError   no permission to open or write it, or it is read-only
     ├── SchemaError               the database's schema does not match this code
     │   ├── OutdatedSchemaError   at an older revision: run ``govarchive db upgrade``
     │   ├── SchemaTooNewError     written by a newer govarchive: refused, nothing written
@@ -34,7 +37,19 @@ class StorageError(Exception):
 
 
 class DatabaseUnavailableError(StorageError):
-    """The database cannot be opened or reached."""
+    """The database cannot be opened, reached or written: nothing more can be stored."""
+
+
+class DiskFullError(DatabaseUnavailableError):
+    """The disk (or quota) holding the database is full; what was committed is kept."""
+
+
+class CorruptDatabaseError(DatabaseUnavailableError):
+    """The file is not a SQLite database, or the database is damaged."""
+
+
+class DatabaseAccessError(DatabaseUnavailableError):
+    """The database cannot be opened or written with this user's rights, or is read-only."""
 
 
 class SchemaError(StorageError):

@@ -10,9 +10,12 @@ plus ``manifest.json``.
 Rows are streamed from a server-side cursor (``yield_per``) and written batch by batch,
 so memory stays flat however large the archive is. All files of one export are read in
 one transaction with one snapshot, so they agree with each other even while a crawl
-writes. Each file is written under a ``.partial`` name and renamed when complete; the
-manifest is written last, so a killed export never leaves a file that looks finished.
-Reads only; never writes the database.
+writes. Each file is written under a ``.partial`` name; when every file and the manifest
+are complete they are renamed into place, the manifest last, so a killed export never
+leaves a file that looks finished. An export that fails (a full disk, a read-only folder,
+a database error) removes its ``.partial`` files and any folder it created, and leaves
+the files of an earlier export in ``--out`` as they were; ExportWriteError names the file
+and the problem. Reads only; never writes the database.
 
 The column names are those of the archive (docs/schema.md); ``latest`` has the columns of
 the ``latest_versions`` view. Timestamps are ISO 8601 in UTC, dates ``YYYY-MM-DD``, JSON
@@ -38,12 +41,15 @@ from sqlalchemy.sql.elements import ColumnElement
 from storage.engine import database_errors, describe
 from storage.exportfiles import (
     FORMATS,
+    PATH_ERRORS,
     Format,
     Kind,
     file_sha256,
     iso_utc,
     open_writer,
-    write_atomic,
+    os_error_number,
+    os_problem,
+    partial_path,
 )
 from storage.migrate import current_revision
 from storage.models import CrawlRun, Fetch, Page, PageVersion, Source, TaskSection
@@ -56,6 +62,7 @@ __all__ = [
     "ExportError",
     "ExportFilters",
     "ExportResult",
+    "ExportWriteError",
     "FileSummary",
     "Format",
     "export",
@@ -94,6 +101,18 @@ _CANONICAL: tuple[tuple[str, Kind], ...] = (
 
 class ExportError(Exception):
     """An export that cannot be done as asked (bad format, missing pyarrow, files in the way)."""
+
+
+class ExportWriteError(ExportError):
+    """A file or folder of the export could not be written: ``path`` and the problem are
+    in the message. ``bad_path`` is True when the path cannot be what was asked (a file
+    where a folder must be, a missing folder) rather than writing having failed (a full
+    disk, a read-only file system, no permission)."""
+
+    def __init__(self, path: Path, exc: OSError, *, doing: str = "write") -> None:
+        self.path = path
+        self.bad_path = os_error_number(exc) in PATH_ERRORS
+        super().__init__(f"cannot {doing} {path}: {os_problem(exc)}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -281,35 +300,86 @@ def export(
     that otherwise guess a legacy encoding). ``command`` and ``generator`` are
     recorded in the manifest. ``on_rows(dataset, n)`` is called after every batch.
     Raises ExportError for an unknown dataset or format, a missing pyarrow, or files
-    already in ``out_dir`` (unless ``overwrite``); UnknownRecordError for a source name
-    the archive does not hold. Reads the database only.
+    already in ``out_dir`` (unless ``overwrite``); ExportWriteError for a file or folder
+    that cannot be written (nothing is left half-written); UnknownRecordError for a
+    source name the archive does not hold. Reads the database only.
     """
     filters = filters or ExportFilters()
     chosen = _check_request(datasets, fmt, out_dir, overwrite=overwrite)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    revision = current_revision(engine)
-    with database_errors(engine, "exporting"), _snapshot(engine) as conn:
-        source_ids = resolve_sources(conn, filters.sources)
-        summaries: list[FileSummary] = []
-        for dataset in chosen:
-            summary = FileSummary(dataset.name, f"{dataset.name}.{EXTENSIONS[fmt]}")
-            stmt = _statement(dataset, source_ids, filters)
-            rows = _stream(conn, stmt, batch_size)
-            _write_file(out_dir / summary.name, fmt, dataset, rows, summary, bom, on_rows)
-            summaries.append(summary)
-    manifest = _manifest(
-        engine,
-        chosen,
-        summaries,
-        fmt=fmt,
-        filters=filters,
-        bom=bom,
-        revision=revision,
-        command=command,
-        generator=generator,
-    )
-    write_atomic(out_dir / MANIFEST_NAME, _json_bytes(manifest))
+    created = _make_folder(out_dir)
+    written: list[Path] = []  # complete files still under their .partial names
+    try:
+        revision = current_revision(engine)
+        with database_errors(engine, "exporting"), _snapshot(engine) as conn:
+            source_ids = resolve_sources(conn, filters.sources)
+            summaries: list[FileSummary] = []
+            for dataset in chosen:
+                summary = FileSummary(dataset.name, f"{dataset.name}.{EXTENSIONS[fmt]}")
+                stmt = _statement(dataset, source_ids, filters)
+                rows = _stream(conn, stmt, batch_size)
+                path = out_dir / summary.name
+                written.append(path)
+                _write_file(path, fmt, dataset, rows, summary, bom, on_rows)
+                summaries.append(summary)
+        manifest = _manifest(
+            engine,
+            chosen,
+            summaries,
+            fmt=fmt,
+            filters=filters,
+            bom=bom,
+            revision=revision,
+            command=command,
+            generator=generator,
+        )
+        path = out_dir / MANIFEST_NAME
+        written.append(path)
+        _write_bytes(path, _json_bytes(manifest))
+        for path in written:  # the manifest last: a dataset is finished when it is there
+            _put_in_place(path)
+    except BaseException:
+        for path in written:
+            _remove(partial_path(path))
+        for folder in reversed(created):
+            _remove(folder)
+        raise
     return ExportResult(out_dir, tuple(summaries), manifest)
+
+
+def _make_folder(folder: Path) -> list[Path]:
+    """Create ``folder`` and its missing parents; return those created, outermost first.
+    ExportWriteError names the folder when it cannot be created."""
+    missing = [p for p in (folder, *folder.parents) if not p.exists()][::-1]
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ExportWriteError(folder, exc, doing="create the folder") from exc
+    return missing
+
+
+def _write_bytes(path: Path, data: bytes) -> None:
+    try:
+        partial_path(path).write_bytes(data)
+    except OSError as exc:
+        raise ExportWriteError(path, exc) from exc
+
+
+def _put_in_place(path: Path) -> None:
+    try:
+        os.replace(partial_path(path), path)
+    except OSError as exc:
+        raise ExportWriteError(path, exc) from exc
+
+
+def _remove(path: Path) -> None:
+    """Remove a partial file or an empty folder this export created; never raises."""
+    try:
+        if path.is_dir():
+            path.rmdir()  # only when empty: an error leaves someone else's files alone
+        else:
+            path.unlink(missing_ok=True)
+    except OSError:
+        pass
 
 
 @contextmanager
@@ -514,9 +584,27 @@ def _write_file(
     bom: bool,
     on_rows: Callable[[str, int], None] | None,
 ) -> None:
-    """Write every batch to ``path`` (through ``path.partial``, renamed when complete)
-    and fill in ``summary``: rows, time range, parser versions, size and SHA-256."""
-    partial = path.with_name(path.name + ".partial")
+    """Write every batch to ``path.partial`` (the caller renames it when the whole
+    export is complete) and fill in ``summary``: rows, time range, parser versions,
+    size and SHA-256. ExportWriteError names ``path`` when the file cannot be written."""
+    partial = partial_path(path)
+    try:
+        _write_batches(partial, fmt, dataset, batches, summary, bom, on_rows)
+        summary.bytes = partial.stat().st_size
+        summary.sha256 = file_sha256(partial)
+    except OSError as exc:
+        raise ExportWriteError(path, exc) from exc
+
+
+def _write_batches(
+    partial: Path,
+    fmt: Format,
+    dataset: Dataset,
+    batches: Iterable[Sequence[Any]],
+    summary: FileSummary,
+    bom: bool,
+    on_rows: Callable[[str, int], None] | None,
+) -> None:
     time_index = [n for n, _ in dataset.columns].index(dataset.time_column)
     names = [n for n, _ in dataset.columns]
     pv_index = names.index("parser_version") if dataset.has_parser_version else None
@@ -536,9 +624,6 @@ def _write_file(
                 on_rows(dataset.name, len(batch))
     finally:
         writer.close()
-    os.replace(partial, path)
-    summary.bytes = path.stat().st_size
-    summary.sha256 = file_sha256(path)
 
 
 # -- manifest --------------------------------------------------------------------------

@@ -15,11 +15,15 @@ json        JSON text (sorted keys)       nested object           string (JSON t
 
 NULL is an empty CSV field, ``null`` in JSON Lines and a null in Parquet. Files are
 UTF-8; CSV optionally starts with a byte order mark. Writes only the file it is given.
+
+:func:`os_problem` says in words what an OSError from writing a file means (a full disk,
+a read-only file system, a missing folder …), for messages that name the file.
 """
 
 from __future__ import annotations
 
 import csv
+import errno
 import hashlib
 import io
 import json
@@ -88,11 +92,63 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def partial_path(path: Path) -> Path:
+    """Return the name ``path`` is written under until it is complete. Pure."""
+    return path.with_name(path.name + ".partial")
+
+
 def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a ``.partial`` file renamed into place."""
-    partial = path.with_name(path.name + ".partial")
-    partial.write_bytes(data)
-    os.replace(partial, path)
+    """Write ``data`` to ``path`` through a ``.partial`` file renamed into place.
+
+    On failure the partial file is removed and ``path`` is as it was; the OSError
+    propagates (see :func:`os_problem`)."""
+    partial = partial_path(path)
+    try:
+        partial.write_bytes(data)
+        os.replace(partial, path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+
+
+# What an errno means for someone writing a file, in words.
+_OS_PROBLEMS: dict[int, str] = {
+    errno.ENOSPC: "the disk is full",
+    errno.EDQUOT: "the disk quota is used up",
+    errno.EFBIG: "the file is larger than this file system allows",
+    errno.EROFS: "the file system is read-only",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "permission denied",
+    errno.ENOENT: "the folder does not exist",
+    errno.ENOTDIR: "a part of the path is not a folder",
+    errno.EISDIR: "it is a folder",
+    errno.EEXIST: "a file is in the way",
+    errno.ENAMETOOLONG: "the name is too long",
+    errno.EIO: "input/output error (a failing or removed disk?)",
+}
+
+#: Errors that mean the path given cannot be what was asked (bad usage), rather than
+#: that writing to it failed.
+PATH_ERRORS = frozenset(
+    {errno.ENOENT, errno.ENOTDIR, errno.EISDIR, errno.EEXIST, errno.ENAMETOOLONG}
+)
+
+
+def os_error_number(exc: OSError) -> int | None:
+    """Return the errno of ``exc``, read from its text when a library (pyarrow) kept
+    only the words. Pure."""
+    if exc.errno is not None:
+        return exc.errno
+    text = str(exc)
+    return next((code for code in _OS_PROBLEMS if os.strerror(code) in text), None)
+
+
+def os_problem(exc: OSError) -> str:
+    """Return what ``exc`` means in words, with the system's own text. Pure."""
+    code = os_error_number(exc)
+    system = exc.strerror or str(exc)
+    said = _OS_PROBLEMS.get(code) if code is not None else None
+    return f"{said} ({system})" if said else system
 
 
 class _CsvWriter:

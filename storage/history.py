@@ -336,8 +336,11 @@ def find_page(conn: Connection, ref: int | str) -> PageInfo:
         Page.last_changed_at,
         Page.gone_at,
     ).join(Source, Source.id == Page.source_id)
-    match = Page.id == ref if isinstance(ref, int) else Page.url == ref
-    row = conn.execute(stmt.where(match)).first()
+    row = None
+    if isinstance(ref, str):
+        row = conn.execute(stmt.where(Page.url == ref)).first()
+    elif integer_fits(conn, ref):  # a larger id names no row, and the drivers refuse it
+        row = conn.execute(stmt.where(Page.id == ref)).first()
     if row is not None:
         return PageInfo(*row)
     hint = ""
@@ -347,8 +350,26 @@ def find_page(conn: Connection, ref: int | str) -> PageInfo:
         similar = conn.execute(like.order_by(Page.url).limit(5)).scalars().all() if tail else []
         if similar:
             hint = "; similar archived URLs: " + ", ".join(similar)
-    what = f"page id {ref}" if isinstance(ref, int) else f"page with URL {ref}"
+    what = f"page id {shown_id(ref)}" if isinstance(ref, int) else f"page with URL {ref}"
     raise UnknownRecordError(f"no {what} in the archive{hint}", database=describe(conn))
+
+
+#: The largest value an INTEGER column holds: 32 bits on PostgreSQL, 64 on SQLite.
+INTEGER_MAX: dict[str, int] = {"postgresql": 2**31 - 1, "sqlite": 2**63 - 1}
+
+
+def integer_fits(conn: Connection, value: int) -> bool:
+    """Return True when ``value`` fits the database's INTEGER columns (ids, version
+    numbers). A value that does not names no row; PostgreSQL answers "integer out of
+    range" and SQLite's driver overflows if it is sent. Pure."""
+    limit = INTEGER_MAX.get(conn.dialect.name, 2**31 - 1)
+    return -limit - 1 <= value <= limit
+
+
+def shown_id(number: int | str) -> str:
+    """Return an id for a message: in full, or its first digits and length when absurd. Pure."""
+    text = str(number)
+    return text if len(text) <= 40 else f"{text[:20]}… ({len(text)} digits)"
 
 
 def load_snapshots(
@@ -372,7 +393,8 @@ def load_snapshots(
         .order_by(PageVersion.version)
     )
     if versions is not None:
-        stmt = stmt.where(PageVersion.version.in_(list(versions)))
+        wanted = [v for v in versions if integer_fits(conn, v)]
+        stmt = stmt.where(PageVersion.version.in_(wanted))
     rows = conn.execute(stmt).all()
     ids = [row.id for row in rows]
     sections: dict[int, list[SectionSnapshot]] = {i: [] for i in ids}
@@ -451,7 +473,7 @@ def version_diff(engine: Engine, ref: int | str, old: int, new: int) -> VersionD
             ).scalar_one()
             have = f"it has versions 1 to {count}" if count else "it has no versions"
             raise UnknownVersionError(
-                f"page {page.page_id} ({page.url}) has no version {missing[0]}; {have}",
+                f"page {page.page_id} ({page.url}) has no version {shown_id(missing[0])}; {have}",
                 database=describe(conn),
             )
     return diff_snapshots(page, found[old], found[new])

@@ -44,7 +44,7 @@ from typing import IO
 
 from sqlalchemy import Connection, Engine, text
 
-from storage.engine import database_errors, describe
+from storage.engine import database_errors, describe, sqlite_path
 from storage.errors import StorageError
 
 #: Prefix of the string hashed into a PostgreSQL advisory-lock key (a namespace, so
@@ -289,12 +289,8 @@ def _pg_holder(engine: Engine, source: str) -> str | None:
 
 def _sqlite_file(engine: Engine) -> str | None:
     """Return the SQLite database's file path, or None for an in-memory database."""
-    database = engine.url.database
-    if not database or database == ":memory:" or database.startswith("file::memory:"):
-        return None
-    if "mode=memory" in str(engine.url.query.get("mode", "")):
-        return None
-    return database.removeprefix("file:").split("?", 1)[0]
+    path = sqlite_path(engine.url)
+    return None if path is None else str(path)
 
 
 class _FileReleaser(_Releaser):

@@ -14,12 +14,21 @@ alembic.ini.
   OutdatedSchemaError (naming ``govarchive db upgrade``) for an older revision and
   SchemaTooNewError for a revision this code does not know, writing nothing.
 
+Migrations serialise: two processes upgrading one database at once (two crawls started
+together on a new archive) run one after the other, the second finding the work done.
+On PostgreSQL the migration's transaction holds an advisory lock
+(:data:`MIGRATION_LOCK_KEY`) from before it reads the revision until it commits; on
+SQLite its ``BEGIN IMMEDIATE`` holds the database's write lock just as long. Whether the
+database holds tables without a revision is decided under that lock too.
+
 ``script_location`` (keyword-only, default the repository's alembic/) exists for
 tests that need a revision history other than the real one.
 """
 
 from __future__ import annotations
 
+import hashlib
+import logging
 from pathlib import Path
 from typing import Literal
 
@@ -27,7 +36,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util.exc import CommandError
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Connection, Engine, inspect, text
 
 import storage
 from alembic import command
@@ -51,6 +60,22 @@ SCRIPT_LOCATION = (
 
 #: The command that upgrades an archive; named in OutdatedSchemaError messages.
 UPGRADE_COMMAND = "govarchive db upgrade"
+
+#: The PostgreSQL advisory-lock key a migration holds (a stable hash of a name of its own,
+#: so it cannot meet the source crawl locks of storage.locks or another application's).
+MIGRATION_LOCK_KEY = int.from_bytes(
+    hashlib.sha256(b"govarchive:schema-migration").digest()[:8], "big", signed=True
+)
+
+#: What to do with a database that has archive tables but no revision (NotAnArchiveError).
+NOT_AN_ARCHIVE_ADVICE = (
+    "govarchive cannot tell which schema they have, so it neither uses nor changes them. "
+    "Point --database (or GOVARCHIVE_DATABASE_URL) at a new SQLite file or an empty "
+    "database, where govarchive creates its schema; if this is an archive whose "
+    "alembic_version table was lost, restore it from a backup"
+)
+
+log = logging.getLogger("govarchive.storage")
 
 
 def alembic_config(*, script_location: Path | None = None) -> Config:
@@ -76,32 +101,37 @@ def current_revision(engine: Engine) -> str | None:
     Reads only. Raises DatabaseUnavailableError if the database cannot be opened.
     """
     with database_errors(engine, "reading the schema revision"), engine.connect() as conn:
-        heads = MigrationContext.configure(conn).get_current_heads()
-    if len(heads) > 1:
-        raise SchemaError(
-            f"the database records several schema revisions at once ({', '.join(heads)})",
-            database=describe(engine),
-        )
-    return heads[0] if heads else None
+        return _revision(conn)
 
 
-def upgrade(engine: Engine, revision: str = "head", *, script_location: Path | None = None) -> None:
-    """Migrate the database to ``revision`` (default head) in one transaction.
+def upgrade(
+    engine: Engine, revision: str = "head", *, script_location: Path | None = None
+) -> str | None:
+    """Migrate the database to ``revision`` (default head) in one transaction; return
+    the revision it started from (None: an empty database).
 
-    Refuses (SchemaTooNewError) a database whose revision these scripts do not know.
+    Waits for a migration another process is running on the same database, then starts
+    from the revision that one left. Refuses (SchemaTooNewError) a database whose
+    revision these scripts do not know, and (NotAnArchiveError) one that holds tables
+    named like the archive's but no revision; nothing is written then.
     """
     config = alembic_config(script_location=script_location)
-    _refuse_unknown(engine, config)
     with database_errors(engine, f"upgrading to {revision}"), write_transaction(engine) as conn:
+        _serialise(conn)
+        current = _refuse_unknown(conn, config)
+        if current is None:
+            _refuse_unrecorded_tables(conn)
         config.attributes["connection"] = conn
         command.upgrade(config, revision)
+    return current
 
 
 def downgrade(engine: Engine, revision: str, *, script_location: Path | None = None) -> None:
     """Migrate the database down to ``revision`` (``"base"`` drops every table)."""
     config = alembic_config(script_location=script_location)
-    _refuse_unknown(engine, config)
     with database_errors(engine, f"downgrading to {revision}"), write_transaction(engine) as conn:
+        _serialise(conn)
+        _refuse_unknown(conn, config)
         config.attributes["connection"] = conn
         command.downgrade(config, revision)
 
@@ -136,22 +166,15 @@ def ensure_current(
     if current == head:
         return head
     if current is None:
-        existing = _archive_tables(engine)
-        if existing:
-            raise NotAnArchiveError(
-                f"the database has tables named like govarchive's ({', '.join(existing)}) "
-                "but no alembic_version record; use an empty database",
-                database=describe(engine),
-                expected=head,
-            )
-        if not create:
-            raise OutdatedSchemaError(
-                f"the database has no archive schema yet; run `{UPGRADE_COMMAND}`",
-                database=describe(engine),
-                expected=head,
-            )
-        upgrade(engine, script_location=script_location)
-        return head
+        if create:  # upgrade() decides under the migration lock, so a racing creator is fine
+            upgrade(engine, script_location=script_location)
+            return head
+        refuse_unrecorded_tables(engine)
+        raise OutdatedSchemaError(
+            f"the database has no archive schema yet; run `{UPGRADE_COMMAND}`",
+            database=describe(engine),
+            expected=head,
+        )
     if revision_state(current, script_location=script_location) == "older":
         raise OutdatedSchemaError(
             f"the archive schema is at revision {current}, this govarchive needs {head}; "
@@ -163,14 +186,67 @@ def ensure_current(
     raise _too_new(engine, current, head)
 
 
-def _refuse_unknown(engine: Engine, config: Config) -> None:
-    current = current_revision(engine)
-    if current is not None and not _known(ScriptDirectory.from_config(config), current):
-        script = ScriptDirectory.from_config(config)
-        raise _too_new(engine, current, script.get_current_head())
+def refuse_unrecorded_tables(engine: Engine) -> None:
+    """Raise NotAnArchiveError, with what to do, when the database holds tables named
+    like the archive's but no revision (it cannot be used or migrated). Reads only."""
+    with database_errors(engine, "listing tables"), engine.connect() as conn:
+        _refuse_unrecorded_tables(conn)
 
 
-def _too_new(engine: Engine, current: str, head: str | None) -> SchemaTooNewError:
+def archive_tables(conn: Connection) -> list[str]:
+    """Return the archive's table names that the database holds, sorted. Reads only."""
+    present = set(inspect(conn).get_table_names())
+    return sorted(present & set(Base.metadata.tables))
+
+
+def not_an_archive(conn: Connection, tables: list[str]) -> NotAnArchiveError:
+    """Return the error for a database holding ``tables`` but no revision, with advice."""
+    return NotAnArchiveError(
+        f"the database has tables named like govarchive's ({', '.join(tables)}) but no "
+        f"alembic_version record of their schema revision. {NOT_AN_ARCHIVE_ADVICE}",
+        database=describe(conn),
+        expected=head_revision(),
+    )
+
+
+def _revision(conn: Connection) -> str | None:
+    heads = MigrationContext.configure(conn).get_current_heads()
+    if len(heads) > 1:
+        raise SchemaError(
+            f"the database records several schema revisions at once ({', '.join(heads)})",
+            database=describe(conn),
+        )
+    return heads[0] if heads else None
+
+
+def _serialise(conn: Connection) -> None:
+    """Wait, inside ``conn``'s transaction, until no other migration of this database
+    runs; the lock is released when the transaction ends. SQLite: the transaction's
+    BEGIN IMMEDIATE already holds the database's write lock."""
+    if conn.dialect.name != "postgresql":
+        return
+    key = {"key": MIGRATION_LOCK_KEY}
+    if not conn.execute(text("SELECT pg_try_advisory_xact_lock(:key)"), key).scalar_one():
+        log.info("%s: another process is migrating this database; waiting", describe(conn))
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), key)
+
+
+def _refuse_unrecorded_tables(conn: Connection) -> None:
+    tables = archive_tables(conn)
+    if tables:
+        raise not_an_archive(conn, tables)
+
+
+def _refuse_unknown(conn: Connection, config: Config) -> str | None:
+    """Return the database's revision; SchemaTooNewError if these scripts do not know it."""
+    current = _revision(conn)
+    script = ScriptDirectory.from_config(config)
+    if current is not None and not _known(script, current):
+        raise _too_new(conn, current, script.get_current_head())
+    return current
+
+
+def _too_new(engine: Engine | Connection, current: str, head: str | None) -> SchemaTooNewError:
     return SchemaTooNewError(
         f"the archive schema is at revision {current}, which this govarchive (head {head}) "
         "does not know: it was written by a newer version; upgrade govarchive to use it. "
@@ -186,9 +262,3 @@ def _known(script: ScriptDirectory, revision: str) -> bool:
         return script.get_revision(revision) is not None
     except CommandError:
         return False
-
-
-def _archive_tables(engine: Engine) -> list[str]:
-    with database_errors(engine, "listing tables"), engine.connect() as conn:
-        present = set(inspect(conn).get_table_names())
-    return sorted(present & set(Base.metadata.tables))

@@ -159,7 +159,7 @@ def test_a_source_another_process_is_crawling_is_skipped(
         held.release()
         engine.dispose()
 
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 4, result.output  # its only source: nothing was crawled
     assert "skipped: local" in result.output
     assert site.requests == []
 

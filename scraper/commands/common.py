@@ -3,7 +3,9 @@ archive, and turning library errors into click errors with one exit-code scheme.
 
 Exit codes: 0 success; 1 the command ran but its work failed (e.g. every request of
 a source failed); 2 bad usage or a bad config; 3 the database cannot be used
-(unreachable, outdated or too-new schema).
+(unreachable, outdated or too-new schema, full disk, damaged file, no permission);
+4 nothing was done because another process holds it (``crawl``: every source it was
+asked to crawl is being crawled elsewhere).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_DATABASE = 3
+EXIT_BUSY = 4
 
 
 class CommandError(click.ClickException):
@@ -53,10 +56,15 @@ class _WorkFailure(CommandError):
     exit_code = EXIT_FAILED
 
 
+class _Busy(CommandError):
+    exit_code = EXIT_BUSY
+
+
 _BY_CODE: dict[int, type[CommandError]] = {
     EXIT_FAILED: _WorkFailure,
     EXIT_USAGE: _UsageFailure,
     EXIT_DATABASE: _DatabaseFailure,
+    EXIT_BUSY: _Busy,
 }
 
 

@@ -16,6 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from rich.table import Table
 
 from scraper.commands.common import (
+    EXIT_BUSY,
     EXIT_FAILED,
     CommandError,
     config_option,
@@ -156,7 +157,8 @@ def crawl_command(
     requests keep that cheap), and writes a new version only for pages whose content
     changed. Exit status 0 when the crawl ran, even if some pages failed (see the
     fetches table); 1 when every request of a source failed or was blocked; 2 for a
-    bad config; 3 when the database cannot be used.
+    bad config; 3 when the database cannot be used; 4 when every source was skipped
+    because another process (a crawl or `govarchive schedule`) is crawling it.
     """
     config = read_config(config_path)
     with translated_errors():
@@ -208,10 +210,11 @@ def crawl_command(
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         engine.dispose()
-    out = Console()
-    if not out.is_terminal:  # a log file or pipe: do not squeeze the table to 80 columns
-        out = Console(width=160)
-    out.print(_summary_table(runs))
+    if runs:
+        out = Console()
+        if not out.is_terminal:  # a log file or pipe: do not squeeze the table to 80 columns
+            out = Console(width=160)
+        out.print(_summary_table(runs))
     failed = [r for r in runs if r.status in _FAILED_STATUSES]
     for run in failed:
         click.echo(
@@ -220,9 +223,12 @@ def crawl_command(
             + f"; see: SELECT * FROM fetches WHERE crawl_run_id = {run.run_id}",
             err=True,
         )
-    for name in busy:
-        click.echo(f"skipped: {name}: another crawl of it is running", err=True)
+    for name, holder in busy.items():
+        click.echo(f"skipped: {name}: another process is crawling it ({holder})", err=True)
     if failed:
         raise CommandError(f"{len(failed)} of {len(runs)} sources failed", EXIT_FAILED)
+    if busy and not locked:  # not a failure, but cron and scripts must see nothing was done
+        which = "its only source is" if len(busy) == 1 else f"all {len(busy)} sources are"
+        raise CommandError(f"nothing crawled: {which} being crawled by another process", EXIT_BUSY)
     if interrupted.is_set():
         sys.exit(130)

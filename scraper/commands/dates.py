@@ -3,7 +3,9 @@
 A bare date is a whole UTC day: ``--since 2024-01-01`` starts at 2024-01-01T00:00Z and
 ``--until 2024-03-31`` ends just before 2024-04-01T00:00Z, so both ends are inclusive
 as written. A full ISO 8601 datetime with an offset is taken as given; one without an
-offset is read as UTC (the archive stores UTC).
+offset is read as UTC (the archive stores UTC). ``--until 9999-12-31`` reaches the last
+moment there is; a datetime whose UTC time falls before year 1 or after 9999 is refused
+with a message (the database drivers could not convert it).
 """
 
 from __future__ import annotations
@@ -33,12 +35,23 @@ def parse_moment(text: str, *, end_of_day: bool) -> datetime:
         pass
     else:
         start = datetime(day.year, day.month, day.day, tzinfo=UTC)
-        return start + timedelta(days=1) if end_of_day else start
+        if not end_of_day:
+            return start
+        # The day after 9999-12-31 does not exist: "until the end of time" is the last moment.
+        return start + timedelta(days=1) if day < date.max else datetime.max.replace(tzinfo=UTC)
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
         raise ValueError(f"{text!r} is not a date (YYYY-MM-DD) or an ISO 8601 datetime") from None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    try:  # the archive compares in UTC; the database drivers convert to it
+        moment.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(
+            f"{text!r} is outside the times the archive can hold (0001-01-01 to 9999-12-31, in UTC)"
+        ) from None
+    return moment
 
 
 class MomentType(_ParamType):

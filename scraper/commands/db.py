@@ -25,6 +25,7 @@ from storage.migrate import (
     UPGRADE_COMMAND,
     current_revision,
     head_revision,
+    refuse_unrecorded_tables,
     revision_state,
     upgrade,
 )
@@ -42,7 +43,9 @@ def upgrade_command(database: str | None, config_path: Path | None) -> None:
     """Migrate the archive to this govarchive's schema (creating it if empty).
 
     Back up a database you care about first. A database written by a newer
-    govarchive is refused and left untouched.
+    govarchive, or holding tables named like the archive's but no schema revision,
+    is refused and left untouched. Two upgrades of one database run one after the
+    other (the second finds the work done).
     """
     engine = _engine(database, config_path)
     try:
@@ -52,10 +55,15 @@ def upgrade_command(database: str | None, config_path: Path | None) -> None:
             if before == head:
                 click.echo(f"{redact_url(engine.url)}: already at revision {head} (head)")
                 return
-            upgrade(engine)
+            # upgrade() waits for another process migrating this database, and says
+            # where it really started from
+            before = upgrade(engine)
             after = current_revision(engine)
     finally:
         engine.dispose()
+    if before == after:
+        click.echo(f"{redact_url(engine.url)}: already at revision {after} (head)")
+        return
     start = f"revision {before}" if before else "an empty database"
     click.echo(f"{redact_url(engine.url)}: upgraded from {start} to revision {after} (head)")
 
@@ -66,7 +74,9 @@ def upgrade_command(database: str | None, config_path: Path | None) -> None:
 def current_command(database: str | None, config_path: Path | None) -> None:
     """Print the archive's schema revision and whether it matches this govarchive.
 
-    Reads only; a missing SQLite file is reported, not created.
+    Reads only; a missing SQLite file is reported, not created. A database holding
+    tables named like the archive's but no revision is reported with what to do, and
+    exit status 3 (no command can use it).
     """
     url = _url(database, config_path)
     missing = _missing_sqlite_file(url)
@@ -78,6 +88,8 @@ def current_command(database: str | None, config_path: Path | None) -> None:
     try:
         with translated_errors():
             current = current_revision(engine)
+            if current is None:  # tables without a revision: say what to do (exit 3)
+                refuse_unrecorded_tables(engine)
     finally:
         engine.dispose()
     click.echo(f"{redact_url(engine.url)}: {_describe(current, head)}")

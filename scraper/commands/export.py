@@ -10,6 +10,7 @@ import click
 
 from scraper import __version__
 from scraper.commands.common import (
+    EXIT_FAILED,
     EXIT_USAGE,
     CommandError,
     config_option,
@@ -20,7 +21,14 @@ from scraper.commands.common import (
 from scraper.commands.dates import SINCE, UNTIL
 from storage.engine import redact_url
 from storage.errors import UnknownRecordError
-from storage.export import DATASETS, FORMATS, ExportError, ExportFilters, export
+from storage.export import (
+    DATASETS,
+    FORMATS,
+    ExportError,
+    ExportFilters,
+    ExportWriteError,
+    export,
+)
 
 
 def _command_line(
@@ -123,6 +131,10 @@ def export_command(
     database's schema revision, the parser versions present, row counts, the time
     range and the SHA-256 of every file. Rows are streamed, so the archive's size
     does not matter. Timestamps are UTC (ISO 8601). Reads the archive only.
+
+    Files appear only when the whole export succeeded; one that fails (a full disk, a
+    read-only folder) names the file and the problem, exits 1 (2 when --out cannot be
+    a folder) and leaves --out as it was.
     """
     command = _command_line(
         fmt,
@@ -150,6 +162,8 @@ def export_command(
                     command=command,
                     generator=f"govarchive {__version__}",
                 )
+            except ExportWriteError as exc:  # a full disk, a read-only folder, a bad path
+                raise CommandError(str(exc), EXIT_USAGE if exc.bad_path else EXIT_FAILED) from exc
             except ExportError as exc:
                 raise CommandError(str(exc), EXIT_USAGE) from exc
             except UnknownRecordError as exc:  # a wrong --source, not a broken database

@@ -26,6 +26,7 @@ from storage.history import (
     ValueDiff,
     VersionDiff,
     page_history,
+    shown_id,
     version_diff,
 )
 
@@ -33,12 +34,25 @@ T = TypeVar("T")
 
 _STYLES = {"- ": "red", "+ ": "green", "~ ": "yellow"}
 
+#: A version number as an option takes it: versions count from 1, and the column holding
+#: them is a 32-bit INTEGER on PostgreSQL, so a larger number names no version anywhere.
+VERSION_NUMBER = click.IntRange(1, 2**31 - 1)
+
+
+#: Digits beyond which a number is not read as an id at all (Python refuses to convert
+#: very long digit strings; no database column holds a number a tenth as long).
+_MAX_ID_DIGITS = 1000
+
 
 def page_refs(text: str) -> list[int | str]:
-    """Return what ``text`` may name, in the order to try: a page id (all digits), else
-    the URL as typed and its normal form (as the crawler stores URLs)."""
+    """Return what ``text`` may name, in the order to try: a page id (ASCII digits), else
+    the URL as typed and its normal form (as the crawler stores URLs).
+
+    Raises CommandError (usage) for a number too long to be any page's id."""
     value = text.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():
+        if len(value) > _MAX_ID_DIGITS:
+            raise CommandError(f"no page id {shown_id(value)} in the archive", EXIT_USAGE)
         return [int(value)]
     refs: list[int | str] = [value]
     normal = normalize_url(value)
@@ -174,7 +188,7 @@ def _load(engine: Any, refs: list[int | str], diff: tuple[int, int] | None) -> A
 @click.option(
     "--diff",
     "diff",
-    type=click.IntRange(min=1),
+    type=VERSION_NUMBER,
     nargs=2,
     default=None,
     metavar="V1 V2",

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from scraper.commands.common import (
+    EXIT_FAILED,
     EXIT_USAGE,
     CommandError,
     config_option,
@@ -15,9 +16,10 @@ from scraper.commands.common import (
     open_archive,
     translated_errors,
 )
-from scraper.commands.history import first_found, page_refs
+from scraper.commands.history import VERSION_NUMBER, first_found, page_refs
 from storage.audit import raw_version
 from storage.errors import UnknownRecordError
+from storage.exportfiles import PATH_ERRORS, os_error_number, os_problem, write_atomic
 
 
 @click.command("raw")
@@ -25,16 +27,17 @@ from storage.errors import UnknownRecordError
 @click.option(
     "--version",
     "version",
-    type=click.IntRange(min=1),
+    type=VERSION_NUMBER,
     default=None,
     help="Version number (1, 2, 3 …); default the newest.",
 )
 @click.option(
     "--out",
     "out",
-    type=click.Path(path_type=Path, dir_okay=False),
+    type=click.Path(path_type=Path),
     default=None,
-    help="Write the bytes to this file instead of standard output.",
+    help="Write the bytes to this file instead of standard output (replaced only once "
+    "complete; its folder must exist).",
 )
 @config_option
 @database_option
@@ -46,8 +49,12 @@ def raw_command(
     The bytes are those the site served for that version (checked against their
     SHA-256), in the site's own encoding: open them in a browser, diff two versions,
     or re-parse them with `govarchive parse`. Where they came from is printed on
-    standard error.
+    standard error. A file that cannot be written ends with a message naming it and
+    the problem: exit 2 for a path that cannot be a file here, 1 when writing failed
+    (a full disk, a read-only folder); an older file of that name is left as it was.
     """
+    if out is not None:
+        _check_output_path(out)
     engine = open_archive(database, config_path, create=False)
     try:
         with translated_errors():
@@ -67,4 +74,23 @@ def raw_command(
         sys.stdout.buffer.write(found.data)
         sys.stdout.buffer.flush()
     else:
-        out.write_bytes(found.data)
+        try:
+            write_atomic(out, found.data)
+        except OSError as exc:
+            code = EXIT_USAGE if os_error_number(exc) in PATH_ERRORS else EXIT_FAILED
+            raise CommandError(f"cannot write {out}: {os_problem(exc)}", code) from exc
+
+
+def _check_output_path(out: Path) -> None:
+    """Refuse (usage) an --out that cannot be a file: a folder, or a path whose folder
+    is missing or is a file. Reads the file system only."""
+    folder = out.parent
+    if out.is_dir():
+        problem = "it is a folder; give a file name"
+    elif not folder.exists():
+        problem = f"the folder {folder} does not exist"
+    elif not folder.is_dir():
+        problem = f"{folder} is not a folder"
+    else:
+        return
+    raise CommandError(f"cannot write {out}: {problem}", EXIT_USAGE)
