@@ -25,7 +25,7 @@ from scraper.commands.common import (
 from scraper.config import SourceConfig
 from scraper.discover import Discovery, discover_detail_urls
 from scraper.fetch import Fetcher
-from scraper.parse import parse_page
+from scraper.reader import read_page
 from scraper.response import FetchKind, FetchResult
 
 
@@ -71,7 +71,7 @@ async def check_source(
         if discovery.detail_urls:
             detail = await fetch(discovery.detail_urls[0])
             if detail.kind is FetchKind.OK and detail.body is not None:
-                parsed = parse_page(detail.body, url=detail.final_url, headers=detail.headers)
+                parsed = read_page(detail.body, url=detail.final_url, headers=detail.headers)
                 record = parsed.to_dict()
     return SourceCheck(source.name, robots, discovery, detail, record)
 

@@ -20,8 +20,9 @@ import click
 from scraper.blocks import classify
 from scraper.errors import InputError
 from scraper.fetch import fetch_once
-from scraper.parse import CANONICAL_FIELDS, PageRecord, parse_page
+from scraper.parse import CANONICAL_FIELDS, PageRecord
 from scraper.parse.page import LIST_PAGE_WARNING
+from scraper.reader import read_page
 from scraper.response import FetchKind
 from scraper.settings import CrawlSettings
 
@@ -178,7 +179,8 @@ def record_summary(name: str, record: PageRecord, kind: str = "document") -> str
 )
 def parse_command(paths: tuple[str, ...], as_json: bool) -> None:
     """Parse pages (saved files, - for stdin, or http(s) URLs fetched once) and
-    print their metadata, task sections and body text. Writes no database.
+    print their metadata, task sections and body text (a PDF, .docx, text or JSON
+    document: its text, as a crawl archives it). Writes no database.
 
     An input that is not a document (an anti-crawler challenge page, a 'page not
     found' page, a list of documents) is said to be one; --json gives it as "kind".
@@ -194,7 +196,7 @@ def parse_command(paths: tuple[str, ...], as_json: bool) -> None:
             click.echo(f"govarchive parse: {exc}", err=True)
             unreadable += 1
             continue
-        record = parse_page(page.data, url=page.url, headers=page.headers)
+        record = read_page(page.data, url=page.url, headers=page.headers)
         kind = page_kind(page, record)
         show = record_json if as_json else record_summary
         click.echo(show(page.name, record, kind))
