@@ -125,7 +125,7 @@ def _worker_crawl(
     from sqlalchemy import text
 
     from scraper.config import config_from_mapping
-    from scraper.pipeline import crawl
+    from scraper.crawling.pipeline import crawl
     from storage.engine import make_engine
     from storage.migrate import ensure_current
 

@@ -25,9 +25,9 @@ import yaml
 from apscheduler.triggers.cron import CronTrigger
 
 from scraper.errors import ConfigError
+from scraper.fetching.urls import host_of, is_allowed, normalize_url
 from scraper.parse.links import selector_error
 from scraper.settings import DEFAULT_DATABASE_URL, CrawlSettings, SchedulerSettings
-from scraper.urls import host_of, is_allowed, normalize_url
 
 #: Environment variable that overrides ``database:`` in config.yaml.
 DATABASE_ENV = "GOVARCHIVE_DATABASE_URL"
@@ -73,7 +73,7 @@ _LIMITS: dict[str, tuple[float, bool]] = {
 # Source names appear on the command line (--source NAME), in logs and in lock keys.
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 # An allowed_hosts entry: a host name, or host:port. Scope is host and port: a bare
-# host means its default ports (80 for http, 443 for https); see scraper.urls.is_allowed.
+# host means its default ports (80 for http, 443 for https); see scraper.fetching.urls.is_allowed.
 _HOST = re.compile(r"^[a-z0-9.-]+(:\d{1,5})?$")
 
 

@@ -2,8 +2,8 @@
 
 Precedence, lowest to highest: these defaults < ``crawl:`` in config.yaml < a
 source's own keys < environment (``GOVARCHIVE_DATABASE_URL``) < command-line flags.
-:mod:`scraper.config` builds these objects from YAML; :mod:`scraper.fetch`,
-:mod:`scraper.discover` and the pipeline only read them. docs/config.md documents
+:mod:`scraper.config` builds these objects from YAML; :mod:`scraper.fetching.fetch`,
+:mod:`scraper.crawling.discover` and the pipeline only read them. docs/config.md documents
 each field; keep the two in step.
 """
 

@@ -1,7 +1,7 @@
 """The layering rules, read from the source: who may import what.
 
 - ``storage`` never imports ``scraper`` (the archive is usable without the crawler);
-- only ``scraper/fetch.py`` imports httpx (one owner of HTTP);
+- only ``scraper/fetching/fetch.py`` imports httpx (one owner of HTTP);
 - only ``scraper/parse/`` imports selectolax, and neither the parser nor anything it
   imports uses httpx, storage or SQLAlchemy (it is pure: bytes in, records out).
 
@@ -11,6 +11,7 @@ Imports under ``if TYPE_CHECKING:`` are annotations only and do not count.
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -56,7 +57,7 @@ def _offenders(prefix: str, allowed: tuple[str, ...]) -> list[str]:
 
 def test_the_sources_are_found() -> None:
     names = {_name(path) for path in SOURCES}
-    assert {"scraper/fetch.py", "scraper/parse/page.py", "storage/archive.py"} <= names
+    assert {"scraper/fetching/fetch.py", "scraper/parse/page.py", "storage/archive.py"} <= names
 
 
 def test_storage_never_imports_scraper() -> None:
@@ -71,7 +72,7 @@ def test_storage_never_imports_scraper() -> None:
 
 
 def test_only_the_fetching_module_imports_httpx() -> None:
-    assert not _offenders("httpx", ("scraper/fetch.py",))
+    assert not _offenders("httpx", ("scraper/fetching/fetch.py",))
 
 
 def test_only_the_parser_imports_selectolax() -> None:
@@ -104,7 +105,7 @@ def _reachable(start: list[Path]) -> dict[Path, set[str]]:
 
 @pytest.mark.parametrize("forbidden", ["httpx", "storage", "sqlalchemy"])
 def test_the_parser_is_pure(forbidden: str) -> None:
-    """Neither the parser nor anything it imports (scraper.urls …) uses the network or
+    """Neither the parser nor anything it imports (scraper.fetching.urls …) uses the network or
     the database."""
     parser = [path for path in SOURCES if _name(path).startswith("scraper/parse/")]
     found = [
@@ -114,3 +115,40 @@ def test_the_parser_is_pure(forbidden: str) -> None:
         if module == forbidden or module.startswith(forbidden + ".")
     ]
     assert not found
+
+
+def _layout_map() -> str:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Layout", 1)[1]
+    return section.split("```", 2)[1]
+
+
+def test_the_readme_layout_map_names_every_module_and_no_ghost() -> None:
+    """README's map names each module of storage/ and of scraper/ outside parse/,
+    commands/ and demo/ (listed as folders), and names nothing that is not there."""
+    layout = _layout_map()
+    named = set(re.findall(r"\b(\w+\.py)\b", layout)) | set(re.findall(r"\b(\w+)/", layout))
+    expected: set[str] = set()
+    for folder in ("scraper", "scraper/fetching", "scraper/crawling", "scraper/scheduling"):
+        for path in (ROOT / folder).iterdir():
+            is_package = path.is_dir() and (path / "__init__.py").exists()
+            if is_package or (path.suffix == ".py" and path.name != "__init__.py"):
+                expected.add(path.name)
+    expected |= {p.name for p in (ROOT / "storage").glob("*.py") if p.name != "__init__.py"}
+    assert sorted(expected - named) == []
+    existing = {p.name for p in ROOT.glob("**/*.py") if ".venv" not in p.parts}
+    existing |= {p.name for p in ROOT.glob("**/") if ".venv" not in p.parts}
+    ghosts = [name for name in named if name.removesuffix("/") not in existing]
+    assert sorted(ghosts) == []
+
+
+def test_no_two_modules_share_a_name() -> None:
+    """One name, one module: command modules are named after their command and each
+    top-level package has its own errors.py; otherwise a name says which module."""
+    seen: dict[str, list[str]] = {}
+    for path in SOURCES:
+        name = _name(path)
+        if path.name in {"__init__.py", "errors.py"} or name.startswith("scraper/commands/"):
+            continue
+        seen.setdefault(path.name, []).append(name)
+    assert {n: paths for n, paths in seen.items() if len(paths) > 1} == {}

@@ -1,7 +1,7 @@
 """End-to-end crawls of a local disclosure site into SQLite and PostgreSQL.
 
 First crawl, unchanged recrawl (conditional requests), recrawl after changes, gone
-pages, faults and blocks, all through :func:`scraper.pipeline.crawl` and the real
+pages, faults and blocks, all through :func:`scraper.crawling.pipeline.crawl` and the real
 Fetcher against a server on 127.0.0.1.
 """
 
@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import Engine
 
 from scraper.config import Config
-from scraper.pipeline import SourceRun, crawl, run_status
+from scraper.crawling.pipeline import SourceRun, crawl, run_status
 from tests.crawl_site import DisclosureSite, outcomes, rows, scalar
 from tests.site.server import TestSite
 
@@ -267,7 +267,7 @@ def test_every_fetch_row_names_its_run_and_url(
 def test_stop_during_slow_discovery_ends_the_run_promptly(
     site: TestSite, engine: Engine, database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import scraper.pipeline as pipeline
+    import scraper.crawling.pipeline as pipeline
 
     monkeypatch.setattr(pipeline, "STOP_GRACE", 0.2)
     docs = DisclosureSite(site, count=2, per_page=2)

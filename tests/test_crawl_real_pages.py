@@ -16,8 +16,8 @@ from typing import Any
 from sqlalchemy import Engine
 
 from scraper.config import config_from_mapping
+from scraper.crawling.pipeline import crawl
 from scraper.parse.encoding import decode_html
-from scraper.pipeline import crawl
 from tests.crawl_site import outcomes, scalar
 from tests.realcorpus import load_pages
 from tests.site.server import Request, Response, TestSite

@@ -1,4 +1,4 @@
-"""Tests for scraper.discover: paging styles, stop rules and link hygiene.
+"""Tests for scraper.crawling.discover: paging styles, stop rules and link hygiene.
 
 The site is an in-memory dict served by a fake ``fetch``; no server, no network.
 """
@@ -16,8 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scraper.config import SourceConfig
-from scraper.discover import Discovery, PageOrigin, StopReason, discover_detail_urls
-from scraper.response import FetchKind, FetchResult
+from scraper.crawling.discover import Discovery, PageOrigin, StopReason, discover_detail_urls
+from scraper.fetching.response import FetchKind, FetchResult
 from scraper.settings import CrawlSettings
 
 HANDAN = Path(__file__).parent / "fixtures" / "lists" / "handan_trs_list.html"

@@ -1,4 +1,4 @@
-"""scraper.fetch against the real local test site (and httpx.MockTransport where clearer).
+"""scraper.fetching.fetch against the real local test site (and httpx.MockTransport where clearer).
 
 Waits never happen for real: the Fetcher gets a fake clock and a fake sleep that
 only advances that clock, and a recording transport notes the fake time at which
@@ -21,8 +21,8 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 
-from scraper.fetch import MAX_REDIRECTS, Fetcher, fetch_once
-from scraper.response import FetchKind, FetchResult
+from scraper.fetching.fetch import MAX_REDIRECTS, Fetcher, fetch_once
+from scraper.fetching.response import FetchKind, FetchResult
 from scraper.settings import CrawlSettings
 from tests.site import pages
 from tests.site.server import Request, Response, TestSite
@@ -349,7 +349,7 @@ def test_robots_error_allows_all(
 ) -> None:
     site.add("/robots.txt", "User-agent: *\nDisallow: /\n", status=status)
     site.add("/a", "a")
-    with caplog.at_level(logging.INFO, logger="scraper.fetch"):
+    with caplog.at_level(logging.INFO, logger="scraper.fetching.fetch"):
         result = fetch_one(site, "/a", with_(ROBOTS, retries=0))
     assert result.kind is FetchKind.OK
     (record,) = [r for r in caplog.records if "robots.txt" in r.getMessage()]
@@ -406,7 +406,7 @@ def test_unreachable_robots_allows_all(caplog: pytest.LogCaptureFixture) -> None
             assert rules.allowed(url.replace("robots.txt", "a"))
             return rules.note
 
-    with caplog.at_level(logging.WARNING, logger="scraper.fetch"):
+    with caplog.at_level(logging.WARNING, logger="scraper.fetching.fetch"):
         note = run(go())
     assert note.startswith("robots.txt unreachable (connection error")
     assert any(r.levelno == logging.WARNING for r in caplog.records)

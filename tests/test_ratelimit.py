@@ -1,10 +1,10 @@
-"""scraper.ratelimit: request spacing per host."""
+"""scraper.fetching.ratelimit: request spacing per host."""
 
 from __future__ import annotations
 
 import pytest
 
-from scraper.ratelimit import HostRateLimiter, min_interval
+from scraper.fetching.ratelimit import HostRateLimiter, min_interval
 
 
 @pytest.mark.parametrize(

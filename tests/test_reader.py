@@ -9,8 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from scraper.crawling.pipeline import parsed_doc
 from scraper.parse import Metadata, PageRecord, Section, parse_page
-from scraper.pipeline import parsed_doc
 from scraper.reader import WHOLE_PAGE_WARNING, carries_little, read_page
 from storage.content import carries_content, content_hash
 from tests.documents import DOCX_TYPE, docx_bytes, ole_bytes, pdf_bytes

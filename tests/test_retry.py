@@ -1,4 +1,4 @@
-"""scraper.retry: which failures are retried and how long each wait is."""
+"""scraper.fetching.retry: which failures are retried and how long each wait is."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from scraper.retry import is_retryable, parse_retry_after, retry_delay
+from scraper.fetching.retry import is_retryable, parse_retry_after, retry_delay
 from scraper.settings import CrawlSettings
 
 NOW = datetime(2024, 5, 6, 8, 0, 0, tzinfo=UTC)

@@ -1,10 +1,10 @@
-"""scraper.robots: RFC 9309 matching, Crawl-delay, and how odd answers are read."""
+"""scraper.fetching.robots: RFC 9309 matching, Crawl-delay, and how odd answers are read."""
 
 from __future__ import annotations
 
 import pytest
 
-from scraper.robots import (
+from scraper.fetching.robots import (
     MAX_ROBOTS_BYTES,
     RobotsRules,
     parse_robots,

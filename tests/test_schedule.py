@@ -1,4 +1,4 @@
-"""scraper.schedule: triggers from config, catch-up decisions, coalescing, job sync.
+"""scraper.scheduling.schedule: triggers from config, catch-up decisions, coalescing, job sync.
 
 Times are fixed datetimes; no test waits for a wall-clock schedule. The one test that
 runs APScheduler itself schedules a job days in the past and waits for that one run.
@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from scraper.config import config_from_mapping
-from scraper.schedule import (
+from scraper.scheduling.schedule import (
     CrawlScheduler,
     JobSpec,
     catch_up_time,

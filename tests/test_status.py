@@ -20,7 +20,7 @@ from scraper.commands.status import (
     status_table,
 )
 from scraper.config import load_config
-from scraper.schedule import next_fire_time
+from scraper.scheduling.schedule import next_fire_time
 from storage.archive import ensure_source, finish_run, record_fetch, start_run
 from storage.engine import make_engine
 from storage.status import LastRun, SourceStatus, runs_since, source_statuses

@@ -1,4 +1,4 @@
-"""scraper.urls: normal forms, hosts and the allowed-host rule."""
+"""scraper.fetching.urls: normal forms, hosts and the allowed-host rule."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from scraper.urls import host_of, is_allowed, normalize_url
+from scraper.fetching.urls import host_of, is_allowed, normalize_url
 
 BASE = "https://www.xuancheng.gov.cn/OpennessContent/showList/3/1/page_1.html"
 

@@ -23,10 +23,10 @@ from scraper.commands.common import (
     translated_errors,
 )
 from scraper.config import SourceConfig
-from scraper.discover import Discovery, discover_detail_urls
-from scraper.fetch import Fetcher
+from scraper.crawling.discover import Discovery, discover_detail_urls
+from scraper.fetching.fetch import Fetcher
+from scraper.fetching.response import FetchKind, FetchResult
 from scraper.reader import read_page
-from scraper.response import FetchKind, FetchResult
 
 
 @dataclasses.dataclass(frozen=True)

@@ -25,8 +25,8 @@ from scraper.commands.common import (
     read_config,
     translated_errors,
 )
+from scraper.crawling.pipeline import SourceRun, run_crawl
 from scraper.logs import configure_logging
-from scraper.pipeline import SourceRun, run_crawl
 from storage.locks import source_locks
 
 log = logging.getLogger("govarchive.crawl")

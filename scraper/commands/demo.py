@@ -18,8 +18,8 @@ from scraper.commands.common import (
     open_archive,
     translated_errors,
 )
+from scraper.crawling.pipeline import SourceRun
 from scraper.demo.run import DEMO_SOURCE, DemoResult, QueryResult, run_demo
-from scraper.pipeline import SourceRun
 from storage.engine import make_engine
 from storage.models import Source
 

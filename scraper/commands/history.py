@@ -18,7 +18,7 @@ from scraper.commands.common import (
     open_archive,
     translated_errors,
 )
-from scraper.urls import normalize_url
+from scraper.fetching.urls import normalize_url
 from storage.errors import UnknownRecordError, UnknownVersionError
 from storage.history import (
     PageHistory,

@@ -17,13 +17,13 @@ from typing import BinaryIO
 
 import click
 
-from scraper.blocks import classify
 from scraper.errors import InputError
-from scraper.fetch import fetch_once
+from scraper.fetching.challenge import classify
+from scraper.fetching.fetch import fetch_once
+from scraper.fetching.response import FetchKind
 from scraper.parse import CANONICAL_FIELDS, PageRecord
 from scraper.parse.page import LIST_PAGE_WARNING
 from scraper.reader import read_page
-from scraper.response import FetchKind
 from scraper.settings import CrawlSettings
 
 #: Exit code when at least one input could not be read (the others were printed).
@@ -126,7 +126,7 @@ _KIND_NOTES = {
 def page_kind(page: PageInput, record: PageRecord) -> str:
     """Return what the input is: a ``document``, a ``challenge`` page, a ``not_found``
     page or a ``list`` page (see :data:`KINDS`). Decided from the bytes as the crawler
-    decides (scraper.blocks) and from the parser's list-page warning; pure."""
+    decides (scraper.fetching.challenge) and from the parser's list-page warning; pure."""
     verdict = classify(200, page.headers or {}, page.data)
     if verdict is FetchKind.BLOCKED:
         return "challenge"

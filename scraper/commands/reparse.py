@@ -20,8 +20,8 @@ from scraper.commands.common import (
     translated_errors,
 )
 from scraper.commands.dates import SINCE
+from scraper.crawling.pipeline import reparse_raw
 from scraper.parse import PARSER_VERSION
-from scraper.pipeline import reparse_raw
 from storage.errors import UnknownRecordError
 from storage.reparse import DEFAULT_BATCH_SIZE, ParseFn, ReparseReport, reparse
 

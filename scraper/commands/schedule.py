@@ -36,7 +36,7 @@ def schedule_command(config_path: Path | None, database: str | None, log_format:
     config file, keeping the old one if the new one is invalid. See docs/operations.md.
     """
     # Imported here so that `govarchive --help` does not load the whole crawl stack.
-    from scraper.daemon import Daemon
+    from scraper.scheduling.daemon import Daemon
 
     configure_logging(log_format)
     config = read_config(config_path)

@@ -22,7 +22,7 @@ from scraper.commands.common import (
     translated_errors,
 )
 from scraper.config import Config, default_config_path
-from scraper.schedule import next_fire_time
+from scraper.scheduling.schedule import next_fire_time
 from storage.locks import lock_holder
 from storage.runs import utcnow
 from storage.status import ERROR_WINDOW, SourceStatus, source_statuses

@@ -15,8 +15,8 @@ from typing import Any
 from sqlalchemy import Engine, text
 
 from scraper.config import Config, config_from_mapping
+from scraper.crawling.pipeline import SourceRun, run_crawl
 from scraper.demo.site import LIST_PATH, DemoSite, serve
-from scraper.pipeline import SourceRun, run_crawl
 
 #: The demo's one source.
 DEMO_SOURCE = "demo-xuancheng-sjzy"

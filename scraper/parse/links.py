@@ -1,6 +1,6 @@
 """Links and paging on list pages. Pure: text in, values out.
 
-Discovery (:mod:`scraper.discover`) fetches list pages; this module decides what
+Discovery (:mod:`scraper.crawling.discover`) fetches list pages; this module decides what
 they link to: the detail links a CSS selector picks out, and the page count a
 CMS paging script announces. :mod:`scraper.config` uses :func:`selector_error`
 to refuse a bad selector before any request.
@@ -15,7 +15,7 @@ from typing import Literal
 
 from selectolax.lexbor import LexborHTMLParser, SelectolaxError
 
-from scraper.urls import normalize_url
+from scraper.fetching.urls import normalize_url
 
 #: Schemes of hrefs that are never pages (checked before resolving, so that a
 #: ``javascript:`` link on an https page is not mistaken for a relative path).
@@ -75,7 +75,7 @@ def extract_links(html: str, base_url: str, selector: str) -> list[str]:
     A matched ``<a>``/``<area>`` gives its own href; any other matched element
     gives the hrefs of the ``<a>`` elements inside it. Hrefs are resolved against
     the page's ``<base href>`` (itself resolved against ``base_url``) and
-    normalised with :func:`scraper.urls.normalize_url`; ``javascript:``,
+    normalised with :func:`scraper.fetching.urls.normalize_url`; ``javascript:``,
     ``mailto:``, ``tel:``, empty and ``#``-only hrefs are skipped; each URL is
     returned once. Hanweb ``<datastore>`` records are searched as if they were
     part of the page. Raises SelectolaxError for an invalid selector (check it

@@ -42,9 +42,7 @@ _META_SELECTOR = ", ".join(
 _HIDING_RULES = ("display:none", "display: none", "visibility:hidden", "visibility: hidden")
 #: Hidden text at least this long is kept (an article a script shows), shorter is dropped.
 _HIDDEN_ARTICLE = 200
-_HIDDEN_SELECTOR = ", ".join(
-    (*(f'[style*="{rule}" i]' for rule in _HIDING_RULES), "[hidden]")
-)
+_HIDDEN_SELECTOR = ", ".join((*(f'[style*="{rule}" i]' for rule in _HIDING_RULES), "[hidden]"))
 # Where a page shows its headline when no block or <meta> names it.
 _HEADLINE_SELECTOR = 'h1, h2, h3, [class*="title" i], [id*="title" i]'
 _UNSHOWN = frozenset(("script", "style", "noscript", "template"))

@@ -15,7 +15,7 @@ import yaml
 from click.testing import CliRunner
 
 from scraper.cli import cli
-from scraper.urllimit import MAX_URL_LENGTH, drop_long_urls, long_url_problem, shortened
+from scraper.fetching.urllimit import MAX_URL_LENGTH, drop_long_urls, long_url_problem, shortened
 from storage.engine import make_engine
 from tests.crawl_site import DisclosureSite, scalar
 from tests.site.server import TestSite

@@ -31,7 +31,7 @@ def test_a_huge_crawl_delay_is_capped_at_the_default(
     recording = Recording(fake.clock)
     settings = with_(ROBOTS, requests_per_second=1.0, per_host_concurrency=1)
     assert settings.max_crawl_delay == CrawlSettings().max_crawl_delay == 60.0
-    with caplog.at_level(logging.INFO, logger="scraper.fetch"):
+    with caplog.at_level(logging.INFO, logger="scraper.fetching.fetch"):
         fetch_all(site, [f"/p{i}" for i in range(3)], settings, fake=fake, transport=recording)
     assert starts(recording) == [(0.0, "robots.txt"), (1.0, "p0"), (61.0, "p1"), (121.0, "p2")]
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
@@ -85,7 +85,7 @@ def test_a_delay_under_the_cap_is_obeyed_as_asked(
         site.add(f"/p{i}", "p")
     fake = FakeTime()
     recording = Recording(fake.clock)
-    with caplog.at_level(logging.WARNING, logger="scraper.fetch"):
+    with caplog.at_level(logging.WARNING, logger="scraper.fetching.fetch"):
         fetch_all(site, ["/p0", "/p1"], ROBOTS, fake=fake, transport=recording)
     assert starts(recording)[-1][0] - starts(recording)[-2][0] == 30.0
     assert not caplog.records

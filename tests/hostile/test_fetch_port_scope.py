@@ -19,10 +19,10 @@ import httpx
 import pytest
 
 from scraper.config import SourceConfig, config_from_mapping
-from scraper.discover import discover_detail_urls
+from scraper.crawling.discover import discover_detail_urls
 from scraper.errors import ConfigError
-from scraper.fetch import Fetcher
-from scraper.response import FetchKind, FetchResult
+from scraper.fetching.fetch import Fetcher
+from scraper.fetching.response import FetchKind, FetchResult
 from tests.test_fetch import FakeTime, Streamed, run
 
 LIST = b"""<html><body><ul class="docs">

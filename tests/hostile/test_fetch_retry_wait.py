@@ -15,8 +15,8 @@ import pytest
 from click.testing import CliRunner
 
 from scraper.cli import cli
-from scraper.fetch import LONG_WAIT_SECONDS, Fetcher
-from scraper.response import FetchKind, FetchResult
+from scraper.fetching.fetch import LONG_WAIT_SECONDS, Fetcher
+from scraper.fetching.response import FetchKind, FetchResult
 from tests.site.server import TestSite
 from tests.test_fetch import FAST, FakeTime, fetch_one, run
 
@@ -30,7 +30,7 @@ def test_a_long_retry_wait_is_announced_with_url_and_delay(
 ) -> None:
     site.flaky("/a", "ok", status=429, retry_after="100000")
     fake = FakeTime()
-    with caplog.at_level(logging.INFO, logger="scraper.fetch"):
+    with caplog.at_level(logging.INFO, logger="scraper.fetching.fetch"):
         result = fetch_one(site, "/a", FAST, fake=fake)
     assert result.kind is FetchKind.OK
     assert fake.sleeps == [300.0]  # max_retry_after, as before
@@ -44,7 +44,7 @@ def test_a_short_retry_wait_is_not_a_warning(
     site: TestSite, caplog: pytest.LogCaptureFixture
 ) -> None:
     site.flaky("/a", "ok", status=503, retry_after=f"{LONG_WAIT_SECONDS:g}")
-    with caplog.at_level(logging.INFO, logger="scraper.fetch"):
+    with caplog.at_level(logging.INFO, logger="scraper.fetching.fetch"):
         assert fetch_one(site, "/a", FAST).kind is FetchKind.OK
     assert warnings(caplog) == []
     assert any("waiting 5.0 s before retry 1/3" in r.getMessage() for r in caplog.records)

@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import Engine
 
 from scraper.config import Config
-from scraper.pipeline import SourceRun, crawl
+from scraper.crawling.pipeline import SourceRun, crawl
 from tests.crawl_site import DisclosureSite, rows, scalar
 from tests.site.server import TestSite
 

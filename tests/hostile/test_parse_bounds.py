@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import pytest
 
-from scraper.blocks import classify, visible_text_size
+from scraper.fetching.challenge import classify, visible_text_size
+from scraper.fetching.response import FetchKind
 from scraper.parse import parse_page
 from scraper.parse.bounds import MAX_DEPTH
 from scraper.parse.links import list_paging
-from scraper.response import FetchKind
 
 pytestmark = pytest.mark.timeout(30)
 

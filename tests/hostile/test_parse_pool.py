@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from scraper.parsepool import ParserPool, ParseTimeout, parse_to_dict
+from scraper.crawling.parsepool import ParserPool, ParseTimeout, parse_to_dict
 
 pytestmark = pytest.mark.timeout(60)
 

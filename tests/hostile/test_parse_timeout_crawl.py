@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import Engine
 
 from scraper.config import config_from_mapping
-from scraper.parsepool import ParserPool
-from scraper.pipeline import crawl
+from scraper.crawling.parsepool import ParserPool
+from scraper.crawling.pipeline import crawl
 from tests.crawl_site import outcomes, rows
 from tests.hostile.test_parse_pool import slow_on_marker
 from tests.site import pages

@@ -12,8 +12,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from scraper.response import FetchKind
-from scraper.robots import MAX_ROBOTS_BYTES
+from scraper.fetching.response import FetchKind
+from scraper.fetching.robots import MAX_ROBOTS_BYTES
 from tests.site.server import Request, Response, TestSite
 from tests.test_fetch import ROBOTS, FakeTime, fetch_one, fetcher, run
 
@@ -87,7 +87,7 @@ def test_compressed_robots_txt_past_the_cap_disallows_everything(
     big = oversized(b"User-agent: *\nAllow: /\n")
     site.add("/robots.txt", big, content_type="text/plain", gzip=True)
     site.add("/a", "a")
-    with caplog.at_level(logging.INFO, logger="scraper.fetch"):
+    with caplog.at_level(logging.INFO, logger="scraper.fetching.fetch"):
         result = fetch_one(site, "/a", ROBOTS)
     assert result.kind is FetchKind.ROBOTS
     assert "everything disallowed" in (result.error or "")
@@ -115,7 +115,7 @@ def test_cut_robots_txt_is_reported(site: TestSite, caplog: pytest.LogCaptureFix
         async with fetcher(FakeTime()) as f:
             return (await f.robots(site.url("/a"), ROBOTS)).note
 
-    with caplog.at_level(logging.INFO, logger="scraper.fetch"):
+    with caplog.at_level(logging.INFO, logger="scraper.fetching.fetch"):
         note = run(go())
     assert note == f"robots.txt 200 (only its first {MAX_ROBOTS_BYTES} bytes read)"
     assert any(r.levelno == logging.WARNING and note in r.getMessage() for r in caplog.records)

@@ -20,8 +20,8 @@ import pytest
 from sqlalchemy import Engine
 
 from scraper.config import Config
+from scraper.crawling.pipeline import SourceRun, crawl, parsed_doc, reparse_raw
 from scraper.parse import PARSER_VERSION, parse_page
-from scraper.pipeline import SourceRun, crawl, parsed_doc, reparse_raw
 from storage.archive import archive_page, ensure_source, finish_run, start_run
 from tests.crawl_site import DisclosureSite, outcomes, rows
 from tests.documents import DOCX_TYPE, docx_bytes, ole_bytes, pdf_bytes

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import Engine
 
 from scraper.config import Config
-from scraper.pipeline import SourceRun, crawl
+from scraper.crawling.pipeline import SourceRun, crawl
 from tests.crawl_site import DisclosureSite, outcomes, rows, scalar
 from tests.site.server import TestSite
 

@@ -59,7 +59,7 @@ def test_http_charset(content_type: str | None, expected: str | None) -> None:
         ('<meta charset="gb2312">', "gb2312"),
         ("<META CHARSET=utf-8>", "utf-8"),
         ('<meta http-equiv="Content-Type" content="text/html; charset=GBK" />', "GBK"),
-        ("<meta name=\"keywords\" content=\"charset\">", None),
+        ('<meta name="keywords" content="charset">', None),
         ("", None),
     ],
 )

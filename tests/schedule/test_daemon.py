@@ -1,4 +1,4 @@
-"""scraper.daemon in this process: real crawls of the local site through the scheduler.
+"""scraper.scheduling.daemon in this process: real crawls of the local site through the scheduler.
 
 Schedules are chosen relative to now (a daily fire a few minutes ago, caught up at
 start; or one twelve hours away), so no test waits for a wall-clock schedule.
@@ -18,8 +18,8 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from scraper.config import load_config
-from scraper.daemon import Daemon
-from scraper.schedule import current_fire, job_specs
+from scraper.scheduling.daemon import Daemon
+from scraper.scheduling.schedule import current_fire, job_specs
 from storage.archive import ensure_source, finish_run, start_run
 from storage.locks import try_lock_source
 from storage.models import Fetch

@@ -96,7 +96,7 @@ class TestSite:
 
     @property
     def host(self) -> str:
-        """``127.0.0.1:<port>``: the host as :func:`scraper.urls.host_of` names it."""
+        """``127.0.0.1:<port>``: the host as :func:`scraper.fetching.urls.host_of` names it."""
         return f"{self._address}:{self.port}"
 
     @property

@@ -12,13 +12,13 @@ and a Crawl-delay over ``max_crawl_delay`` are logged at WARNING with the URL (o
 host) and the delay, so a crawl's output shows why it is slow.
 
 :meth:`Fetcher.fetch` never raises for network or HTTP trouble: every outcome is
-a :class:`~scraper.response.FetchResult` whose ``kind`` says what happened and
+a :class:`~scraper.fetching.response.FetchResult` whose ``kind`` says what happened and
 whose ``error`` says why. httpx exceptions are translated here and nowhere else.
 
-Decisions live in pure modules: :mod:`scraper.retry` (wait or give up),
-:mod:`scraper.blocks` (block / gone pages), :mod:`scraper.robots`,
-:mod:`scraper.ratelimit`, :mod:`scraper.body` (bounded decompression) and
-:mod:`scraper.urls` (normal forms, allowed hosts).
+Decisions live in pure modules: :mod:`scraper.fetching.retry` (wait or give up),
+:mod:`scraper.fetching.challenge` (block / gone pages), :mod:`scraper.fetching.robots`,
+:mod:`scraper.fetching.ratelimit`, :mod:`scraper.fetching.decompression` (bounded decompression) and
+:mod:`scraper.fetching.urls` (normal forms, allowed hosts).
 """
 
 from __future__ import annotations
@@ -35,15 +35,15 @@ from typing import Self
 
 import httpx
 
-from scraper import blocks
-from scraper.body import ACCEPT_ENCODING, BodyDecoder
 from scraper.errors import FetchError, TooLargeError, TruncatedError
-from scraper.ratelimit import HostRateLimiter, min_interval
-from scraper.response import FetchKind, FetchResult
-from scraper.retry import is_retryable, parse_retry_after, retry_delay
-from scraper.robots import MAX_ROBOTS_BYTES, RobotsRules, robots_url, rules_from_response
+from scraper.fetching import challenge
+from scraper.fetching.decompression import ACCEPT_ENCODING, BodyDecoder
+from scraper.fetching.ratelimit import HostRateLimiter, min_interval
+from scraper.fetching.response import FetchKind, FetchResult
+from scraper.fetching.retry import is_retryable, parse_retry_after, retry_delay
+from scraper.fetching.robots import MAX_ROBOTS_BYTES, RobotsRules, robots_url, rules_from_response
+from scraper.fetching.urls import host_of, is_allowed, normalize_url
 from scraper.settings import CrawlSettings
-from scraper.urls import host_of, is_allowed, normalize_url
 
 logger = logging.getLogger(__name__)
 
@@ -179,7 +179,7 @@ class Fetcher:
         """Fetch ``url`` and return what happened. Never raises for network/HTTP problems.
 
         ``allowed_hosts`` are the hosts the URL and its redirects may be on (see
-        :func:`scraper.urls.is_allowed`); empty means ``settings.allowed_hosts``,
+        :func:`scraper.fetching.urls.is_allowed`); empty means ``settings.allowed_hosts``,
         and if that is empty too, the URL's own host. ``etag`` / ``last_modified``
         are the stored validators: they are sent as If-None-Match /
         If-Modified-Since and a 304 answer is ``NOT_MODIFIED``.
@@ -281,7 +281,7 @@ class Fetcher:
         Used by :meth:`fetch` and by ``check-source`` to show the verdict
         (``rules.allowed(url)``, ``rules.crawl_delay``, ``rules.note``). Never raises
         for network trouble: an unreachable robots.txt allows everything and logs a
-        warning (see :mod:`scraper.robots` for why). A Crawl-delay over
+        warning (see :mod:`scraper.fetching.robots` for why). A Crawl-delay over
         ``settings.max_crawl_delay`` comes back capped, with a note, and is logged
         at WARNING once per host and cap.
         """
@@ -494,7 +494,7 @@ class Fetcher:
                 return ex.fail(FetchKind.ERROR, _without_url(exc))
         if ex.status is None or ex.status == 304 or ex.status in REDIRECT_STATUSES:
             return ex
-        ex.kind = blocks.classify(ex.status, ex.headers, ex.body or b"")
+        ex.kind = challenge.classify(ex.status, ex.headers, ex.body or b"")
         if ex.kind is FetchKind.BLOCKED:
             ex.error = f"block or challenge page (HTTP {ex.status})"
         return ex

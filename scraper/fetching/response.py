@@ -1,6 +1,6 @@
 """What a fetch returns: a plain value the rest of the crawler decides on.
 
-:mod:`scraper.fetch` (the only httpx user) produces these; discovery, the pipeline
+:mod:`scraper.fetching.fetch` (the only httpx user) produces these; discovery, the pipeline
 and ``check-source`` consume them without knowing httpx.
 """
 

@@ -30,7 +30,7 @@ import re
 from dataclasses import dataclass, field, replace
 from urllib.parse import quote, urlsplit
 
-from scraper.urls import normalize_url
+from scraper.fetching.urls import normalize_url
 
 #: Bytes of robots.txt parsed at most (RFC 9309 section 2.5: at least 500 KiB).
 MAX_ROBOTS_BYTES = 500 * 1024

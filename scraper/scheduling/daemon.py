@@ -8,7 +8,7 @@ What one scheduled run does (:meth:`Daemon.run_source`):
    process or machine holds it, logs who and skips this run;
 3. skips the run if another daemon already crawled the source since this cron fire
    (several daemons on one archive all fire; the first one does the work);
-4. crawls the source with :func:`scraper.pipeline.run_crawl` and logs one line at its
+4. crawls the source with :func:`scraper.crawling.pipeline.run_crawl` and logs one line at its
    start and one, with counts, at its end.
 
 Signals (installed by :meth:`Daemon.serve` in the main thread): SIGTERM / SIGINT stop
@@ -36,10 +36,10 @@ from typing import Any
 from sqlalchemy import Engine
 
 from scraper.config import Config, SourceConfig, database_url, load_config
+from scraper.crawling.pipeline import SourceRun, run_crawl
 from scraper.errors import ConfigError
 from scraper.logs import flush_logs, log_run_finished, log_run_started
-from scraper.pipeline import SourceRun, run_crawl
-from scraper.schedule import (
+from scraper.scheduling.schedule import (
     CrawlScheduler,
     JobSpec,
     SyncChanges,

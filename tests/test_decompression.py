@@ -1,4 +1,4 @@
-"""scraper.body: bounded decompression, fed chunk by chunk as from the network."""
+"""scraper.fetching.decompression: bounded decompression, fed chunk by chunk as from the network."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import zlib
 
 import pytest
 
-from scraper.body import BodyDecoder
 from scraper.errors import FetchError, TooLargeError, TruncatedError
+from scraper.fetching.decompression import BodyDecoder
 from tests.site import pages
 
 URL = "http://a.gov.cn/x"

@@ -1,7 +1,7 @@
 """Walk a source's list pages and return the detail URLs they link to.
 
 Fetching is injected (``fetch(url) -> FetchResult``), so this module decides
-only which list page comes next and when to stop; :mod:`scraper.fetch` does the
+only which list page comes next and when to stop; :mod:`scraper.fetching.fetch` does the
 requests and :mod:`scraper.parse.links` reads the pages. It writes nothing.
 
 Order of the walk: every start URL, then pages found through ``list_links``
@@ -33,11 +33,11 @@ from enum import StrEnum
 from urllib.parse import urlsplit
 
 from scraper.config import SourceConfig
+from scraper.fetching.response import FetchKind, FetchResult
+from scraper.fetching.urllimit import drop_long_urls
+from scraper.fetching.urls import host_of, is_allowed, normalize_url
 from scraper.parse.encoding import Decoded, decode_html
 from scraper.parse.links import extract_links, list_paging
-from scraper.response import FetchKind, FetchResult
-from scraper.urllimit import drop_long_urls
-from scraper.urls import host_of, is_allowed, normalize_url
 
 Fetch = Callable[[str], Awaitable[FetchResult]]
 

@@ -33,7 +33,7 @@ from collections.abc import Iterable, Mapping
 
 import ahocorasick_rs
 
-from scraper.response import FetchKind
+from scraper.fetching.response import FetchKind
 
 #: A page with more visible text than this (in bytes) is never a soft-404.
 SOFT_404_MAX_TEXT = 6 * 1024

@@ -1,17 +1,17 @@
-"""scraper.blocks: block/challenge pages and gone pages, in UTF-8 and GBK."""
+"""scraper.fetching.challenge: block/challenge pages and gone pages, in UTF-8 and GBK."""
 
 from __future__ import annotations
 
 import pytest
 
-from scraper.blocks import (
+from scraper.fetching.challenge import (
     SEARCH_WINDOW,
     SOFT_404_MAX_TEXT,
     classify,
     is_soft_404,
     visible_text_size,
 )
-from scraper.response import FetchKind
+from scraper.fetching.response import FetchKind
 from tests.site import pages
 
 HTML = {"content-type": "text/html"}

@@ -1,6 +1,6 @@
 """One crawl: discover → fetch → parse → archive, for each configured source.
 
-This is the only module that composes the I/O owners: :mod:`scraper.fetch` (HTTP),
+This is the only module that composes the I/O owners: :mod:`scraper.fetching.fetch` (HTTP),
 :mod:`scraper.parse` (pure parsing) and :mod:`storage` (the database). Decisions are
 pure functions here or in those modules (:func:`fetch_outcome`, :func:`run_status`,
 :func:`revisit_due`); the coroutine :func:`crawl_source` only sequences them.
@@ -24,13 +24,13 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 from sqlalchemy import Engine
 
 from scraper.config import Config, SourceConfig
-from scraper.discover import Discovery, discover_detail_urls
-from scraper.fetch import Fetcher
+from scraper.crawling.discover import Discovery, discover_detail_urls
+from scraper.crawling.parsepool import ParserPool, ParseTimeout
+from scraper.fetching.fetch import Fetcher
+from scraper.fetching.response import FetchKind, FetchResult
+from scraper.fetching.urls import host_of
 from scraper.parse import PARSER_VERSION, PageRecord
-from scraper.parsepool import ParserPool, ParseTimeout
 from scraper.reader import read_page
-from scraper.response import FetchKind, FetchResult
-from scraper.urls import host_of
 from storage import archive
 from storage.archive import PageState, RunSummary
 from storage.content import ParsedDoc
@@ -443,7 +443,7 @@ async def crawl(
 ) -> list[SourceRun]:
     """Crawl ``sources`` (default: all configured) into the archive behind ``engine``.
 
-    Sources run concurrently and share one :class:`~scraper.fetch.Fetcher`, so hosts
+    Sources run concurrently and share one :class:`~scraper.fetching.fetch.Fetcher`, so hosts
     shared by several sources keep one rate limit, and one :class:`ParserPool`: pages are
     parsed in worker processes, each within its source's ``parse_timeout``. Returns one
     :class:`SourceRun` per source, in config order. Writes runs, fetches and versions;
@@ -465,8 +465,7 @@ async def crawl(
             transport=transport,
         ) as fetcher:
             jobs = [
-                _SourceCrawl(s, engine, fetcher, pool, sink, stop_event).run(limit)
-                for s in chosen
+                _SourceCrawl(s, engine, fetcher, pool, sink, stop_event).run(limit) for s in chosen
             ]
             return list(await asyncio.gather(*jobs))
     finally:
