@@ -582,7 +582,7 @@ _PAGE = st.one_of(
     archived=st.sets(st.integers(0, 12)),
 )
 def test_walk_invariants(
-    pages: list[object],
+    pages: list[FetchKind | tuple[list[int], list[int], bool] | None],
     use_template: bool,
     use_links: bool,
     max_list_pages: int,
@@ -597,7 +597,7 @@ def test_walk_invariants(
         if isinstance(page, FetchKind):
             site.pages[f"{XC_LIST}/page_{n}.html"] = page
             continue
-        docs, lists, offsite = page  # type: ignore[misc]
+        docs, lists, offsite = page
         hrefs = [doc(d) for d in docs] + (["https://evil.example.com/d.html"] if offsite else [])
         nav = "".join(f'<a href="page_{p}.html">{p}</a>' for p in lists)
         if offsite:

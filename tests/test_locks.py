@@ -93,6 +93,11 @@ def _lock_within(engine: Engine, source: str, seconds: float = 10.0) -> SourceLo
         time.sleep(0.05)
 
 
+def _held(lock: SourceLock) -> bool:
+    """Read ``held`` afresh (mypy keeps an asserted attribute narrowed across calls)."""
+    return lock.held
+
+
 def test_one_holder_per_source(engines: tuple[Engine, Engine], source: str) -> None:
     first, second = engines
     lock = try_lock_source(first, source)
@@ -102,7 +107,7 @@ def test_one_holder_per_source(engines: tuple[Engine, Engine], source: str) -> N
     assert other is not None
     other.release()
     lock.release()
-    assert not lock.held
+    assert not _held(lock)
     again = try_lock_source(second, source)
     assert again is not None
     again.release()

@@ -39,8 +39,8 @@ class Run:
     status: str
 
 
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)  # type: ignore[misc]
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0, sec: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, sec, tzinfo=UTC)
 
 
 def spec(schedule: str = "0 6 * * *", *, grace: int = 6 * 3600, jitter: int = 0,

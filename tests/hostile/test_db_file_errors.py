@@ -156,7 +156,7 @@ def test_the_three_kinds_are_told_apart() -> None:
 
     def sqlite_error(message: str, name: str) -> sqlite3.Error:
         error = sqlite3.OperationalError(message)
-        error.sqlite_errorname = name  # type: ignore[attr-defined]
+        error.sqlite_errorname = name
         return error
 
     assert classify_driver_error(sqlite_error("database or disk is full", "SQLITE_FULL")) == "full"

@@ -140,7 +140,7 @@ def test_reload_keeps_the_old_config_when_the_new_one_is_bad(
         before = daemon.scheduler.next_run_times()
         path.write_text("sources:\n  - name: s1\n    schedule: '61 * * * *'\n", encoding="utf-8")
         assert daemon.reload() is False
-        assert daemon.config.source_names == ("s1",)
+        assert list(daemon.config.source_names) == ["s1"]
         assert daemon.scheduler.next_run_times() == before
         (refused,) = _events(caplog_info, "config_refused")
         assert "schedule" in refused.error and refused.levelname == "ERROR"

@@ -318,7 +318,7 @@ def _junk() -> ParsedDoc:
     """What a 系统繁忙 page parses to: a title and one short line."""
     doc = make_doc(body="系统繁忙，请稍后再试！", sections=[], title="提示")
     for name in ("index_no", "category", "publisher", "topic", "published_date", "source"):
-        doc["metadata"][name] = None  # type: ignore[literal-required]
+        doc["metadata"][name] = None
     doc["metadata"]["published_at"] = None
     doc["metadata"]["metadata_extra"] = {}
     return doc

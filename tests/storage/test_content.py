@@ -99,7 +99,8 @@ def test_content_hash_ignores_encoding_and_warnings(changes: dict[str, typing.An
 def test_content_hash_ignores_key_order(order: list[str]) -> None:
     doc = make_doc()
     reordered = copy.deepcopy(doc)
-    reordered["metadata"] = {k: doc["metadata"][k] for k in order}  # type: ignore[assignment]
+    metadata: dict[str, typing.Any] = dict(doc["metadata"])
+    reordered["metadata"] = typing.cast(content.ParsedMetadata, {k: metadata[k] for k in order})
     assert content_hash(reordered) == content_hash(doc)
 
 
@@ -156,7 +157,8 @@ def test_version_values_converts_dates_and_times() -> None:
 )
 def test_version_values_names_the_bad_field(field: str, value: object, message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        version_values(make_doc(**{field: value}))
+        bad: dict[str, typing.Any] = {field: value}
+        version_values(make_doc(**bad))
 
 
 def test_section_values() -> None:
@@ -174,7 +176,8 @@ def test_section_values_rejects_duplicate_numbers() -> None:
 
 
 def _empty(**metadata: typing.Any) -> ParsedDoc:
-    doc = make_doc(body="", sections=[], **{name: None for name in CANONICAL_FIELDS[1:]})
+    absent: dict[str, typing.Any] = {name: None for name in CANONICAL_FIELDS[1:]}
+    doc = make_doc(body="", sections=[], **absent)
     doc["metadata"]["metadata_extra"] = {}
     doc["metadata"].update(metadata)  # type: ignore[typeddict-item]
     return doc

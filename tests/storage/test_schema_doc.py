@@ -57,7 +57,7 @@ def tasks(*statuses: str) -> list[ParsedSection]:
 
 def build(engine: Engine) -> None:
     xc = Crawl.start(engine, "xuancheng-sjzy")
-    report = {"publisher": PUBLISHER, "published_date": "2021-07-09"}
+    report: dict[str, Any] = {"publisher": PUBLISHER, "published_date": "2021-07-09"}
     xc.page(
         Q2,
         make_doc(
@@ -67,7 +67,7 @@ def build(engine: Engine) -> None:
         ),
         at=at("2024-05-01"),
     )
-    q3 = {
+    q3: dict[str, Any] = {
         **report,
         "title": "2021年度三季度政府工作报告任务进展情况",
         "published_date": "2021-10-11",
