@@ -16,9 +16,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from rich.table import Table
 
 from scraper.commands.common import (
-    EXIT_BUSY,
-    EXIT_FAILED,
-    CommandError,
+    Busy,
+    WorkFailed,
     config_option,
     database_option,
     open_archive,
@@ -226,9 +225,9 @@ def crawl_command(
     for name, holder in busy.items():
         click.echo(f"skipped: {name}: another process is crawling it ({holder})", err=True)
     if failed:
-        raise CommandError(f"{len(failed)} of {len(runs)} sources failed", EXIT_FAILED)
+        raise WorkFailed(f"{len(failed)} of {len(runs)} sources failed")
     if busy and not locked:  # not a failure, but cron and scripts must see nothing was done
         which = "its only source is" if len(busy) == 1 else f"all {len(busy)} sources are"
-        raise CommandError(f"nothing crawled: {which} being crawled by another process", EXIT_BUSY)
+        raise Busy(f"nothing crawled: {which} being crawled by another process")
     if interrupted.is_set():
         sys.exit(130)
