@@ -7,8 +7,6 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from types import FrameType
-from typing import Any
 
 import click
 from rich.console import Console
@@ -26,6 +24,7 @@ from scraper.commands.common import (
 )
 from scraper.crawling.pipeline import SourceRun, run_crawl
 from scraper.logs import configure_logging
+from scraper.shutdown import shutdown_handlers
 from storage.locks import source_locks
 
 log = logging.getLogger("govarchive.crawl")
@@ -164,17 +163,6 @@ def crawl_command(
         sources = [config.source(n) for n in source_names] if source_names else list(config.sources)
     engine = open_archive(database, config_path)
     configure_logging("text", level=logging.WARNING if quiet else logging.INFO)
-    interrupted = threading.Event()
-
-    def on_signal(signum: int, _frame: FrameType | None) -> None:
-        if interrupted.is_set():  # a second Ctrl-C: stop now
-            raise KeyboardInterrupt
-        log.warning("signal %d: finishing the pages in hand, then stopping", signum)
-        interrupted.set()
-
-    previous: dict[int, Any] = {
-        sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)
-    }
     console = Console(stderr=True)
     try:
         # One crawl per source at a time, shared with `govarchive schedule` daemons:
@@ -182,6 +170,7 @@ def crawl_command(
         # A database that fails mid-crawl ends it with a message, not a traceback
         # (what was committed before stays committed).
         with (
+            shutdown_handlers(_finish_pages_in_hand, _stop_now) as shutdown,
             translated_errors(),
             source_locks(engine, [s.name for s in sources]) as (locked, busy),
         ):
@@ -198,16 +187,14 @@ def crawl_command(
                 ) as progress:
                     runs = run_crawl(
                         config, engine, sources=chosen, limit=limit,
-                        reporter=_BarReporter(progress), stop_when=interrupted.is_set,
+                        reporter=_BarReporter(progress), stop_when=lambda: shutdown.requested,
                     )  # fmt: skip
             else:
                 runs = run_crawl(
                     config, engine, sources=chosen, limit=limit,
-                    reporter=_LogReporter(verbose), stop_when=interrupted.is_set,
+                    reporter=_LogReporter(verbose), stop_when=lambda: shutdown.requested,
                 )  # fmt: skip
     finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
         engine.dispose()
     if runs:
         out = Console()
@@ -229,5 +216,15 @@ def crawl_command(
     if busy and not locked:  # not a failure, but cron and scripts must see nothing was done
         which = "its only source is" if len(busy) == 1 else f"all {len(busy)} sources are"
         raise Busy(f"nothing crawled: {which} being crawled by another process")
-    if interrupted.is_set():
+    if shutdown.requested:
         sys.exit(130)
+
+
+def _finish_pages_in_hand(sig: signal.Signals) -> None:
+    log.warning("signal %d: finishing the pages in hand, then stopping", sig)
+
+
+def _stop_now(sig: signal.Signals) -> None:
+    # A second Ctrl-C: the pages in hand are cancelled (each is one transaction, so
+    # nothing half-written stays) and click ends the command with "Aborted!".
+    raise KeyboardInterrupt
