@@ -1,4 +1,4 @@
-"""``govarchive crawl`` as a user runs it: config errors, database errors, kill -9."""
+"""``govarchive crawl`` as a user runs it: config errors, database errors, signals, kill -9."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -15,9 +16,10 @@ from click.testing import CliRunner
 from sqlalchemy import text
 
 from scraper.cli import cli
+from scraper.shutdown import Shutdown
 from storage.engine import make_engine
 from tests.crawl_site import DisclosureSite, rows, scalar
-from tests.site.server import TestSite
+from tests.site.server import Request, Response, TestSite
 
 
 def _write_config(path: Path, docs: DisclosureSite, database: str, **crawl: Any) -> Path:
@@ -184,3 +186,96 @@ def test_database_failing_mid_crawl_ends_with_a_message(
     assert result.exit_code == 3
     assert "disk I/O error" in result.output
     assert "Traceback" not in result.output
+
+
+def _interrupt_at_the_first_document(docs: DisclosureSite, signals: int) -> list[str]:
+    """Make the first document request send ``signals`` SIGINTs to this process, as
+    Ctrl-C pressed once or twice mid-crawl; returns the problems seen (none expected).
+
+    Each signal is sent only while the crawl's handler is installed (anything else
+    would reach pytest's), and the next only once the crawl has taken the previous
+    one: its handler runs in the main thread, the request waits for it.
+    """
+    problems: list[str] = []
+    first = threading.Lock()
+
+    def answer(i: int) -> Any:
+        def handler(request: Request) -> Response:
+            installed = signal.getsignal(signal.SIGINT)
+            if first.acquire(blocking=False):
+                if isinstance(installed, Shutdown):
+                    _press_ctrl_c(installed, signals, problems)
+                else:
+                    problems.append("the crawl's signal handler is not installed")
+            return Response(docs.bodies[i], headers={"Content-Type": "text/html"})
+
+        return handler
+
+    for i in range(docs.count):
+        docs.site.add_handler(docs.doc_path(i), answer(i))
+    return problems
+
+
+def _press_ctrl_c(shutdown: Shutdown, times: int, problems: list[str]) -> None:
+    os.kill(os.getpid(), signal.SIGINT)
+    if times == 2:
+        if _wait_until(lambda: shutdown.requested):
+            os.kill(os.getpid(), signal.SIGINT)
+        else:
+            problems.append("the first signal was not taken")
+
+
+def _wait_until(condition: Any, timeout: float = 30.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+def test_a_first_signal_finishes_the_pages_in_hand_and_exits_130(
+    site: TestSite, tmp_path: Path
+) -> None:
+    docs = DisclosureSite(site, count=4, per_page=4)
+    database = f"sqlite:///{tmp_path / 'archive.db'}"
+    config = _write_config(
+        tmp_path / "config.yaml", docs, database, per_host_concurrency=1, max_concurrency=1
+    )
+    problems = _interrupt_at_the_first_document(docs, signals=1)
+    before = signal.getsignal(signal.SIGINT)
+
+    result = CliRunner().invoke(cli, ["crawl", "--config", str(config), "-q"])
+
+    assert problems == []
+    assert result.exit_code == 130, result.output
+    assert "signal 2: finishing the pages in hand, then stopping" in result.output
+    assert "govarchive crawl" in result.output  # the summary table
+    assert "Traceback" not in result.output
+    assert signal.getsignal(signal.SIGINT) is before
+    engine = make_engine(database)
+    try:
+        # the run was closed, not left running (whether the watcher saw the stop before
+        # the last page is a matter of timing, so both closed statuses are fine)
+        (status,) = [s for (s,) in rows(engine, "SELECT status FROM crawl_runs")]
+        assert status in ("interrupted", "completed")
+    finally:
+        engine.dispose()
+
+
+def test_a_second_signal_stops_at_once(site: TestSite, tmp_path: Path) -> None:
+    docs = DisclosureSite(site, count=4, per_page=4)
+    database = f"sqlite:///{tmp_path / 'archive.db'}"
+    config = _write_config(
+        tmp_path / "config.yaml", docs, database, per_host_concurrency=1, max_concurrency=1
+    )
+    problems = _interrupt_at_the_first_document(docs, signals=2)
+    before = signal.getsignal(signal.SIGINT)
+
+    result = CliRunner().invoke(cli, ["crawl", "--config", str(config), "-q"])
+
+    assert problems == []
+    assert result.exit_code == 1, result.output
+    assert result.output.rstrip().endswith("Aborted!")
+    assert "govarchive crawl" not in result.output  # no summary: it did not wait
+    assert signal.getsignal(signal.SIGINT) is before

@@ -16,8 +16,7 @@ from typing import Any
 import click
 
 from scraper.commands.common import (
-    EXIT_FAILED,
-    CommandError,
+    WorkFailed,
     config_option,
     read_config,
     translated_errors,
@@ -161,4 +160,4 @@ def check_source_command(
     else:
         _report(check, links)
     if check.record is None:
-        raise CommandError(f"{name}: no detail page could be fetched and parsed", EXIT_FAILED)
+        raise WorkFailed(f"{name}: no detail page could be fetched and parsed")

@@ -6,6 +6,18 @@ a source failed); 2 bad usage or a bad config; 3 the database cannot be used
 (unreachable, outdated or too-new schema, full disk, damaged file, no permission);
 4 nothing was done because another process holds it (``crawl``: every source it was
 asked to crawl is being crawled elsewhere).
+
+Each code has its own error class; a command raises the one that says what went
+wrong, and :func:`translated_errors` is the one place where library errors become
+them::
+
+    click.ClickException
+    └── CommandError          base; never raised itself
+        ├── WorkFailed        1  the command ran but its work failed
+        ├── BadUsage          2  a bad argument or config: a source, page or version
+        │                        that does not exist, a path that cannot be written
+        ├── DatabaseUnusable  3  the archive cannot be used
+        └── Busy              4  another process holds what the command needed
 """
 
 from __future__ import annotations
@@ -21,7 +33,7 @@ from sqlalchemy import Engine
 from scraper.config import Config, database_url, default_config_path, load_config
 from scraper.errors import ConfigError, GovarchiveError
 from storage.engine import make_engine, redact_url
-from storage.errors import StorageError
+from storage.errors import StorageError, UnknownRecordError
 from storage.migrate import ensure_current
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -33,39 +45,34 @@ EXIT_BUSY = 4
 
 
 class CommandError(click.ClickException):
-    """A click error with one of our exit codes; ``CommandError(message, code)``."""
-
-    def __new__(cls, message: str, exit_code: int = EXIT_FAILED) -> CommandError:
-        # click reads exit_code from the class; pick the subclass that carries it.
-        target = _BY_CODE.get(exit_code, cls) if cls is CommandError else cls
-        return super().__new__(target)
-
-    def __init__(self, message: str, exit_code: int = EXIT_FAILED) -> None:
-        super().__init__(message)
+    """Base of govarchive's click errors: raise the subclass whose exit code fits."""
 
 
-class _UsageFailure(CommandError):
-    exit_code = EXIT_USAGE
+class WorkFailed(CommandError):
+    """The command ran but its work failed (every request of a source, a re-parse …)."""
 
-
-class _DatabaseFailure(CommandError):
-    exit_code = EXIT_DATABASE
-
-
-class _WorkFailure(CommandError):
     exit_code = EXIT_FAILED
 
 
-class _Busy(CommandError):
+class BadUsage(CommandError):
+    """A bad argument or config: something named that does not exist, an unusable path.
+
+    Not :class:`click.UsageError`: that one prints the command's usage line too.
+    """
+
+    exit_code = EXIT_USAGE
+
+
+class DatabaseUnusable(CommandError):
+    """The archive cannot be used: unreachable, wrong schema, full, damaged, no permission."""
+
+    exit_code = EXIT_DATABASE
+
+
+class Busy(CommandError):
+    """Nothing was done because another process holds it (e.g. every source's crawl lock)."""
+
     exit_code = EXIT_BUSY
-
-
-_BY_CODE: dict[int, type[CommandError]] = {
-    EXIT_FAILED: _WorkFailure,
-    EXIT_USAGE: _UsageFailure,
-    EXIT_DATABASE: _DatabaseFailure,
-    EXIT_BUSY: _Busy,
-}
 
 
 def config_option(func: F) -> F:
@@ -93,24 +100,28 @@ def database_option(func: F) -> F:
 
 @contextmanager
 def translated_errors() -> Iterator[None]:
-    """Turn govarchive's and storage's errors into CommandErrors with our exit codes."""
+    """Turn govarchive's and storage's errors into CommandErrors with our exit codes.
+
+    A source, run, page or version that does not exist is a wrong argument, not a
+    broken database: BadUsage, its message without the database's URL.
+    """
     try:
         yield
     except ConfigError as exc:
-        raise CommandError(f"config error: {exc}", EXIT_USAGE) from exc
+        raise BadUsage(f"config error: {exc}") from exc
+    except UnknownRecordError as exc:
+        raise BadUsage(exc.detail) from exc
     except StorageError as exc:
-        raise CommandError(str(exc), EXIT_DATABASE) from exc
+        raise DatabaseUnusable(str(exc)) from exc
     except GovarchiveError as exc:
-        raise CommandError(str(exc), EXIT_FAILED) from exc
+        raise WorkFailed(str(exc)) from exc
 
 
 def read_config(config_path: Path | None) -> Config:
-    """Load the config named by ``--config`` (or ./config.yaml); CommandError if absent/bad."""
+    """Load the config named by ``--config`` (or ./config.yaml); BadUsage if absent/bad."""
     path = default_config_path(config_path)
     if path is None:
-        raise CommandError(
-            "no config file: pass --config PATH or run in a folder with config.yaml", EXIT_USAGE
-        )
+        raise BadUsage("no config file: pass --config PATH or run in a folder with config.yaml")
     with translated_errors():
         return load_config(path)
 
@@ -131,7 +142,5 @@ def open_archive(database: str | None, config_path: Path | None, *, create: bool
             raise
         except Exception as exc:
             engine.dispose()
-            raise CommandError(
-                f"cannot open the archive at {redact_url(url)}: {exc}", EXIT_DATABASE
-            ) from exc
+            raise DatabaseUnusable(f"cannot open the archive at {redact_url(url)}: {exc}") from exc
     return engine

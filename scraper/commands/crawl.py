@@ -1,4 +1,9 @@
-"""``govarchive crawl``: run every configured source (or some) once, now."""
+"""``govarchive crawl``: run every configured source (or some) once, now.
+
+The work is :func:`scraper.crawling.exclusive.crawl_unless_busy` (locks, busy sources,
+the crawl); this command parses the options, draws progress, takes Ctrl-C through
+:mod:`scraper.shutdown`, and turns the outcome into a summary and an exit status.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +11,9 @@ import logging
 import signal
 import sys
 import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
-from types import FrameType
-from typing import Any
 
 import click
 from rich.console import Console
@@ -16,22 +21,20 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from rich.table import Table
 
 from scraper.commands.common import (
-    EXIT_BUSY,
-    EXIT_FAILED,
-    CommandError,
+    Busy,
+    WorkFailed,
     config_option,
     database_option,
     open_archive,
     read_config,
     translated_errors,
 )
-from scraper.crawling.pipeline import SourceRun, run_crawl
+from scraper.crawling.exclusive import crawl_unless_busy
+from scraper.crawling.pipeline import Reporter, SourceRun
 from scraper.logs import configure_logging
-from storage.locks import source_locks
+from scraper.shutdown import shutdown_handlers
 
 log = logging.getLogger("govarchive.crawl")
-
-_FAILED_STATUSES = frozenset({"failed", "blocked"})
 
 
 class _BarReporter:
@@ -101,7 +104,7 @@ class _LogReporter:
         )
 
 
-def _summary_table(runs: list[SourceRun]) -> Table:
+def _summary_table(runs: Sequence[SourceRun]) -> Table:
     table = Table(title="govarchive crawl")
     for name in (
         "source",
@@ -123,6 +126,33 @@ def _summary_table(runs: list[SourceRun]) -> Table:
             str(s.new_versions), str(s.unchanged), str(s.not_modified), str(s.gone), str(s.errors),
         )  # fmt: skip
     return table
+
+
+def _finish_pages_in_hand(sig: signal.Signals) -> None:
+    log.warning("signal %d: finishing the pages in hand, then stopping", sig)
+
+
+def _stop_now(sig: signal.Signals) -> None:
+    # A second Ctrl-C: the pages in hand are cancelled (each is one transaction, so
+    # nothing half-written stays) and click ends the command with "Aborted!".
+    raise KeyboardInterrupt
+
+
+@contextmanager
+def _reporter(*, quiet: bool, verbose: bool) -> Iterator[Reporter]:
+    """Progress bars on a terminal; log lines for cron jobs, pipes, --quiet and --verbose."""
+    console = Console(stderr=True)
+    if not (console.is_terminal and not quiet and not verbose):
+        yield _LogReporter(verbose)
+        return
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[stats]}"),
+        console=console,
+    ) as progress:
+        yield _BarReporter(progress)
 
 
 @click.command("crawl")
@@ -165,70 +195,39 @@ def crawl_command(
         sources = [config.source(n) for n in source_names] if source_names else list(config.sources)
     engine = open_archive(database, config_path)
     configure_logging("text", level=logging.WARNING if quiet else logging.INFO)
-    interrupted = threading.Event()
-
-    def on_signal(signum: int, _frame: FrameType | None) -> None:
-        if interrupted.is_set():  # a second Ctrl-C: stop now
-            raise KeyboardInterrupt
-        log.warning("signal %d: finishing the pages in hand, then stopping", signum)
-        interrupted.set()
-
-    previous: dict[int, Any] = {
-        sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)
-    }
-    console = Console(stderr=True)
     try:
-        # One crawl per source at a time, shared with `govarchive schedule` daemons:
-        # a source whose lock another process holds is skipped, not crawled twice.
         # A database that fails mid-crawl ends it with a message, not a traceback
         # (what was committed before stays committed).
         with (
+            shutdown_handlers(_finish_pages_in_hand, _stop_now) as shutdown,
+            _reporter(quiet=quiet, verbose=verbose) as reporter,
             translated_errors(),
-            source_locks(engine, [s.name for s in sources]) as (locked, busy),
         ):
-            for name, holder in busy.items():
-                log.warning("%s: skipped, another crawl is running (%s)", name, holder)
-            chosen = [s for s in sources if s.name in locked]
-            if console.is_terminal and not quiet and not verbose:
-                with Progress(
-                    TextColumn("{task.description}"),
-                    BarColumn(),
-                    MofNCompleteColumn(),
-                    TextColumn("{task.fields[stats]}"),
-                    console=console,
-                ) as progress:
-                    runs = run_crawl(
-                        config, engine, sources=chosen, limit=limit,
-                        reporter=_BarReporter(progress), stop_when=interrupted.is_set,
-                    )  # fmt: skip
-            else:
-                runs = run_crawl(
-                    config, engine, sources=chosen, limit=limit,
-                    reporter=_LogReporter(verbose), stop_when=interrupted.is_set,
-                )  # fmt: skip
+            outcome = crawl_unless_busy(
+                config, engine, sources, limit=limit, reporter=reporter,
+                stop_when=lambda: shutdown.requested,
+            )  # fmt: skip
     finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
         engine.dispose()
-    if runs:
+    if outcome.runs:
         out = Console()
         if not out.is_terminal:  # a log file or pipe: do not squeeze the table to 80 columns
             out = Console(width=160)
-        out.print(_summary_table(runs))
-    failed = [r for r in runs if r.status in _FAILED_STATUSES]
-    for run in failed:
+        out.print(_summary_table(outcome.runs))
+    for run in outcome.failed:
         click.echo(
             f"error: {run.source}: every request failed ({run.status})"
             + (f": {run.error}" if run.error else "")
             + f"; see: SELECT * FROM fetches WHERE crawl_run_id = {run.run_id}",
             err=True,
         )
-    for name, holder in busy.items():
+    for name, holder in outcome.busy.items():
         click.echo(f"skipped: {name}: another process is crawling it ({holder})", err=True)
-    if failed:
-        raise CommandError(f"{len(failed)} of {len(runs)} sources failed", EXIT_FAILED)
-    if busy and not locked:  # not a failure, but cron and scripts must see nothing was done
+    if outcome.failed:
+        raise WorkFailed(f"{len(outcome.failed)} of {len(outcome.runs)} sources failed")
+    if outcome.nothing_crawled:  # not a failure, but cron and scripts must see nothing was done
+        busy = outcome.busy
         which = "its only source is" if len(busy) == 1 else f"all {len(busy)} sources are"
-        raise CommandError(f"nothing crawled: {which} being crawled by another process", EXIT_BUSY)
-    if interrupted.is_set():
+        raise Busy(f"nothing crawled: {which} being crawled by another process")
+    if shutdown.requested:
         sys.exit(130)

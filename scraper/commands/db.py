@@ -13,8 +13,7 @@ import click
 from sqlalchemy import Engine
 
 from scraper.commands.common import (
-    EXIT_DATABASE,
-    CommandError,
+    DatabaseUnusable,
     config_option,
     database_option,
     translated_errors,
@@ -116,7 +115,7 @@ def _engine(database: str | None, config_path: Path | None) -> Engine:
     try:
         return make_engine(url)
     except ValueError as exc:
-        raise CommandError(str(exc), EXIT_DATABASE) from exc
+        raise DatabaseUnusable(str(exc)) from exc
 
 
 def _missing_sqlite_file(url: str) -> Path | None:

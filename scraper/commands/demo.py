@@ -12,8 +12,7 @@ from rich.table import Table
 from sqlalchemy import Engine, select
 
 from scraper.commands.common import (
-    EXIT_USAGE,
-    CommandError,
+    BadUsage,
     database_option,
     open_archive,
     translated_errors,
@@ -63,10 +62,9 @@ def _prepare_file(db: Path) -> None:
     if not db.exists():
         return
     if not _is_demo_archive(db):
-        raise CommandError(
+        raise BadUsage(
             f"{db} exists and is not a demo archive; it was left untouched. "
             "Choose another path with --db",
-            EXIT_USAGE,
         )
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
@@ -76,10 +74,9 @@ def _require_empty(engine: Engine) -> None:
     with engine.connect() as conn:
         names = list(conn.execute(select(Source.name)).scalars())
     if names:
-        raise CommandError(
+        raise BadUsage(
             f"the demo needs an empty archive, and this one holds sources "
             f"({', '.join(names)}); use --db PATH for a SQLite file of its own",
-            EXIT_USAGE,
         )
 
 

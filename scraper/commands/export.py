@@ -10,9 +10,8 @@ import click
 
 from scraper import __version__
 from scraper.commands.common import (
-    EXIT_FAILED,
-    EXIT_USAGE,
-    CommandError,
+    BadUsage,
+    WorkFailed,
     config_option,
     database_option,
     open_archive,
@@ -20,7 +19,6 @@ from scraper.commands.common import (
 )
 from scraper.commands.dates import SINCE, UNTIL
 from storage.engine import redact_url
-from storage.errors import UnknownRecordError
 from storage.export import (
     DATASETS,
     FORMATS,
@@ -163,11 +161,9 @@ def export_command(
                     generator=f"govarchive {__version__}",
                 )
             except ExportWriteError as exc:  # a full disk, a read-only folder, a bad path
-                raise CommandError(str(exc), EXIT_USAGE if exc.bad_path else EXIT_FAILED) from exc
+                raise (BadUsage if exc.bad_path else WorkFailed)(str(exc)) from exc
             except ExportError as exc:
-                raise CommandError(str(exc), EXIT_USAGE) from exc
-            except UnknownRecordError as exc:  # a wrong --source, not a broken database
-                raise CommandError(exc.detail, EXIT_USAGE) from exc
+                raise BadUsage(str(exc)) from exc
     finally:
         engine.dispose()
     for summary in result.files:

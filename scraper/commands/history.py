@@ -11,8 +11,7 @@ from typing import Any, TypeVar
 import click
 
 from scraper.commands.common import (
-    EXIT_USAGE,
-    CommandError,
+    BadUsage,
     config_option,
     database_option,
     open_archive,
@@ -48,11 +47,11 @@ def page_refs(text: str) -> list[int | str]:
     """Return what ``text`` may name, in the order to try: a page id (ASCII digits), else
     the URL as typed and its normal form (as the crawler stores URLs).
 
-    Raises CommandError (usage) for a number too long to be any page's id."""
+    Raises BadUsage for a number too long to be any page's id."""
     value = text.strip()
     if value.isascii() and value.isdigit():
         if len(value) > _MAX_ID_DIGITS:
-            raise CommandError(f"no page id {shown_id(value)} in the archive", EXIT_USAGE)
+            raise BadUsage(f"no page id {shown_id(value)} in the archive")
         return [int(value)]
     refs: list[int | str] = [value]
     normal = normalize_url(value)
@@ -212,10 +211,7 @@ def history_command(
     engine = open_archive(database, config_path, create=False)
     try:
         with translated_errors():
-            try:
-                result = _load(engine, page_refs(page), diff)
-            except UnknownRecordError as exc:  # a wrong argument, not a broken database
-                raise CommandError(exc.detail, EXIT_USAGE) from exc
+            result = _load(engine, page_refs(page), diff)
     finally:
         engine.dispose()
     if as_json:

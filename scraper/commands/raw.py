@@ -8,9 +8,8 @@ from pathlib import Path
 import click
 
 from scraper.commands.common import (
-    EXIT_FAILED,
-    EXIT_USAGE,
-    CommandError,
+    BadUsage,
+    WorkFailed,
     config_option,
     database_option,
     open_archive,
@@ -18,7 +17,6 @@ from scraper.commands.common import (
 )
 from scraper.commands.history import VERSION_NUMBER, first_found, page_refs
 from storage.audit import raw_version
-from storage.errors import UnknownRecordError
 from storage.exportfiles import PATH_ERRORS, os_error_number, os_problem, write_atomic
 
 
@@ -58,10 +56,7 @@ def raw_command(
     engine = open_archive(database, config_path, create=False)
     try:
         with translated_errors():
-            try:
-                found = first_found(page_refs(page), lambda ref: raw_version(engine, ref, version))
-            except UnknownRecordError as exc:  # a wrong argument, not a broken database
-                raise CommandError(exc.detail, EXIT_USAGE) from exc
+            found = first_found(page_refs(page), lambda ref: raw_version(engine, ref, version))
     finally:
         engine.dispose()
     click.echo(
@@ -77,8 +72,8 @@ def raw_command(
         try:
             write_atomic(out, found.data)
         except OSError as exc:
-            code = EXIT_USAGE if os_error_number(exc) in PATH_ERRORS else EXIT_FAILED
-            raise CommandError(f"cannot write {out}: {os_problem(exc)}", code) from exc
+            error = BadUsage if os_error_number(exc) in PATH_ERRORS else WorkFailed
+            raise error(f"cannot write {out}: {os_problem(exc)}") from exc
 
 
 def _check_output_path(out: Path) -> None:
@@ -93,4 +88,4 @@ def _check_output_path(out: Path) -> None:
         problem = f"{folder} is not a folder"
     else:
         return
-    raise CommandError(f"cannot write {out}: {problem}", EXIT_USAGE)
+    raise BadUsage(f"cannot write {out}: {problem}")

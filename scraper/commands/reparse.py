@@ -11,9 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from scraper.commands.common import (
-    EXIT_FAILED,
-    EXIT_USAGE,
-    CommandError,
+    WorkFailed,
     config_option,
     database_option,
     open_archive,
@@ -22,7 +20,6 @@ from scraper.commands.common import (
 from scraper.commands.dates import SINCE
 from scraper.crawling.pipeline import reparse_raw
 from scraper.parse import PARSER_VERSION
-from storage.errors import UnknownRecordError
 from storage.reparse import DEFAULT_BATCH_SIZE, ParseFn, ReparseReport, reparse
 
 
@@ -113,36 +110,24 @@ def reparse_command(
     console = Console(stderr=True)
     try:
         with translated_errors():
-            try:
-                if console.is_terminal and not as_json:
-                    with Progress(
-                        TextColumn("re-parsing"),
-                        BarColumn(),
-                        MofNCompleteColumn(),
-                        TextColumn("{task.fields[changed]} changed"),
-                        console=console,
-                    ) as progress:
-                        task = progress.add_task("reparse", total=None, changed=0)
+            if console.is_terminal and not as_json:
+                with Progress(
+                    TextColumn("re-parsing"),
+                    BarColumn(),
+                    MofNCompleteColumn(),
+                    TextColumn("{task.fields[changed]} changed"),
+                    console=console,
+                ) as progress:
+                    task = progress.add_task("reparse", total=None, changed=0)
 
-                        def show(report: ReparseReport) -> None:
-                            progress.update(
-                                task,
-                                total=report.candidates,
-                                completed=report.examined,
-                                changed=report.changed,
-                            )
-
-                        report = reparse(
-                            engine,
-                            parse,
-                            version,
-                            sources=sources,
-                            since=since,
-                            dry_run=dry_run,
-                            batch_size=batch_size,
-                            on_batch=show,
+                    def show(report: ReparseReport) -> None:
+                        progress.update(
+                            task,
+                            total=report.candidates,
+                            completed=report.examined,
+                            changed=report.changed,
                         )
-                else:
+
                     report = reparse(
                         engine,
                         parse,
@@ -151,9 +136,18 @@ def reparse_command(
                         since=since,
                         dry_run=dry_run,
                         batch_size=batch_size,
+                        on_batch=show,
                     )
-            except UnknownRecordError as exc:  # a wrong --source, not a broken database
-                raise CommandError(exc.detail, EXIT_USAGE) from exc
+            else:
+                report = reparse(
+                    engine,
+                    parse,
+                    version,
+                    sources=sources,
+                    since=since,
+                    dry_run=dry_run,
+                    batch_size=batch_size,
+                )
     finally:
         engine.dispose()
     if as_json:
@@ -161,4 +155,4 @@ def reparse_command(
     else:
         click.echo("\n".join(render_report(report)))
     if report.failed:
-        raise CommandError(f"{report.failed} version(s) could not be re-parsed", EXIT_FAILED)
+        raise WorkFailed(f"{report.failed} version(s) could not be re-parsed")

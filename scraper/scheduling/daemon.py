@@ -11,22 +11,22 @@ What one scheduled run does (:meth:`Daemon.run_source`):
 4. crawls the source with :func:`scraper.crawling.pipeline.run_crawl` and logs one line at its
    start and one, with counts, at its end.
 
-Signals (installed by :meth:`Daemon.serve` in the main thread): SIGTERM / SIGINT stop
-taking new pages — each crawl finishes or rolls back the page in hand and closes its
-run as ``interrupted`` — then the process exits; a second signal exits at once.
-SIGHUP reloads config.yaml; a bad file is refused with a log line and the running
-config is kept.
+Signals (installed by :meth:`Daemon.serve` in the main thread, through
+:mod:`scraper.shutdown` as for ``govarchive crawl``): SIGTERM / SIGINT stop taking new
+pages — each crawl finishes or rolls back the page in hand and closes its run as
+``interrupted`` — then the process exits; a second signal exits at once (status 128 +
+the signal number). SIGHUP reloads config.yaml; a bad file is refused with a log line
+and the running config is kept.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import signal
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -38,7 +38,7 @@ from sqlalchemy import Engine
 from scraper.config import Config, SourceConfig, database_url, load_config
 from scraper.crawling.pipeline import SourceRun, run_crawl
 from scraper.errors import ConfigError
-from scraper.logs import flush_logs, log_run_finished, log_run_started
+from scraper.logs import log_run_finished, log_run_started
 from scraper.scheduling.schedule import (
     CrawlScheduler,
     JobSpec,
@@ -49,6 +49,7 @@ from scraper.scheduling.schedule import (
     job_specs,
     missed_fire,
 )
+from scraper.shutdown import exit_at_once, shutdown_handlers, signal_handlers
 from storage.engine import normalise_url, redact_url
 from storage.errors import StorageError
 from storage.locks import lock_holder, try_lock_source
@@ -150,11 +151,6 @@ class Daemon:
     def scheduler(self) -> CrawlScheduler:
         """Return the scheduler wiring (for ``status`` and tests)."""
         return self._scheduler
-
-    @property
-    def stopping(self) -> bool:
-        """True once a stop was requested."""
-        return self._stop.is_set()
 
     def running_sources(self) -> list[str]:
         """Return the sources this daemon is crawling now."""
@@ -393,14 +389,10 @@ class Daemon:
 
         Must be called from the main thread when installing signal handlers.
         """
-        previous: dict[int, Any] = {}
-        if install_signals:
-            previous = {
-                signal.SIGTERM: signal.signal(signal.SIGTERM, self._on_stop_signal),
-                signal.SIGINT: signal.signal(signal.SIGINT, self._on_stop_signal),
-                signal.SIGHUP: signal.signal(signal.SIGHUP, self._on_hup),
-            }
-        try:
+        with ExitStack() as handlers:
+            if install_signals:
+                handlers.enter_context(shutdown_handlers(self._on_stop_signal, _exit_now))
+                handlers.enter_context(signal_handlers({signal.SIGHUP: self._on_hup}))
             self.start()
             while not self._stop.is_set():
                 self._wake.wait(timeout=1.0)
@@ -409,20 +401,11 @@ class Daemon:
                     self._reload_requested = False
                     self.reload()
             return self.stop()
-        finally:
-            for signum, handler in previous.items():
-                signal.signal(signum, handler)
 
-    def _on_stop_signal(self, signum: int, _frame: FrameType | None) -> None:
-        if self._stop.is_set():
-            # A second signal: the user does not want to wait for the pages in hand.
-            # os._exit, because crawl threads would keep a normal exit waiting.
-            log.warning("received %s again: exiting now", signal.Signals(signum).name)
-            flush_logs()
-            os._exit(128 + signum)
+    def _on_stop_signal(self, sig: signal.Signals) -> None:
         log.info(
-            "received %s: stopping after the pages in hand", signal.Signals(signum).name,
-            extra={"event": "signal", "signal": signal.Signals(signum).name},
+            "received %s: stopping after the pages in hand", sig.name,
+            extra={"event": "signal", "signal": sig.name},
         )  # fmt: skip
         self.request_stop()
 
@@ -430,3 +413,9 @@ class Daemon:
         log.info("received SIGHUP: reloading the config",
                  extra={"event": "signal", "signal": "SIGHUP"})  # fmt: skip
         self.request_reload()
+
+
+def _exit_now(sig: signal.Signals) -> None:
+    """A second stop signal: the user does not want to wait for the pages in hand."""
+    log.warning("received %s again: exiting now", sig.name)
+    exit_at_once(sig)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import signal
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -18,7 +19,8 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from scraper.config import load_config
-from scraper.scheduling.daemon import Daemon
+from scraper.scheduling import daemon as daemon_module
+from scraper.scheduling.daemon import STOP_TIMEOUT_SECONDS, Daemon, StopResult
 from scraper.scheduling.schedule import current_fire, job_specs
 from storage.archive import ensure_source, finish_run, start_run
 from storage.locks import try_lock_source
@@ -209,3 +211,81 @@ def test_sources_sharing_a_host_take_turns(
     order = [r.path.split("/")[1] for r in site.requests]
     assert sorted(order) == ["a"] * 4 + ["b"] * 4
     assert sum(1 for x, y in itertools.pairwise(order) if x != y) == 1
+
+
+class _Exited(Exception):
+    """Stands in for the process ending (``exit_at_once`` calls ``os._exit``)."""
+
+
+def _idle_daemon(engine: Engine, tmp_path: Path) -> Daemon:
+    source = {"name": "s1", "start_urls": ["http://127.0.0.1:9/list.html"],
+              "schedule": far_schedule()}  # fmt: skip
+    return Daemon(load_config(write_config(tmp_path / "config.yaml", [source])), engine)
+
+
+def _handlers() -> dict[signal.Signals, Any]:
+    return {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+
+
+# signal.raise_signal runs the Python handler before it returns: no waiting, no race.
+
+
+def test_serve_stops_on_a_first_signal_and_puts_the_handlers_back(
+    engine: Engine, tmp_path: Path, caplog_info: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    daemon = _idle_daemon(engine, tmp_path)
+    real_start = daemon.start
+
+    def start_then_sigint() -> Any:
+        changes = real_start()
+        signal.raise_signal(signal.SIGINT)
+        return changes
+
+    monkeypatch.setattr(daemon, "start", start_then_sigint)
+    before = _handlers()
+
+    assert daemon.serve() == StopResult(forced=False)
+
+    assert _handlers() == before
+    (received,) = _events(caplog_info, "signal")
+    assert received.getMessage() == "received SIGINT: stopping after the pages in hand"
+    assert [r.forced for r in _events(caplog_info, "stopped")] == [False]
+
+
+def test_a_second_signal_while_stopping_exits_at_once(
+    engine: Engine, tmp_path: Path, caplog_info: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    daemon = _idle_daemon(engine, tmp_path)
+    real_start, real_stop = daemon.start, daemon.stop
+    exits: list[signal.Signals] = []
+
+    def exit_at_once(sig: signal.Signals) -> None:
+        exits.append(sig)
+        raise _Exited
+
+    def start_then_sigterm() -> Any:
+        changes = real_start()
+        signal.raise_signal(signal.SIGTERM)  # the first: finish the pages in hand
+        return changes
+
+    def sigterm_then_stop(timeout: float = STOP_TIMEOUT_SECONDS) -> StopResult:
+        signal.raise_signal(signal.SIGTERM)  # the second, while crawls would be closing
+        return real_stop(timeout)
+
+    monkeypatch.setattr(daemon_module, "exit_at_once", exit_at_once)
+    monkeypatch.setattr(daemon, "start", start_then_sigterm)
+    monkeypatch.setattr(daemon, "stop", sigterm_then_stop)
+    before = _handlers()
+    try:
+        with pytest.raises(_Exited):
+            daemon.serve()
+    finally:
+        real_stop(0)
+
+    assert exits == [signal.SIGTERM]  # exit_at_once: status 128 + 15 = 143
+    assert _handlers() == before
+    messages = [r.getMessage() for r in caplog_info.records]
+    assert "received SIGTERM: stopping after the pages in hand" in messages
+    assert "received SIGTERM again: exiting now" in messages
