@@ -300,6 +300,19 @@ def test_cli_reparse(database_url: str, engine: Engine, monkeypatch: pytest.Monk
     assert "no source named 'nope'" in unknown.output
 
 
+def test_cli_reparse_on_a_terminal_draws_a_bar(
+    database_url: str, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a terminal the same single reparse runs with a progress bar on stderr."""
+    build(engine)
+    monkeypatch.setattr(reparse_command_module, "current_parser", lambda: (parse_v2, "2"))
+    monkeypatch.setenv("TTY_COMPATIBLE", "1")  # rich treats stderr as a terminal
+    result = CliRunner().invoke(cli, ["reparse", "--database", database_url, "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert "re-parsing" in result.stderr and "6/6" in result.stderr
+    assert "6 version(s) re-parsed in 1 batch(es), 6 would change" in result.stdout
+
+
 def test_current_parser_is_the_real_one(engine: Engine) -> None:
     """The command's parser gives exactly PageRecord.to_dict() of the real parser, and
     re-reads a page as the crawl stored it."""

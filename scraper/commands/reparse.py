@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from datetime import datetime
 from pathlib import Path
 
@@ -109,45 +111,20 @@ def reparse_command(
     engine = open_archive(database, config_path, create=False)
     console = Console(stderr=True)
     try:
-        with translated_errors():
+        with translated_errors(), ExitStack() as stack:
+            on_batch = None
             if console.is_terminal and not as_json:
-                with Progress(
-                    TextColumn("re-parsing"),
-                    BarColumn(),
-                    MofNCompleteColumn(),
-                    TextColumn("{task.fields[changed]} changed"),
-                    console=console,
-                ) as progress:
-                    task = progress.add_task("reparse", total=None, changed=0)
-
-                    def show(report: ReparseReport) -> None:
-                        progress.update(
-                            task,
-                            total=report.candidates,
-                            completed=report.examined,
-                            changed=report.changed,
-                        )
-
-                    report = reparse(
-                        engine,
-                        parse,
-                        version,
-                        sources=sources,
-                        since=since,
-                        dry_run=dry_run,
-                        batch_size=batch_size,
-                        on_batch=show,
-                    )
-            else:
-                report = reparse(
-                    engine,
-                    parse,
-                    version,
-                    sources=sources,
-                    since=since,
-                    dry_run=dry_run,
-                    batch_size=batch_size,
-                )
+                on_batch = stack.enter_context(_progress_bar(console))
+            report = reparse(
+                engine,
+                parse,
+                version,
+                sources=sources,
+                since=since,
+                dry_run=dry_run,
+                batch_size=batch_size,
+                on_batch=on_batch,
+            )
     finally:
         engine.dispose()
     if as_json:
@@ -156,3 +133,23 @@ def reparse_command(
         click.echo("\n".join(render_report(report)))
     if report.failed:
         raise WorkFailed(f"{report.failed} version(s) could not be re-parsed")
+
+
+@contextmanager
+def _progress_bar(console: Console) -> Iterator[Callable[[ReparseReport], None]]:
+    """Show a progress bar on ``console``; yield the callback that moves it per batch."""
+    with Progress(
+        TextColumn("re-parsing"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[changed]} changed"),
+        console=console,
+    ) as progress:
+        task = progress.add_task("reparse", total=None, changed=0)
+
+        def show(report: ReparseReport) -> None:
+            progress.update(
+                task, total=report.candidates, completed=report.examined, changed=report.changed
+            )
+
+        yield show
