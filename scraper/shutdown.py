@@ -13,6 +13,7 @@ user will not wait for that.
   (the daemon's SIGHUP).
 - ``exit_at_once(sig)`` — an ``immediate`` for processes whose threads would hold a
   normal exit: flush the logs and end the process with status 128 + the signal number.
+- ``exit_now(status)`` — the same for any status (the daemon's forced stop exits 1).
 
 Signal handlers can only be installed from the main thread. Writes nothing itself.
 """
@@ -96,5 +97,11 @@ def exit_at_once(sig: signal.Signals) -> NoReturn:
     waiting, which is what the second signal says not to do. What was committed stays
     committed (every page is written in one transaction).
     """
+    exit_now(128 + sig)
+
+
+def exit_now(status: int) -> NoReturn:
+    """Flush the logs and end the process with ``status`` without waiting for threads
+    (what :func:`exit_at_once` does, for a status that is not a signal's)."""
     flush_logs()
-    os._exit(128 + sig)
+    os._exit(status)

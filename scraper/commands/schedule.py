@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import click
 
 from scraper.commands.common import config_option, database_option, open_archive, read_config
 from scraper.config import default_config_path
-from scraper.logs import LOG_FORMATS, configure_logging, flush_logs
+from scraper.logs import LOG_FORMATS, configure_logging
+from scraper.shutdown import exit_now
 
 #: Exit status when crawls did not stop within the deadline after SIGTERM.
 EXIT_FORCED = 1
@@ -53,5 +53,4 @@ def schedule_command(config_path: Path | None, database: str | None, log_format:
         engine.dispose()
     if result.forced:
         # Crawl threads still hold pages in hand; a normal exit would wait for them.
-        flush_logs()
-        os._exit(EXIT_FORCED)
+        exit_now(EXIT_FORCED)
