@@ -19,6 +19,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import IO, Any, Literal
 
+from storage.models import RunStatus
+
 LogFormat = Literal["text", "json"]
 LOG_FORMATS: tuple[str, ...] = ("text", "json")
 
@@ -124,7 +126,11 @@ def log_run_finished(logger: logging.Logger, source: str, fields: Mapping[str, A
         message += f"; paused hosts: {', '.join(fields['paused_hosts'])}"
     if fields.get("error"):
         message += f"; error: {fields['error']}"
-    level = logging.WARNING if fields.get("status") in ("failed", "blocked") else logging.INFO
+    level = (
+        logging.WARNING
+        if fields.get("status") in (RunStatus.FAILED, RunStatus.BLOCKED)
+        else logging.INFO
+    )
     logger.log(level, "%s", message, extra={"event": "run_finished", "source": source, **fields})
 
 
