@@ -17,11 +17,11 @@ import sys
 import traceback
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import IO, Any, Literal
+from typing import IO, Any
 
 from storage.models import RunStatus
 
-LogFormat = Literal["text", "json"]
+#: The formats :func:`configure_logging` writes (`govarchive schedule --log-format`).
 LOG_FORMATS: tuple[str, ...] = ("text", "json")
 
 # Attributes every LogRecord has; anything else on a record came from ``extra=``.
