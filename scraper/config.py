@@ -36,7 +36,6 @@ DEFAULT_CONFIG_PATH = Path("config.yaml")
 
 TOP_KEYS = ("database", "crawl", "scheduler", "sources")
 CRAWL_KEYS = tuple(f.name for f in fields(CrawlSettings))
-SCHEDULER_KEYS = tuple(f.name for f in fields(SchedulerSettings))
 SOURCE_OWN_KEYS = (
     "name",
     "start_urls",

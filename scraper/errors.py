@@ -4,13 +4,18 @@
 
     GovarchiveError
     ├── ConfigError            config.yaml missing, unreadable or invalid (names source and key)
-    ├── FetchError             a request that could not be completed (carries the URL)
-    │   ├── BlockedError       a WAF / script-challenge page (瑞数, 加速乐, 云锁, 403 WAF)
-    │   ├── RobotsDisallowed   robots.txt forbids the URL
-    │   ├── OffSiteError       a redirect or link leaving the source's allowed hosts
+    ├── InputError             a file or URL given on the command line that cannot be read
+    ├── FetchError             a body that cannot be read: an unsupported or corrupt
+    │   │                      Content-Encoding (carries the URL)
     │   ├── TooLargeError      body larger than ``max_page_bytes`` (also after decompression)
     │   └── TruncatedError     body shorter than announced, or a compressed stream cut off
-    └── InputError             a file or URL given on the command line that cannot be read
+    └── ParseTimeout           a page the parser did not finish within ``parse_timeout``
+                               (in :mod:`scraper.crawling.parsepool`)
+
+A block page, a robots.txt refusal or an off-site redirect is not an exception: the
+fetcher returns it as a :class:`~scraper.fetching.response.FetchKind` and it is recorded
+as a fetch outcome. FetchError and its subclasses never leave
+:mod:`scraper.fetching`: the fetcher turns them into a ``FetchResult``.
 
 Storage errors live in :mod:`storage.errors` (storage never imports scraper); the CLI
 maps both trees to messages and exit codes in one place (:mod:`scraper.cli`).
@@ -42,24 +47,13 @@ class InputError(GovarchiveError):
 
 
 class FetchError(GovarchiveError):
-    """A request failed for good (after retries). Carries the URL."""
+    """A response body could not be read (its encoding is unsupported or corrupt). Carries
+    the URL."""
 
     def __init__(self, message: str, *, url: str, status: int | None = None) -> None:
         self.url = url
         self.status = status
         super().__init__(f"{url}: {message}")
-
-
-class BlockedError(FetchError):
-    """The server answered with a block or challenge page instead of content."""
-
-
-class RobotsDisallowed(FetchError):
-    """robots.txt disallows this URL for our user agent."""
-
-
-class OffSiteError(FetchError):
-    """A redirect or link points outside the source's allowed hosts."""
 
 
 class TooLargeError(FetchError):

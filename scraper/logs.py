@@ -17,9 +17,11 @@ import sys
 import traceback
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import IO, Any, Literal
+from typing import IO, Any
 
-LogFormat = Literal["text", "json"]
+from storage.models import RunStatus
+
+#: The formats :func:`configure_logging` writes (`govarchive schedule --log-format`).
 LOG_FORMATS: tuple[str, ...] = ("text", "json")
 
 # Attributes every LogRecord has; anything else on a record came from ``extra=``.
@@ -124,7 +126,11 @@ def log_run_finished(logger: logging.Logger, source: str, fields: Mapping[str, A
         message += f"; paused hosts: {', '.join(fields['paused_hosts'])}"
     if fields.get("error"):
         message += f"; error: {fields['error']}"
-    level = logging.WARNING if fields.get("status") in ("failed", "blocked") else logging.INFO
+    level = (
+        logging.WARNING
+        if fields.get("status") in (RunStatus.FAILED, RunStatus.BLOCKED)
+        else logging.INFO
+    )
     logger.log(level, "%s", message, extra={"event": "run_finished", "source": source, **fields})
 
 

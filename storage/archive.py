@@ -8,7 +8,7 @@ The pipeline calls, per source crawl::
     known = known_pages(engine, source_id)          # validators for conditional GETs
     archive_page(engine, run_id=..., ...)           # a 200 page, parsed
     record_fetch(engine, run_id=..., outcome=...)   # everything else
-    finish_run(engine, run_id, "finished")
+    finish_run(engine, run_id, RunStatus.COMPLETED)
 
 ``archive_page`` writes everything for one page in ONE transaction: the blob (stored
 once per raw hash), a new ``page_versions`` row and its ``task_sections`` when the
@@ -54,12 +54,12 @@ from storage.engine import database_errors, describe, write_transaction
 from storage.errors import InvalidDocumentError, UnknownRecordError, WriteConflictError
 from storage.models import (
     CRAWL_RUNS,
-    FETCH_OUTCOMES,
     FETCHES,
     PAGE_VERSIONS,
     PAGES,
     SOURCES,
     TASK_SECTIONS,
+    FetchOutcome,
     Page,
 )
 from storage.runs import (
@@ -96,10 +96,16 @@ __all__ = [
 ]
 
 #: Outcomes written by :func:`archive_page`; :func:`record_fetch` writes the others.
-ARCHIVE_OUTCOMES: tuple[str, ...] = ("new_version", "unchanged", "suspect")
-RECORD_OUTCOMES: tuple[str, ...] = tuple(o for o in FETCH_OUTCOMES if o not in ARCHIVE_OUTCOMES)
+ARCHIVE_OUTCOMES: tuple[FetchOutcome, ...] = (
+    FetchOutcome.NEW_VERSION,
+    FetchOutcome.UNCHANGED,
+    FetchOutcome.SUSPECT,
+)
+RECORD_OUTCOMES: tuple[FetchOutcome, ...] = tuple(
+    o for o in FetchOutcome if o not in ARCHIVE_OUTCOMES
+)
 
-Outcome = Literal["new_version", "unchanged", "suspect"]
+Outcome = Literal[FetchOutcome.NEW_VERSION, FetchOutcome.UNCHANGED, FetchOutcome.SUSPECT]
 
 #: Attempts at one page's transaction before a lock conflict is reported.
 WRITE_ATTEMPTS = 5
@@ -296,7 +302,7 @@ def record_fetch(
     source_id: int,
     url: str,
     requested_at: datetime,
-    outcome: str,
+    outcome: FetchOutcome,
     http_status: int | None = None,
     error: str | None = None,
     elapsed_ms: int = 0,
@@ -326,10 +332,10 @@ def record_fetch(
         state = _look_up(conn, run_id=run_id, source_id=source_id, url=url)
         page_id = state.page_id
         version_id = None
-        if page_id is not None and outcome == "not_modified":
+        if page_id is not None and outcome == FetchOutcome.NOT_MODIFIED:
             version_id = state.version_id
             _NOT_MODIFIED_PAGE.first(conn, {"page_id": page_id, "at": requested_at})
-        elif page_id is not None and outcome == "gone":
+        elif page_id is not None and outcome == FetchOutcome.GONE:
             _GONE_PAGE.first(conn, {"page_id": page_id, "at": requested_at})
         _insert_fetch(
             conn,
@@ -384,13 +390,13 @@ class _PageWrite:
         suspicion: str | None = None
         outcome: Outcome
         if state.version_id is not None and self._same_content(conn, state):
-            outcome = "unchanged"
+            outcome = FetchOutcome.UNCHANGED
             version_id, version = state.version_id, state.version
         elif state.version_id is not None and (suspicion := self._suspicion(conn, state)):
-            outcome = "suspect"
+            outcome = FetchOutcome.SUSPECT
             version_id, version = state.version_id, state.version
         else:
-            outcome = "new_version"
+            outcome = FetchOutcome.NEW_VERSION
             version = state.version + 1 if state.version_id is not None else 1
             version_id = self._insert_version(conn, page_id, version)
         fetch_id = _insert_fetch(
@@ -406,18 +412,18 @@ class _PageWrite:
             nbytes=len(self.raw),
             raw_hash=self.raw_hash,
             # a suspect answer observed no version: it is held back, not the current one
-            version_id=None if outcome == "suspect" else version_id,
+            version_id=None if outcome is FetchOutcome.SUSPECT else version_id,
             final_url=self.final_url,
             # Kept where it is needed: the next answer is compared with it. (For the
             # other outcomes it is the version's; 64 bytes on every recrawl's row.)
-            content_hash=self.content_hash if outcome == "suspect" else None,
+            content_hash=self.content_hash if outcome is FetchOutcome.SUSPECT else None,
         )
-        if outcome == "suspect":
+        if outcome is FetchOutcome.SUSPECT:
             # Its validators and time are not the page's: the next crawl must ask again
             # (and get the page back, or the same answer to confirm it).
             return ArchiveResult(outcome, page_id, version_id, version, new_page, fetch_id)
         if not new_page:
-            touch = _TOUCH_CHANGED_PAGE if outcome == "new_version" else _TOUCH_PAGE
+            touch = _TOUCH_CHANGED_PAGE if outcome is FetchOutcome.NEW_VERSION else _TOUCH_PAGE
             touch.first(
                 conn,
                 {

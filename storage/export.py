@@ -269,7 +269,6 @@ class FileSummary:
 class ExportResult:
     """The files written and the manifest (as written to ``manifest.json``)."""
 
-    directory: Path
     files: tuple[FileSummary, ...]
     manifest: dict[str, Any]
 
@@ -343,7 +342,7 @@ def export(
         for folder in reversed(created):
             _remove(folder)
         raise
-    return ExportResult(out_dir, tuple(summaries), manifest)
+    return ExportResult(tuple(summaries), manifest)
 
 
 def _make_folder(folder: Path) -> list[Path]:

@@ -25,11 +25,15 @@ from sqlalchemy import Connection, Engine, func, select
 from storage.content import CANONICAL_FIELDS, SECTION_FIELDS
 from storage.engine import database_errors, describe
 from storage.errors import UnknownRecordError, UnknownVersionError
-from storage.models import Fetch, Page, PageVersion, Source, TaskSection
+from storage.models import Fetch, FetchOutcome, Page, PageVersion, Source, TaskSection
 from storage.textdiff import text_diff
 
 #: Fetch outcomes that observed a version (its content was read or confirmed).
-OBSERVED_OUTCOMES: tuple[str, ...] = ("new_version", "unchanged", "not_modified")
+OBSERVED_OUTCOMES: tuple[FetchOutcome, ...] = (
+    FetchOutcome.NEW_VERSION,
+    FetchOutcome.UNCHANGED,
+    FetchOutcome.NOT_MODIFIED,
+)
 
 #: Fields compared besides the canonical ones (in this order after them).
 OTHER_FIELDS: tuple[str, ...] = ("metadata_extra", "body_text")

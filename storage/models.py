@@ -9,7 +9,9 @@ holds their SQL for each dialect); they are not models.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -37,24 +39,36 @@ NAMING_CONVENTION: dict[str, str] = {
     "pk": "pk_%(table_name)s",
 }
 
-#: Every value of ``fetches.outcome``.
-FETCH_OUTCOMES: tuple[str, ...] = (
-    "new_version",
-    "unchanged",
-    "suspect",
-    "not_modified",
-    "gone",
-    "error",
-    "blocked",
-    "skipped_robots",
-    "offsite",
-    "too_large",
-    "skipped_host_paused",
-    "list_page",
-)
 
-#: Every value of ``crawl_runs.status``.
-RUN_STATUSES: tuple[str, ...] = ("running", "completed", "failed", "blocked", "interrupted")
+class FetchOutcome(StrEnum):
+    """Every value of ``fetches.outcome``: how one request (or a decision not to make it)
+    ended. docs/schema.md says what each means. The order is the CHECK constraint's; a new
+    value needs a migration that widens it (as 0003 did for ``suspect``)."""
+
+    NEW_VERSION = "new_version"  # content changed or page new: a version was written
+    UNCHANGED = "unchanged"  # same content as the latest version
+    SUSPECT = "suspect"  # changed content that looks like a transient failure; held back
+    NOT_MODIFIED = "not_modified"  # HTTP 304 to a conditional request
+    GONE = "gone"  # 404, 410 or a soft-404 page
+    ERROR = "error"  # network error, timeout, 5xx, … after retries
+    BLOCKED = "blocked"  # a WAF or script-challenge page
+    SKIPPED_ROBOTS = "skipped_robots"  # robots.txt disallows it; no request made
+    OFFSITE = "offsite"  # a redirect left the source's hosts; not followed
+    TOO_LARGE = "too_large"  # body over the size limit
+    SKIPPED_HOST_PAUSED = "skipped_host_paused"  # not requested: its host failed repeatedly
+    LIST_PAGE = "list_page"  # a list page fetched for discovery
+
+
+class RunStatus(StrEnum):
+    """Every value of ``crawl_runs.status``. The order is the CHECK constraint's; a new
+    value needs a migration that widens it."""
+
+    RUNNING = "running"  # not finished (or its process died: the next crawl closes it)
+    COMPLETED = "completed"
+    FAILED = "failed"  # requests were made and none was answered
+    BLOCKED = "blocked"  # nothing answered, block pages seen
+    INTERRUPTED = "interrupted"  # stopped early, or found still running after its process died
+
 
 #: A SHA-256 in lower-case hex.
 Sha256 = String(64)
@@ -64,8 +78,9 @@ Sha256 = String(64)
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 
-def _in(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+def _in(column: str, values: Iterable[str]) -> str:
+    # str(): a StrEnum member's repr is <FetchOutcome.GONE: 'gone'>, its str 'gone'.
+    return f"{column} IN ({', '.join(repr(str(v)) for v in values)})"
 
 
 class Base(DeclarativeBase):
@@ -188,7 +203,7 @@ class CrawlRun(Base):
     """One crawl of one source, with outcome counts filled in when it ends."""
 
     __tablename__ = "crawl_runs"
-    __table_args__ = (CheckConstraint(_in("status", RUN_STATUSES), name="status"),)
+    __table_args__ = (CheckConstraint(_in("status", RunStatus), name="status"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     source_id: Mapped[int] = mapped_column(ForeignKey("sources.id"), index=True)
@@ -209,7 +224,7 @@ class Fetch(Base):
     """One attempt to fetch a detail page, whatever came of it."""
 
     __tablename__ = "fetches"
-    __table_args__ = (CheckConstraint(_in("outcome", FETCH_OUTCOMES), name="outcome"),)
+    __table_args__ = (CheckConstraint(_in("outcome", FetchOutcome), name="outcome"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     crawl_run_id: Mapped[int] = mapped_column(ForeignKey("crawl_runs.id"), index=True)

@@ -23,15 +23,36 @@ from sqlalchemy import Connection, Engine, bindparam, case, func, insert, select
 
 from storage.engine import database_errors, describe, write_transaction
 from storage.errors import UnknownRecordError
-from storage.models import CRAWL_RUNS, RUN_STATUSES, SOURCES, CrawlRun, Fetch, PageVersion, Source
+from storage.models import (
+    CRAWL_RUNS,
+    SOURCES,
+    CrawlRun,
+    Fetch,
+    FetchOutcome,
+    PageVersion,
+    RunStatus,
+    Source,
+)
 from storage.sql import insert_ignoring_conflict
 
 #: Outcomes counted in ``crawl_runs.errors`` (the fetch failed or was refused, or its
 #: answer looked like a transient failure and was held back).
-ERROR_OUTCOMES: tuple[str, ...] = ("error", "blocked", "too_large", "suspect")
+ERROR_OUTCOMES: tuple[FetchOutcome, ...] = (
+    FetchOutcome.ERROR,
+    FetchOutcome.BLOCKED,
+    FetchOutcome.TOO_LARGE,
+    FetchOutcome.SUSPECT,
+)
 
 #: Outcomes counted in ``crawl_runs.skipped`` (deliberately not fetched).
-SKIPPED_OUTCOMES: tuple[str, ...] = ("skipped_robots", "offsite", "skipped_host_paused")
+SKIPPED_OUTCOMES: tuple[FetchOutcome, ...] = (
+    FetchOutcome.SKIPPED_ROBOTS,
+    FetchOutcome.OFFSITE,
+    FetchOutcome.SKIPPED_HOST_PAUSED,
+)
+
+#: The statuses a run can finish with (every one but ``running``).
+_FINISHED: tuple[RunStatus, ...] = tuple(s for s in RunStatus if s is not RunStatus.RUNNING)
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +61,7 @@ class RunSummary:
 
     run_id: int
     source_id: int
-    status: str
+    status: RunStatus
     started_at: datetime
     finished_at: datetime | None
     pages_seen: int
@@ -88,22 +109,22 @@ def start_run(engine: Engine, source_id: int, *, now: datetime | None = None) ->
         _require_source(conn, source_id)
         run_id = conn.execute(
             insert(CrawlRun)
-            .values(source_id=source_id, started_at=now or utcnow(), status="running")
+            .values(source_id=source_id, started_at=now or utcnow(), status=RunStatus.RUNNING)
             .returning(CrawlRun.id)
         ).scalar_one()
         return int(run_id)
 
 
 def finish_run(
-    engine: Engine, run_id: int, status: str, *, now: datetime | None = None
+    engine: Engine, run_id: int, status: RunStatus, *, now: datetime | None = None
 ) -> RunSummary:
     """Close run ``run_id`` with ``status`` (completed, failed, blocked or interrupted).
 
     Writes finished_at, status and the counts from the run's ``fetches`` rows to its
     ``crawl_runs`` row, and returns the stored row.
     """
-    if status not in RUN_STATUSES or status == "running":
-        allowed = ", ".join(s for s in RUN_STATUSES if s != "running")
+    if status not in _FINISHED:
+        allowed = ", ".join(_FINISHED)
         raise ValueError(f"a run finishes as one of {allowed}, not {status!r}")
     doing = f"finishing crawl run {run_id}"
     with database_errors(engine, doing), write_transaction(engine) as conn:
@@ -122,14 +143,14 @@ def mark_stale_runs(engine: Engine, source_id: int) -> int:
     with database_errors(engine, "marking interrupted runs"), write_transaction(engine) as conn:
         stale = conn.execute(
             select(CrawlRun.id, CrawlRun.started_at).where(
-                CrawlRun.source_id == source_id, CrawlRun.status == "running"
+                CrawlRun.source_id == source_id, CrawlRun.status == RunStatus.RUNNING
             )
         ).all()
         for run_id, started_at in stale:
             last = conn.execute(
                 select(func.max(Fetch.requested_at)).where(Fetch.crawl_run_id == run_id)
             ).scalar()
-            _close(conn, run_id, "interrupted", _as_utc(last) or started_at)
+            _close(conn, run_id, RunStatus.INTERRUPTED, _as_utc(last) or started_at)
         return len(stale)
 
 
@@ -159,21 +180,21 @@ def _require_source(conn: Connection, source_id: int) -> None:
         raise UnknownRecordError(f"source {source_id} does not exist", database=describe(conn))
 
 
-def _close(conn: Connection, run_id: int, status: str, finished_at: datetime) -> None:
+def _close(conn: Connection, run_id: int, status: RunStatus, finished_at: datetime) -> None:
     def count(condition: Any) -> Any:
         return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
-    new_version = Fetch.outcome == "new_version"
+    new_version = Fetch.outcome == FetchOutcome.NEW_VERSION
     counts = conn.execute(
         select(
-            func.count(func.distinct(case((Fetch.outcome != "list_page", Fetch.url)))).label(
-                "pages_seen"
-            ),
+            func.count(
+                func.distinct(case((Fetch.outcome != FetchOutcome.LIST_PAGE, Fetch.url)))
+            ).label("pages_seen"),
             count(new_version & (PageVersion.version == 1)).label("new_pages"),
             count(new_version).label("new_versions"),
-            count(Fetch.outcome == "unchanged").label("unchanged"),
-            count(Fetch.outcome == "not_modified").label("not_modified"),
-            count(Fetch.outcome == "gone").label("gone"),
+            count(Fetch.outcome == FetchOutcome.UNCHANGED).label("unchanged"),
+            count(Fetch.outcome == FetchOutcome.NOT_MODIFIED).label("not_modified"),
+            count(Fetch.outcome == FetchOutcome.GONE).label("gone"),
             count(Fetch.outcome.in_(ERROR_OUTCOMES)).label("errors"),
             count(Fetch.outcome.in_(SKIPPED_OUTCOMES)).label("skipped"),
         )
@@ -200,7 +221,7 @@ def _summary(conn: Connection, run_id: int) -> RunSummary:
     return RunSummary(
         run_id=m["id"],
         source_id=m["source_id"],
-        status=m["status"],
+        status=RunStatus(m["status"]),
         started_at=m["started_at"],
         finished_at=m["finished_at"],
         pages_seen=m["pages_seen"],

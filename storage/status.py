@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection, Engine, and_, case, func, or_, select
 
 from storage.engine import database_errors
-from storage.models import CrawlRun, Fetch, Page, PageVersion, Source
+from storage.models import CrawlRun, Fetch, Page, PageVersion, RunStatus, Source
 from storage.runs import ERROR_OUTCOMES, SKIPPED_OUTCOMES, utcnow
 
 #: The error-rate window ``govarchive status`` shows.
@@ -33,7 +33,7 @@ class RunStart:
 
     run_id: int
     started_at: datetime
-    status: str
+    status: RunStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +41,7 @@ class LastRun:
     """A source's most recent run as stored in ``crawl_runs``."""
 
     run_id: int
-    status: str
+    status: RunStatus
     started_at: datetime
     finished_at: datetime | None
     pages_seen: int
@@ -130,7 +130,7 @@ def runs_since(engine: Engine, source: str, since: datetime) -> list[RunStart]:
             .where(Source.name == source, CrawlRun.started_at >= since)
             .order_by(CrawlRun.started_at, CrawlRun.id)
         ).all()
-    return [RunStart(run_id=r[0], started_at=r[1], status=r[2]) for r in rows]
+    return [RunStart(run_id=r[0], started_at=r[1], status=RunStatus(r[2])) for r in rows]
 
 
 def _last_runs(conn: Connection) -> dict[int, LastRun]:
@@ -156,7 +156,7 @@ def _last_runs(conn: Connection) -> dict[int, LastRun]:
     return {
         r[0]: LastRun(
             run_id=r[1],
-            status=r[2],
+            status=RunStatus(r[2]),
             started_at=r[3],
             finished_at=r[4],
             pages_seen=r[5],

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from storage.content import CANONICAL_FIELDS, SECTION_FIELDS
+from storage.models import FetchOutcome
 
 #: A suspect answer followed by this many answers in a row that are all suspect (this
 #: one included) is archived even when no two were alike: a state that lasts that long
@@ -54,7 +55,13 @@ _CJK_MARKERS = tuple(m for m in BUSY_MARKERS if not m.isascii())
 _HTML_END = re.compile(rb"</(?:html|body)\s*>", re.IGNORECASE)
 _MARKUP_START = re.compile(rb"\s*(?:\xef\xbb\xbf)?\s*<")
 #: Fetch outcomes that say what a page held; errors and skips in between are no answer.
-CONTENT_OUTCOMES: tuple[str, ...] = ("new_version", "unchanged", "not_modified", "suspect", "gone")
+CONTENT_OUTCOMES: tuple[FetchOutcome, ...] = (
+    FetchOutcome.NEW_VERSION,
+    FetchOutcome.UNCHANGED,
+    FetchOutcome.NOT_MODIFIED,
+    FetchOutcome.SUSPECT,
+    FetchOutcome.GONE,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +174,6 @@ def is_confirmed(content_hash: str, recent: Iterable[tuple[str, str | None]]) ->
     suspect answer with the same content, or the SUSPECT_LIMIT − 1 before were all
     suspect. Pure."""
     before = list(recent)[: SUSPECT_LIMIT - 1]
-    if before and before[0] == ("suspect", content_hash):
+    if before and before[0] == (FetchOutcome.SUSPECT, content_hash):
         return True
-    return len(before) == SUSPECT_LIMIT - 1 and all(o == "suspect" for o, _ in before)
+    return len(before) == SUSPECT_LIMIT - 1 and all(o == FetchOutcome.SUSPECT for o, _ in before)

@@ -19,6 +19,7 @@ from sqlalchemy import Engine
 
 from storage.archive import archive_page, ensure_source, finish_run, record_fetch, start_run
 from storage.content import ParsedDoc, ParsedSection
+from storage.models import FetchOutcome, RunStatus
 
 T0 = datetime(2024, 3, 1, 2, 0, tzinfo=UTC)
 
@@ -174,7 +175,9 @@ class Archive:
         self.written.append(result)
         return result
 
-    def failure(self, url: str, outcome: str = "error", status: int | None = 503) -> None:
+    def failure(
+        self, url: str, outcome: FetchOutcome = FetchOutcome.ERROR, status: int | None = 503
+    ) -> None:
         record_fetch(
             self.engine,
             run_id=self.run_id,
@@ -183,11 +186,11 @@ class Archive:
             requested_at=self.advance(),
             outcome=outcome,
             http_status=status,
-            error="HTTP 503" if outcome == "error" else None,
+            error="HTTP 503" if outcome is FetchOutcome.ERROR else None,
         )
 
     def finish(self) -> None:
-        finish_run(self.engine, self.run_id, "completed", now=self.advance())
+        finish_run(self.engine, self.run_id, RunStatus.COMPLETED, now=self.advance())
 
 
 SECTION_A = section(

@@ -8,7 +8,6 @@ from scraper.fetching.challenge import (
     SEARCH_WINDOW,
     SOFT_404_MAX_TEXT,
     classify,
-    is_soft_404,
     visible_text_size,
 )
 from scraper.fetching.response import FetchKind
@@ -114,8 +113,8 @@ def test_soft_404_in_each_encoding(encoding: str, message: str) -> None:
 )
 def test_soft_404_by_title(title: str) -> None:
     body = f"<html><head><title>{title}</title></head><body><p>返回首页</p></body></html>"
-    assert is_soft_404(body.encode("gbk"))
-    assert is_soft_404(body.encode("utf-8"))
+    assert classify(200, HTML, body.encode("gbk")) is FetchKind.GONE
+    assert classify(200, HTML, body.encode("utf-8")) is FetchKind.GONE
 
 
 @pytest.mark.parametrize("encoding", ENCODINGS)

@@ -451,7 +451,7 @@ class TestEncodingAndBlocks:
         site = Site({a: FetchKind.BLOCKED, b: list_page(doc(1))})
         result = run(source((a, b), list_url_template="page_{n}.html"), site)
         assert site.requests == [a]
-        assert result.blocked and result.stop_reason is StopReason.BLOCKED
+        assert result.stop_reason is StopReason.BLOCKED
         assert result.detail_urls == ()
         assert result.list_pages[0].status == 412
 
@@ -621,5 +621,5 @@ def test_walk_invariants(
     assert sum(p.new_links for p in result.list_pages) == len(result.detail_urls)
     if result.stop_reason is StopReason.MAX_LIST_PAGES:
         assert len(site.requests) == max_list_pages
-    if result.blocked:
+    if result.stop_reason is StopReason.BLOCKED:
         assert result.list_pages[-1].kind is FetchKind.BLOCKED

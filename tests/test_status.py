@@ -23,6 +23,7 @@ from scraper.config import load_config
 from scraper.scheduling.schedule import next_fire_time
 from storage.archive import ensure_source, finish_run, record_fetch, start_run
 from storage.engine import make_engine
+from storage.models import FetchOutcome, RunStatus
 from storage.status import LastRun, SourceStatus, runs_since, source_statuses
 from tests.storage.factories import Crawl, make_doc
 
@@ -36,8 +37,15 @@ def build_archive(engine: Engine, now: datetime) -> None:
     for minute in (1, 2):  # errors outside the 7-day window
         at = now - timedelta(days=10, minutes=-minute)
         url = f"https://a.example/x{minute}"
-        record_fetch(engine, run_id=old, source_id=alpha, url=url, requested_at=at, outcome="error")
-    finish_run(engine, old, "completed", now=now - timedelta(days=10, minutes=-5))
+        record_fetch(
+            engine,
+            run_id=old,
+            source_id=alpha,
+            url=url,
+            requested_at=at,
+            outcome=FetchOutcome.ERROR,
+        )
+    finish_run(engine, old, RunStatus.COMPLETED, now=now - timedelta(days=10, minutes=-5))
 
     started = now - timedelta(days=1)
     recent = start_run(engine, alpha, now=started)
@@ -49,12 +57,12 @@ def build_archive(engine: Engine, now: datetime) -> None:
     crawl.fetch("https://a.example/doc4.html", "error", http_status=500)
     crawl.fetch("https://a.example/doc5.html", "blocked", http_status=412)
     crawl.fetch("https://a.example/private.html", "skipped_robots")  # not a request
-    finish_run(engine, recent, "completed", now=started + timedelta(minutes=5, seconds=7))
+    finish_run(engine, recent, RunStatus.COMPLETED, now=started + timedelta(minutes=5, seconds=7))
 
     beta = ensure_source(engine, "beta")
     open_run = start_run(engine, beta, now=now - timedelta(hours=2))
     record_fetch(engine, run_id=open_run, source_id=beta, url="https://b.example/list.html",
-                 requested_at=now - timedelta(hours=2), outcome="error")  # fmt: skip
+                 requested_at=now - timedelta(hours=2), outcome=FetchOutcome.ERROR)  # fmt: skip
 
     ensure_source(engine, "gamma")
 
@@ -108,7 +116,7 @@ def _status(name: str, run: LastRun | None = None, **counts: int) -> SourceStatu
     return SourceStatus(name=name, last_run=run, **base)
 
 
-RUN = LastRun(run_id=7, status="completed", started_at=NOW - timedelta(hours=3),
+RUN = LastRun(run_id=7, status=RunStatus.COMPLETED, started_at=NOW - timedelta(hours=3),
               finished_at=NOW - timedelta(hours=3) + timedelta(minutes=62), pages_seen=40,
               new_pages=1, new_versions=4, errors=1)  # fmt: skip
 
@@ -130,7 +138,7 @@ class TestFormatting:
         assert format_rate(None) == "-"
 
     def test_outcome_of_a_running_run_names_its_holder(self) -> None:
-        running = replace(RUN, status="running", finished_at=None)
+        running = replace(RUN, status=RunStatus.RUNNING, finished_at=None)
         held = build_reports(None, [_status("a", running)], NOW, {"a": "pid 12 on host h"})[0]
         assert format_outcome(held) == "running (pid 12 on host h)"
         dead = build_reports(None, [_status("a", running)], NOW, {"a": None})[0]

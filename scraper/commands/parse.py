@@ -12,6 +12,7 @@ import json
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from enum import StrEnum
 from pathlib import Path
 from typing import BinaryIO
 
@@ -112,37 +113,44 @@ def _fetch_input(url: str, max_bytes: int) -> PageInput:
     return PageInput(name=url, data=result.body, url=result.final_url, headers=result.headers)
 
 
-#: What an input is, as ``--json`` reports it in ``kind``.
-KINDS = ("document", "challenge", "not_found", "list")
+class PageKind(StrEnum):
+    """What an input is, as ``--json`` reports it in ``kind`` (docs/parsing.md)."""
+
+    DOCUMENT = "document"
+    CHALLENGE = "challenge"
+    NOT_FOUND = "not_found"
+    LIST = "list"
+
+
 _KIND_NOTES = {
-    "challenge": "NOT A DOCUMENT: an anti-crawler challenge or block page (瑞数, 加速乐, 云锁, "
-    "WAF); a crawl files it as blocked and never archives it",
-    "not_found": "NOT A DOCUMENT: a 'page not found' page; a crawl files it as gone",
-    "list": "NOT A DOCUMENT: a list of documents (paging, rows of links, no article); point "
-    "detail_links at its links instead",
+    PageKind.CHALLENGE: "NOT A DOCUMENT: an anti-crawler challenge or block page (瑞数, 加速乐, "
+    "云锁, WAF); a crawl files it as blocked and never archives it",
+    PageKind.NOT_FOUND: "NOT A DOCUMENT: a 'page not found' page; a crawl files it as gone",
+    PageKind.LIST: "NOT A DOCUMENT: a list of documents (paging, rows of links, no article); "
+    "point detail_links at its links instead",
 }
 
 
-def page_kind(page: PageInput, record: PageRecord) -> str:
-    """Return what the input is: a ``document``, a ``challenge`` page, a ``not_found``
-    page or a ``list`` page (see :data:`KINDS`). Decided from the bytes as the crawler
-    decides (scraper.fetching.challenge) and from the parser's list-page warning; pure."""
+def page_kind(page: PageInput, record: PageRecord) -> PageKind:
+    """Return what the input is: a document, a challenge page, a "not found" page or a list
+    page. Decided from the bytes as the crawler decides (scraper.fetching.challenge) and
+    from the parser's list-page warning; pure."""
     verdict = classify(200, page.headers or {}, page.data)
     if verdict is FetchKind.BLOCKED:
-        return "challenge"
+        return PageKind.CHALLENGE
     if verdict is FetchKind.GONE:
-        return "not_found"
+        return PageKind.NOT_FOUND
     if any(warning.startswith(LIST_PAGE_WARNING) for warning in record.warnings):
-        return "list"
-    return "document"
+        return PageKind.LIST
+    return PageKind.DOCUMENT
 
 
-def record_json(name: str, record: PageRecord, kind: str = "document") -> str:
+def record_json(name: str, record: PageRecord, kind: PageKind = PageKind.DOCUMENT) -> str:
     """Return the one-line JSON object ``--json`` prints for one input."""
     return json.dumps({"input": name, "kind": kind, **record.to_dict()}, ensure_ascii=False)
 
 
-def record_summary(name: str, record: PageRecord, kind: str = "document") -> str:
+def record_summary(name: str, record: PageRecord, kind: PageKind = PageKind.DOCUMENT) -> str:
     """Return the readable multi-line summary printed without ``--json``."""
     lines = [f"== {name} ({record.encoding}, from {record.encoding_source})"]
     if kind in _KIND_NOTES:

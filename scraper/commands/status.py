@@ -24,6 +24,7 @@ from scraper.commands.common import (
 from scraper.config import Config, default_config_path
 from scraper.scheduling.schedule import next_fire_time
 from storage.locks import lock_holder
+from storage.models import RunStatus
 from storage.runs import utcnow
 from storage.status import ERROR_WINDOW, SourceStatus, source_statuses
 
@@ -130,7 +131,7 @@ def format_outcome(report: SourceReport) -> str:
     run = report.status.last_run if report.status else None
     if run is None:
         return "never run"
-    if run.status != "running":
+    if run.status != RunStatus.RUNNING:
         return run.status
     if report.holder:
         return f"running ({report.holder})"
@@ -194,7 +195,7 @@ def status_command(config_path: Path | None, database: str | None, as_json: bool
             holders = {
                 s.name: lock_holder(engine, s.name)
                 for s in statuses
-                if s.last_run is not None and s.last_run.status == "running"
+                if s.last_run is not None and s.last_run.status == RunStatus.RUNNING
             }
     finally:
         engine.dispose()

@@ -104,11 +104,6 @@ class Discovery:
     stop_reason: StopReason
     offsite_links: int
 
-    @property
-    def blocked(self) -> bool:
-        """Whether a list page was a block or challenge page."""
-        return self.stop_reason is StopReason.BLOCKED
-
 
 def _never_archived(url: str) -> bool:
     return False

@@ -35,6 +35,7 @@ from storage import archive
 from storage.archive import PageState, RunSummary
 from storage.content import ParsedDoc
 from storage.errors import DatabaseUnavailableError, SchemaError
+from storage.models import FetchOutcome, RunStatus
 
 if TYPE_CHECKING:
     import httpx
@@ -50,33 +51,40 @@ STOP_GRACE = 5.0
 
 T = TypeVar("T")
 
-#: ``fetches.outcome`` of a list page that was fetched and read.
-LIST_PAGE = "list_page"
-#: ``fetches.outcome`` of a page not requested because its host was paused this run.
-HOST_PAUSED = "skipped_host_paused"
-
 # FetchKind → fetches.outcome for everything but OK (which becomes new_version/unchanged).
-_OUTCOMES: dict[FetchKind, str] = {
-    FetchKind.NOT_MODIFIED: "not_modified",
-    FetchKind.GONE: "gone",
-    FetchKind.BLOCKED: "blocked",
-    FetchKind.ROBOTS: "skipped_robots",
-    FetchKind.OFFSITE: "offsite",
-    FetchKind.TOO_LARGE: "too_large",
-    FetchKind.ERROR: "error",
+_OUTCOMES: dict[FetchKind, FetchOutcome] = {
+    FetchKind.NOT_MODIFIED: FetchOutcome.NOT_MODIFIED,
+    FetchKind.GONE: FetchOutcome.GONE,
+    FetchKind.BLOCKED: FetchOutcome.BLOCKED,
+    FetchKind.ROBOTS: FetchOutcome.SKIPPED_ROBOTS,
+    FetchKind.OFFSITE: FetchOutcome.OFFSITE,
+    FetchKind.TOO_LARGE: FetchOutcome.TOO_LARGE,
+    FetchKind.ERROR: FetchOutcome.ERROR,
 }
 
 # Outcomes that show the server answered us properly (used to tell "some pages
 # failed" from "every request of this source failed").
-_ANSWERED = frozenset({"new_version", "unchanged", "not_modified", "gone", LIST_PAGE})
+_ANSWERED = frozenset(
+    {
+        FetchOutcome.NEW_VERSION,
+        FetchOutcome.UNCHANGED,
+        FetchOutcome.NOT_MODIFIED,
+        FetchOutcome.GONE,
+        FetchOutcome.LIST_PAGE,
+    }
+)
+
+# Tallied (not stored) for a list page answering 404/410: the end of template paging,
+# neither an answer nor a failure when deciding whether the whole source failed.
+_LIST_END = "list_end"
 
 
-def fetch_outcome(kind: FetchKind) -> str:
+def fetch_outcome(kind: FetchKind) -> FetchOutcome:
     """Return the ``fetches.outcome`` for a non-OK fetch kind. Pure."""
     return _OUTCOMES[kind]
 
 
-def run_status(outcomes: Iterable[str], *, interrupted: bool) -> str:
+def run_status(outcomes: Iterable[str], *, interrupted: bool) -> RunStatus:
     """Return a run's status from its fetch outcomes. Pure.
 
     ``interrupted`` when stopped early; ``blocked`` when nothing was answered and at
@@ -86,12 +94,12 @@ def run_status(outcomes: Iterable[str], *, interrupted: bool) -> str:
     """
     seen = list(outcomes)
     if interrupted:
-        return "interrupted"
+        return RunStatus.INTERRUPTED
     if not seen or any(o in _ANSWERED for o in seen):
-        return "completed"
-    if "blocked" in seen:
-        return "blocked"
-    return "failed"
+        return RunStatus.COMPLETED
+    if FetchOutcome.BLOCKED in seen:
+        return RunStatus.BLOCKED
+    return RunStatus.FAILED
 
 
 def revisit_due(page: PageState, now: datetime, revisit_after_hours: float | None) -> bool:
@@ -106,7 +114,7 @@ class Reporter(Protocol):
 
     def source_started(self, source: str) -> None: ...
     def pages_found(self, source: str, total: int) -> None: ...
-    def page_done(self, source: str, outcome: str) -> None: ...
+    def page_done(self, source: str, outcome: FetchOutcome) -> None: ...
     def source_finished(self, run: SourceRun) -> None: ...
 
 
@@ -117,7 +125,7 @@ class _NullReporter:
     def pages_found(self, source: str, total: int) -> None:
         pass
 
-    def page_done(self, source: str, outcome: str) -> None:
+    def page_done(self, source: str, outcome: FetchOutcome) -> None:
         pass
 
     def source_finished(self, run: SourceRun) -> None:
@@ -130,7 +138,7 @@ class SourceRun:
 
     source: str
     run_id: int
-    status: str
+    status: RunStatus
     summary: RunSummary
     list_pages: int = 0
     stop_reason: str = ""
@@ -208,13 +216,15 @@ class _SourceCrawl:
     async def fetch_list_page(self, url: str) -> FetchResult:
         """Fetch one list page for discovery and record the attempt."""
         result = await self.fetcher.fetch(url, self.settings, allowed_hosts=self.allowed)
+        outcome: FetchOutcome
+        tally: str
         if result.kind is FetchKind.OK:
-            outcome = tally = LIST_PAGE
+            outcome = tally = FetchOutcome.LIST_PAGE
         elif result.kind is FetchKind.GONE:
             # A 404 past the last list page is how template paging ends, not a missing
             # document: a list_page row (its http_status says 404), not counted as gone
             # and not as an answer when deciding whether the whole source failed.
-            outcome, tally = LIST_PAGE, "list_end"
+            outcome, tally = FetchOutcome.LIST_PAGE, _LIST_END
         else:
             outcome = tally = fetch_outcome(result.kind)
         self._record(result, outcome)
@@ -232,10 +242,10 @@ class _SourceCrawl:
                 source_id=self.source_id,
                 url=url,
                 requested_at=now,
-                outcome=HOST_PAUSED,
+                outcome=FetchOutcome.SKIPPED_HOST_PAUSED,
                 error=f"{host} paused after repeated failures",
             )
-            self._done(HOST_PAUSED)
+            self._done(FetchOutcome.SKIPPED_HOST_PAUSED)
             return
         page = self.known.get(url)
         result = await self.fetcher.fetch(
@@ -247,7 +257,8 @@ class _SourceCrawl:
         )
         self.health.observe(result)
         if result.kind is not FetchKind.OK or result.body is None:
-            outcome = fetch_outcome(result.kind) if result.kind is not FetchKind.OK else "error"
+            ok = result.kind is FetchKind.OK  # an OK without a body: nothing to archive
+            outcome = FetchOutcome.ERROR if ok else fetch_outcome(result.kind)
             self._record(result, outcome)
             self._done(outcome)
             return
@@ -274,8 +285,8 @@ class _SourceCrawl:
             raise
         except ParseTimeout as exc:  # a page that would hold the crawl: stopped, recorded
             log.warning("%s", exc)
-            self._record(result, "error", error=str(exc))
-            self._done("error")
+            self._record(result, FetchOutcome.ERROR, error=str(exc))
+            self._done(FetchOutcome.ERROR)
             return
         except Exception as exc:  # one bad page never stops the crawl
             log.exception("could not archive %s", result.url)
@@ -286,13 +297,13 @@ class _SourceCrawl:
                 url=result.url,
                 final_url=result.final_url,
                 requested_at=result.requested_at,
-                outcome="error",
+                outcome=FetchOutcome.ERROR,
                 http_status=result.status,
                 error=f"archive failed: {type(exc).__name__}: {exc}",
                 elapsed_ms=result.elapsed_ms,
                 nbytes=len(result.body),
             )
-            self._done("error")
+            self._done(FetchOutcome.ERROR)
             return
         self._done(written.outcome)
 
@@ -310,7 +321,9 @@ class _SourceCrawl:
         )
         return cast(ParsedDoc, doc)
 
-    def _record(self, result: FetchResult, outcome: str, *, error: str | None = None) -> None:
+    def _record(
+        self, result: FetchResult, outcome: FetchOutcome, *, error: str | None = None
+    ) -> None:
         """Write the fetches row of a request that produced no version: under the URL
         requested (so a known page redirected to an error page is the page marked gone),
         with where the redirects led as ``final_url``; ``error`` overrides the fetch's."""
@@ -328,7 +341,7 @@ class _SourceCrawl:
             nbytes=len(result.body) if result.body is not None else None,
         )
 
-    def _done(self, outcome: str) -> None:
+    def _done(self, outcome: FetchOutcome) -> None:
         self.outcomes.append(outcome)
         self.reporter.page_done(self.source.name, outcome)
 
@@ -374,8 +387,8 @@ class _SourceCrawl:
             log.exception("%s: crawl failed", self.source.name)
             error = f"{type(exc).__name__}: {exc}"
         status = run_status(self.outcomes, interrupted=self.stop.is_set())
-        if error is not None and status == "completed":
-            status = "failed"
+        if error is not None and status is RunStatus.COMPLETED:
+            status = RunStatus.FAILED
         summary = archive.finish_run(self.engine, self.run_id, status)
         run = SourceRun(
             source=self.source.name,

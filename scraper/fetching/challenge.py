@@ -157,11 +157,6 @@ def classify(status: int, headers: Mapping[str, str], body: bytes) -> FetchKind 
     return None
 
 
-def is_soft_404(body: bytes) -> bool:
-    """Return whether ``body`` is a small page saying the document is missing."""
-    return _is_soft_404(body, _markers_in(body))
-
-
 def visible_text_size(body: bytes) -> int:
     """Return roughly how many bytes of text a browser would show (tags, scripts removed).
 
@@ -172,7 +167,8 @@ def visible_text_size(body: bytes) -> int:
 
 
 def _is_soft_404(body: bytes, found: frozenset[bytes]) -> bool:
-    """is_soft_404, given the body's markers (``found``, from :func:`_markers_in`)."""
+    """Return whether ``body`` is a small page saying the document is missing, given its
+    markers (``found``, from :func:`_markers_in`)."""
     # Every ASCII phrase contains "404", so only a body holding it is lower-cased.
     if not found.isdisjoint(_GONE_CORE) and (
         not found.isdisjoint(_GONE_PHRASES)

@@ -108,12 +108,6 @@ def list_paging(html: str) -> ScriptPaging | None:
     return None
 
 
-def list_page_count(html: str) -> int | None:
-    """Return the number of list pages the page's paging script announces, or None."""
-    paging = list_paging(html)
-    return paging.count if paging is not None else None
-
-
 def _trs_paging(script: str) -> ScriptPaging | None:
     """Return TRS paging from one script's text, or None."""
     call = _CREATE_PAGE_HTML.search(script)

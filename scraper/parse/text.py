@@ -25,11 +25,6 @@ def normalize_space(text: str) -> str:
     return " ".join(text.split())
 
 
-def squeeze(text: str) -> str:
-    """Return ``text`` with all whitespace removed (how labels are compared)."""
-    return WHITESPACE.sub("", text)
-
-
 # A line break between two Han characters (or CJK brackets and quotes) in an attribute or
 # headline is where a CMS wrapped the text, not a space in it (安庆: ArticleTitle
 # "…管理委员会\n关于调整…").

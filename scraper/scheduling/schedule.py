@@ -40,6 +40,7 @@ from apscheduler.triggers.cron import CronTrigger
 
 from scraper.config import Config
 from scraper.settings import SchedulerSettings
+from storage.models import RunStatus
 
 log = logging.getLogger("govarchive.schedule")
 
@@ -48,7 +49,7 @@ MAX_PARALLEL_SOURCES = 8
 
 #: Run statuses that do not count as having served a cron fire: the run was stopped
 #: early (interrupted) or its process died (running, with no process holding its lock).
-UNSERVED_STATUSES = frozenset({"running", "interrupted"})
+UNSERVED_STATUSES = frozenset({RunStatus.RUNNING, RunStatus.INTERRUPTED})
 
 # Upper bound on fire times enumerated in one window ("* * * * *" over a week is 10,080).
 _MAX_FIRES = 1_000_000

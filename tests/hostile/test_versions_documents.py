@@ -23,6 +23,7 @@ from scraper.config import Config
 from scraper.crawling.pipeline import SourceRun, crawl, parsed_doc, reparse_raw
 from scraper.parse import PARSER_VERSION, parse_page
 from storage.archive import archive_page, ensure_source, finish_run, start_run
+from storage.models import RunStatus
 from tests.crawl_site import DisclosureSite, outcomes, rows
 from tests.documents import DOCX_TYPE, docx_bytes, ole_bytes, pdf_bytes
 from tests.site.server import TestSite
@@ -193,7 +194,7 @@ def test_a_parser_upgrade_alone_makes_no_version_of_a_page_it_could_not_read(
         last_modified=None,
         elapsed_ms=1,
     )
-    finish_run(engine, run_id, "completed")
+    finish_run(engine, run_id, RunStatus.COMPLETED)
 
     again = _crawl(docs.config(database_url), engine)
 

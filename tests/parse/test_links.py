@@ -11,7 +11,6 @@ from hypothesis import strategies as st
 from scraper.parse.links import (
     ScriptPaging,
     extract_links,
-    list_page_count,
     list_paging,
     selector_error,
 )
@@ -131,7 +130,6 @@ class TestListPaging:
     def test_handan_count_page_script(self) -> None:
         html = HANDAN.read_text(encoding="utf-8")
         assert list_paging(html) == ScriptPaging(56, "trs")
-        assert list_page_count(html) == 56
 
     @pytest.mark.parametrize(
         ("script", "expected"),
@@ -153,7 +151,6 @@ class TestListPaging:
     def test_scripts(self, script: str, expected: ScriptPaging) -> None:
         html = f"<html><body><div class='page'><script>{script}</script></div></body></html>"
         assert list_paging(html) == expected
-        assert list_page_count(html) == expected.count
 
     @pytest.mark.parametrize(
         "html",
@@ -167,7 +164,6 @@ class TestListPaging:
     )
     def test_no_usable_count(self, html: str) -> None:
         assert list_paging(html) is None
-        assert list_page_count(html) is None
 
     def test_variable_call_falls_back_to_count_page(self) -> None:
         html = "<script>var countPage = 4; createPageHTML(countPage, 0, 'index', 'html');</script>"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from scraper.parse.text import normalize_space, squeeze
+from scraper.parse.text import normalize_space
 
 
 @pytest.mark.parametrize(
@@ -23,7 +23,3 @@ from scraper.parse.text import normalize_space, squeeze
 )
 def test_normalize_space(raw: str, expected: str) -> None:
     assert normalize_space(raw) == expected
-
-
-def test_squeeze_removes_all_whitespace() -> None:
-    assert squeeze("索 引\u00a0号\u3000：") == "索引号："

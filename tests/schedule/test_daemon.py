@@ -24,7 +24,7 @@ from scraper.scheduling.daemon import STOP_TIMEOUT_SECONDS, Daemon, StopResult
 from scraper.scheduling.schedule import current_fire, job_specs
 from storage.archive import ensure_source, finish_run, start_run
 from storage.locks import try_lock_source
-from storage.models import Fetch
+from storage.models import Fetch, RunStatus
 from storage.status import RunStart, runs_since, source_statuses
 from tests.schedule.helpers import failing, far_schedule, populate, recent_schedule, write_config
 from tests.site.server import TestSite
@@ -118,7 +118,7 @@ def test_a_fire_already_served_by_another_daemon_is_skipped(
 
     # An interrupted run since the fire does not count: the daemon crawls.
     interrupted = start_run(engine, source_id, now=fire + timedelta(seconds=1))
-    finish_run(engine, interrupted, "interrupted", now=fire + timedelta(seconds=2))
+    finish_run(engine, interrupted, RunStatus.INTERRUPTED, now=fire + timedelta(seconds=2))
     first = Daemon(config, engine).run_source("s1")
     assert first is not None and first.status == "completed"
 

@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 
 from storage.archive import ArchiveResult, archive_page, ensure_source, record_fetch, start_run
 from storage.content import ParsedDoc, ParsedSection
+from storage.models import FetchOutcome
 
 T0 = datetime(2024, 5, 1, 8, 0, tzinfo=UTC)
 
@@ -141,12 +142,13 @@ class Crawl:
         )
 
     def fetch(self, url: str, outcome: str, at: datetime | None = None, **kw: Any) -> None:
+        """Record a fetch that wrote no version; ``outcome`` is a fetches.outcome value."""
         record_fetch(
             self.engine,
             run_id=self.run_id,
             source_id=self.source_id,
             url=url,
             requested_at=at or self.tick(),
-            outcome=outcome,
+            outcome=FetchOutcome(outcome),
             **kw,
         )

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from storage.archive import known_pages, load_raw, record_fetch
 from storage.content import ParsedDoc, content_hash, raw_hash
 from storage.errors import InvalidDocumentError, UnknownRecordError
-from storage.models import Blob, Fetch, Page, PageVersion, TaskSection
+from storage.models import Blob, Fetch, FetchOutcome, Page, PageVersion, TaskSection
 from tests.storage.factories import SECTION_ONE, SECTION_TWO, Crawl, make_doc, raw_page
 
 URL = "https://sjzy.xuancheng.gov.cn/OpennessContent/show/2405711.html"
@@ -295,7 +295,7 @@ def test_unknown_run_is_refused(engine: Engine) -> None:
             source_id=crawl.source_id,
             url=URL,
             requested_at=crawl.tick(),
-            outcome="error",
+            outcome=FetchOutcome.ERROR,
         )
     assert count(engine, Page) == 0
 

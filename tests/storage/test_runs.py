@@ -9,7 +9,7 @@ from sqlalchemy import Engine, select
 
 from storage.archive import ensure_source, finish_run, mark_stale_runs, run_summary, start_run
 from storage.errors import UnknownRecordError
-from storage.models import Source
+from storage.models import RunStatus, Source
 from tests.storage.factories import T0, Crawl, make_doc
 
 BASE = "https://www.xuancheng.gov.cn/OpennessContent/show/"
@@ -46,7 +46,7 @@ def test_finish_run_counts_the_runs_fetches(engine: Engine) -> None:
     crawl.run_id, own_run = other_run, crawl.run_id
     crawl.fetch(BASE + "8.html", "error")
 
-    summary = finish_run(engine, own_run, "completed", now=T0 + timedelta(hours=1))
+    summary = finish_run(engine, own_run, RunStatus.COMPLETED, now=T0 + timedelta(hours=1))
     assert summary.run_id == own_run and old.page_id
     assert (summary.status, summary.started_at, summary.finished_at) == (
         "completed",
@@ -73,7 +73,7 @@ def test_mark_stale_runs_interrupts_only_running_runs_of_the_source(engine: Engi
     last_fetch = crawl.clock
     empty_run = start_run(engine, crawl.source_id, now=T0 + timedelta(days=1))
     done_run = start_run(engine, crawl.source_id, now=T0)
-    finish_run(engine, done_run, "completed", now=T0)
+    finish_run(engine, done_run, RunStatus.COMPLETED, now=T0)
     other = Crawl.start(engine, "other")
 
     assert mark_stale_runs(engine, crawl.source_id) == 2
@@ -89,8 +89,8 @@ def test_mark_stale_runs_interrupts_only_running_runs_of_the_source(engine: Engi
 def test_finish_run_refuses_bad_status_and_unknown_run(engine: Engine) -> None:
     crawl = Crawl.start(engine)
     with pytest.raises(ValueError, match="a run finishes as one of completed, failed"):
-        finish_run(engine, crawl.run_id, "running")
+        finish_run(engine, crawl.run_id, RunStatus.RUNNING)
     with pytest.raises(UnknownRecordError, match="crawl run 999 does not exist"):
-        finish_run(engine, 999, "failed")
+        finish_run(engine, 999, RunStatus.FAILED)
     with pytest.raises(UnknownRecordError, match="source 999 does not exist"):
         start_run(engine, 999)

@@ -15,6 +15,7 @@ from sqlalchemy import Engine, text
 
 from storage.archive import finish_run, start_run
 from storage.content import ParsedSection
+from storage.models import RunStatus
 from tests.storage.factories import Crawl, make_doc
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "schema.md"
@@ -78,7 +79,7 @@ def build(engine: Engine) -> None:
         make_doc(title="已撤下的通知", sections=[], published_date="2020-03-01"),
         at=at("2024-05-03"),
     )
-    finish_run(engine, xc.run_id, "completed", now=at("2024-05-03", 9))
+    finish_run(engine, xc.run_id, RunStatus.COMPLETED, now=at("2024-05-03", 9))
 
     xc.run_id = start_run(engine, xc.source_id, now=at("2024-06-15"))
     xc.page(
@@ -99,7 +100,7 @@ def build(engine: Engine) -> None:
     xc.fetch(BASE + "1.html", "error", error="timeout", at=at("2024-06-20"))
     xc.fetch(BASE + "2.html", "blocked", http_status=412, at=at("2024-06-20"))
     xc.fetch(BASE + "list_1.html", "list_page", http_status=200, at=at("2024-06-20"))
-    finish_run(engine, xc.run_id, "completed", now=at("2024-06-20", 9))
+    finish_run(engine, xc.run_id, RunStatus.COMPLETED, now=at("2024-06-20", 9))
 
     aq = Crawl.start(engine, "anqing-xxgk")
     aq.page(
