@@ -2,7 +2,8 @@
 
 The field names here are the public interface: they are the keys of
 ``govarchive parse --json`` and the column names of ``page_versions`` and
-``task_sections``. Change them only with a migration and a note in docs/schema.md.
+``task_sections``. Change them only as docs/contributing.md ("Adding a field") says: with
+the model's column, a migration and a new PARSER_VERSION.
 """
 
 from __future__ import annotations
