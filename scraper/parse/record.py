@@ -101,7 +101,10 @@ class PageRecord:
                 {
                     "number": s.number,
                     "title": s.title,
-                    **{name: getattr(s, name) for name in SECTION_FIELDS},
+                    "status": s.status,
+                    "progress": s.progress,
+                    "problems": s.problems,
+                    "next_steps": s.next_steps,
                     "extra": dict(s.extra),
                 }
                 for s in self.sections
