@@ -23,58 +23,32 @@ import hashlib
 import json
 from collections.abc import Mapping
 from datetime import date, datetime
-from typing import Any, TypedDict
+from typing import Any, TypeAlias, TypedDict
 
-#: The canonical metadata fields, one ``page_versions`` column each (same order as the parser).
-CANONICAL_FIELDS: tuple[str, ...] = (
-    "title",
-    "index_no",
-    "category",
-    "publisher",
-    "topic",
-    "doc_number",
-    "published_date",
-    "published_at",
-    "written_date",
-    "effective_date",
-    "expiry_date",
-    "validity",
-    "source",
-    "keywords",
-    "summary",
-)
+from sqlalchemy import Date
 
-#: Fields of a task section besides ``number``, ``title`` and ``extra``.
-SECTION_FIELDS: tuple[str, ...] = ("status", "progress", "problems", "next_steps")
+# The field lists are declared once, by the models; re-exported for the modules that
+# store and compare content.
+from storage.models import CANONICAL_FIELDS as CANONICAL_FIELDS
+from storage.models import PAGE_VERSIONS
+from storage.models import SECTION_FIELDS as SECTION_FIELDS
+from storage.types import UTCDateTime
 
-#: Canonical fields holding an ISO ``YYYY-MM-DD`` date (a DATE column).
+#: Metadata fields holding an ISO ``YYYY-MM-DD`` date: those with a DATE column.
 DATE_FIELDS: frozenset[str] = frozenset(
-    {"published_date", "written_date", "effective_date", "expiry_date"}
+    name for name in CANONICAL_FIELDS if isinstance(PAGE_VERSIONS.c[name].type, Date)
 )
 
-#: Canonical fields holding an ISO datetime with offset (a timezone-aware timestamp).
-DATETIME_FIELDS: frozenset[str] = frozenset({"published_at"})
+#: Metadata fields holding an ISO datetime with offset: those with a timestamp column.
+DATETIME_FIELDS: frozenset[str] = frozenset(
+    name for name in CANONICAL_FIELDS if isinstance(PAGE_VERSIONS.c[name].type, UTCDateTime)
+)
 
-
-class ParsedMetadata(TypedDict):
-    """The labelled metadata block: 15 canonical fields and every other label."""
-
-    title: str | None
-    index_no: str | None
-    category: str | None
-    publisher: str | None
-    topic: str | None
-    doc_number: str | None
-    published_date: str | None
-    published_at: str | None
-    written_date: str | None
-    effective_date: str | None
-    expiry_date: str | None
-    validity: str | None
-    source: str | None
-    keywords: str | None
-    summary: str | None
-    metadata_extra: dict[str, str]
+#: The labelled metadata block: each of :data:`CANONICAL_FIELDS` (a string or None) and
+#: ``metadata_extra`` (every other label → value). A plain dict rather than a TypedDict
+#: so that a new field is declared once, in the model; :func:`version_values` checks
+#: every value's type when a version is stored.
+ParsedMetadata: TypeAlias = dict[str, Any]
 
 
 class ParsedSection(TypedDict):

@@ -17,10 +17,17 @@ a database error) removes its ``.partial`` files and any folder it created, and 
 the files of an earlier export in ``--out`` as they were; ExportWriteError names the file
 and the problem. Reads only; never writes the database.
 
-The column names are those of the archive (docs/schema.md); ``latest`` has the columns of
-the ``latest_versions`` view. Timestamps are ISO 8601 in UTC, dates ``YYYY-MM-DD``, JSON
-columns JSON text in CSV and Parquet and nested objects in JSON Lines; NULL is an empty
-CSV field.
+The columns are read from the models (storage/models.py), never listed again here:
+``versions``, ``sections`` and ``fetches`` hold every column of their table (``id`` named
+``version_id``, ``section_id``, ``fetch_id``) with their page's and source's names beside
+them; ``latest`` holds the columns of the ``latest_versions`` view, which leaves out what
+:data:`LATEST_LEAVES_OUT` names. Each column's kind (int, text, date, timestamp, json)
+follows its SQL type. The columns a dataset had when this rule was introduced keep their
+order (:data:`FIRST_COLUMNS`); a column a model gains later comes after them, in model
+order, so a script that reads a file by column position keeps working (``fetches`` gained
+``final_url`` and ``content_hash`` so). Timestamps are ISO 8601 in UTC, dates
+``YYYY-MM-DD``, JSON columns JSON text in CSV and Parquet and nested objects in JSON Lines;
+NULL is an empty CSV field.
 """
 
 from __future__ import annotations
@@ -35,8 +42,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeAlias
 
-from sqlalchemy import Connection, Engine, Select, func, select
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy import JSON, Connection, Date, Engine, Integer, Select, String, Table, func, select
+from sqlalchemy.sql.elements import ColumnElement, Label
 
 from storage.engine import database_errors, describe
 from storage.exportfiles import (
@@ -52,12 +59,27 @@ from storage.exportfiles import (
     partial_path,
 )
 from storage.migrate import current_revision
-from storage.models import CrawlRun, Fetch, Page, PageVersion, Source, TaskSection
+from storage.models import (
+    FETCHES,
+    PAGE_VERSIONS,
+    PAGES,
+    SOURCES,
+    TASK_SECTIONS,
+    CrawlRun,
+    Fetch,
+    Page,
+    PageVersion,
+    Source,
+    TaskSection,
+)
 from storage.selection import resolve_sources
+from storage.types import UTCDateTime
 
 __all__ = [
     "DATASETS",
+    "FIRST_COLUMNS",
     "FORMATS",
+    "LATEST_LEAVES_OUT",
     "Dataset",
     "ExportError",
     "ExportFilters",
@@ -80,24 +102,6 @@ MANIFEST_NAME = "manifest.json"
 #: A SELECT of any columns.
 AnySelect: TypeAlias = Select[*tuple[Any, ...]]
 
-_CANONICAL: tuple[tuple[str, Kind], ...] = (
-    ("title", "text"),
-    ("index_no", "text"),
-    ("category", "text"),
-    ("publisher", "text"),
-    ("topic", "text"),
-    ("doc_number", "text"),
-    ("published_date", "date"),
-    ("published_at", "timestamp"),
-    ("written_date", "date"),
-    ("effective_date", "date"),
-    ("expiry_date", "date"),
-    ("validity", "text"),
-    ("source", "text"),
-    ("keywords", "text"),
-    ("summary", "text"),
-)
-
 
 class ExportError(Exception):
     """An export that cannot be done as asked (bad format, missing pyarrow, files in the way)."""
@@ -117,7 +121,8 @@ class ExportWriteError(ExportError):
 
 @dataclass(frozen=True, slots=True)
 class Dataset:
-    """One exportable dataset: its columns (name, kind), and the column the time
+    """One exportable dataset: its columns (name, kind) and the SQL expressions that
+    give them (``selected``, labelled, in the same order), and the column the time
     filters and the manifest's time range use."""
 
     name: str
@@ -125,103 +130,219 @@ class Dataset:
     columns: tuple[tuple[str, Kind], ...]
     time_column: str
     has_parser_version: bool
+    selected: tuple[Label[Any], ...] = field(repr=False, compare=False)
+
+
+#: The columns of each dataset when its columns began to be read from the models, in
+#: the order files have had them since (schema revision 0003). Frozen: researchers'
+#: scripts read the files by position as well as by name. Never edit it to add a
+#: column: a column a model gains is exported after these by itself (:func:`_ordered`).
+_FIELDS_0003 = (
+    "title",
+    "index_no",
+    "category",
+    "publisher",
+    "topic",
+    "doc_number",
+    "published_date",
+    "published_at",
+    "written_date",
+    "effective_date",
+    "expiry_date",
+    "validity",
+    "source",
+    "keywords",
+    "summary",
+)
+FIRST_COLUMNS: dict[str, tuple[str, ...]] = {
+    "latest": (
+        "page_id",
+        "source_id",
+        "source_name",
+        "url",
+        "first_seen_at",
+        "last_fetched_at",
+        "last_changed_at",
+        "gone_at",
+        "version_id",
+        "version",
+        "fetched_at",
+        "content_hash",
+        "raw_hash",
+        *_FIELDS_0003,
+        "metadata_extra",
+        "body_text",
+        "encoding",
+        "parser_version",
+        "warnings",
+    ),
+    "versions": (
+        "version_id",
+        "page_id",
+        "source_name",
+        "url",
+        "version",
+        "fetched_at",
+        "content_hash",
+        "raw_hash",
+        "content_type",
+        *_FIELDS_0003,
+        "metadata_extra",
+        "body_text",
+        "encoding",
+        "encoding_source",
+        "parser_version",
+        "warnings",
+    ),
+    "sections": (
+        "section_id",
+        "version_id",
+        "page_id",
+        "source_name",
+        "url",
+        "version",
+        "fetched_at",
+        "number",
+        "title",
+        "status",
+        "progress",
+        "problems",
+        "next_steps",
+        "extra",
+        "parser_version",
+    ),
+    "fetches": (
+        "fetch_id",
+        "crawl_run_id",
+        "source_name",
+        "page_id",
+        "url",
+        "requested_at",
+        "http_status",
+        "outcome",
+        "error",
+        "elapsed_ms",
+        "bytes",
+        "raw_hash",
+        "version_id",
+    ),
+}
+
+#: Columns the ``latest`` dataset leaves out, by table: those the ``latest_versions``
+#: view leaves out, so that the file and the view agree (a test holds them equal).
+#: ``etag`` and ``last_modified`` are the crawler's cache validators, not what the page
+#: said; ``page_id`` repeats ``pages.id``; ``content_type`` and ``encoding_source`` say
+#: how a version was read and are in ``versions``. Every other column of ``pages`` and
+#: ``page_versions`` is in ``latest``, so a new metadata field is too.
+LATEST_LEAVES_OUT: dict[str, tuple[str, ...]] = {
+    "pages": ("etag", "last_modified"),
+    "page_versions": ("page_id", "content_type", "encoding_source"),
+}
+
+# Tables with no dataset of their own: ``blobs`` and ``blob_dicts`` (the raw bytes,
+# compressed; `govarchive raw` gives a version's bytes exactly as served), ``sources``
+# (its name is in every dataset; its config is the user's config.yaml) and
+# ``crawl_runs`` (bookkeeping that `govarchive status` reports; ``fetches`` has the
+# requests themselves).
+
+
+def column_kind(column: ColumnElement[Any]) -> Kind:
+    """Return how a column is written to a file (see storage.exportfiles), by its SQL type.
+
+    Raises TypeError for a type no file format here can hold (e.g. a binary column):
+    give it a kind in storage/exportfiles.py, or leave its column out of the dataset."""
+    sql_type = column.type
+    if isinstance(sql_type, UTCDateTime):
+        return "timestamp"
+    if isinstance(sql_type, Date):
+        return "date"
+    if isinstance(sql_type, Integer):
+        return "int"
+    if isinstance(sql_type, JSON):
+        return "json"
+    if isinstance(sql_type, String):
+        return "text"
+    raise TypeError(f"no export kind for column {column} of type {sql_type!r}")
+
+
+def _table_columns(table: Table, *, key: str, leave_out: tuple[str, ...] = ()) -> list[Label[Any]]:
+    """Every column of ``table`` in model order, ``id`` labelled ``key``, minus ``leave_out``."""
+    return [
+        column.label(key if column.name == "id" else column.name)
+        for column in table.columns
+        if column.name not in leave_out
+    ]
+
+
+def _ordered(name: str, columns: list[Label[Any]]) -> tuple[Label[Any], ...]:
+    """Return ``columns`` in the dataset's :data:`FIRST_COLUMNS` order, then the others in
+    the order given (model order). A first column no model has any longer is skipped."""
+    by_name = {column.name: column for column in columns}
+    first = FIRST_COLUMNS.get(name, ())
+    return (
+        *(by_name[n] for n in first if n in by_name),
+        *(column for column in columns if column.name not in first),
+    )
+
+
+def _dataset(name: str, description: str, time_column: str, columns: list[Label[Any]]) -> Dataset:
+    selected = _ordered(name, columns)
+    names = [column.name for column in selected]
+    return Dataset(
+        name,
+        description,
+        tuple((column.name, column_kind(column)) for column in selected),
+        time_column,
+        "parser_version" in names,
+        selected,
+    )
 
 
 DATASETS: dict[str, Dataset] = {
-    "latest": Dataset(
+    "latest": _dataset(
         "latest",
         "one row per page: its newest version (as of --until) with the page's dates",
-        (
-            ("page_id", "int"),
-            ("source_id", "int"),
-            ("source_name", "text"),
-            ("url", "text"),
-            ("first_seen_at", "timestamp"),
-            ("last_fetched_at", "timestamp"),
-            ("last_changed_at", "timestamp"),
-            ("gone_at", "timestamp"),
-            ("version_id", "int"),
-            ("version", "int"),
-            ("fetched_at", "timestamp"),
-            ("content_hash", "text"),
-            ("raw_hash", "text"),
-            *_CANONICAL,
-            ("metadata_extra", "json"),
-            ("body_text", "text"),
-            ("encoding", "text"),
-            ("parser_version", "text"),
-            ("warnings", "json"),
-        ),
         "fetched_at",
-        True,
+        [
+            *_table_columns(PAGES, key="page_id", leave_out=LATEST_LEAVES_OUT["pages"]),
+            SOURCES.c.name.label("source_name"),
+            *_table_columns(
+                PAGE_VERSIONS, key="version_id", leave_out=LATEST_LEAVES_OUT["page_versions"]
+            ),
+        ],
     ),
-    "versions": Dataset(
+    "versions": _dataset(
         "versions",
         "one row per page version (page_versions with its page's URL and source)",
-        (
-            ("version_id", "int"),
-            ("page_id", "int"),
-            ("source_name", "text"),
-            ("url", "text"),
-            ("version", "int"),
-            ("fetched_at", "timestamp"),
-            ("content_hash", "text"),
-            ("raw_hash", "text"),
-            ("content_type", "text"),
-            *_CANONICAL,
-            ("metadata_extra", "json"),
-            ("body_text", "text"),
-            ("encoding", "text"),
-            ("encoding_source", "text"),
-            ("parser_version", "text"),
-            ("warnings", "json"),
-        ),
         "fetched_at",
-        True,
+        [
+            *_table_columns(PAGE_VERSIONS, key="version_id"),
+            SOURCES.c.name.label("source_name"),
+            PAGES.c.url.label("url"),
+        ],
     ),
-    "sections": Dataset(
+    "sections": _dataset(
         "sections",
         "one row per task section of every version, with the version's page and date",
-        (
-            ("section_id", "int"),
-            ("version_id", "int"),
-            ("page_id", "int"),
-            ("source_name", "text"),
-            ("url", "text"),
-            ("version", "int"),
-            ("fetched_at", "timestamp"),
-            ("number", "int"),
-            ("title", "text"),
-            ("status", "text"),
-            ("progress", "text"),
-            ("problems", "text"),
-            ("next_steps", "text"),
-            ("extra", "json"),
-            ("parser_version", "text"),
-        ),
         "fetched_at",
-        True,
+        [
+            *_table_columns(TASK_SECTIONS, key="section_id"),
+            PAGE_VERSIONS.c.page_id.label("page_id"),
+            SOURCES.c.name.label("source_name"),
+            PAGES.c.url.label("url"),
+            PAGE_VERSIONS.c.version.label("version"),
+            PAGE_VERSIONS.c.fetched_at.label("fetched_at"),
+            PAGE_VERSIONS.c.parser_version.label("parser_version"),
+        ],
     ),
-    "fetches": Dataset(
+    "fetches": _dataset(
         "fetches",
         "one row per fetch attempt, whatever its outcome",
-        (
-            ("fetch_id", "int"),
-            ("crawl_run_id", "int"),
-            ("source_name", "text"),
-            ("page_id", "int"),
-            ("url", "text"),
-            ("requested_at", "timestamp"),
-            ("http_status", "int"),
-            ("outcome", "text"),
-            ("error", "text"),
-            ("elapsed_ms", "int"),
-            ("bytes", "int"),
-            ("raw_hash", "text"),
-            ("version_id", "int"),
-        ),
         "requested_at",
-        False,
+        [
+            *_table_columns(FETCHES, key="fetch_id"),
+            SOURCES.c.name.label("source_name"),
+        ],
     ),
 }
 
@@ -439,31 +560,14 @@ def _check_request(
     return chosen
 
 
-def _canonical_columns() -> list[ColumnElement[Any]]:
-    return [getattr(PageVersion, name).label(name) for name, _ in _CANONICAL]
-
-
 def _statement(dataset: Dataset, source_ids: list[int] | None, f: ExportFilters) -> AnySelect:
     """Return the SELECT of one dataset, its columns in ``dataset.columns`` order."""
     stmt: AnySelect
     if dataset.name == "fetches":
         time_col: Any = Fetch.requested_at
         stmt = (
-            select(
-                Fetch.id.label("fetch_id"),
-                Fetch.crawl_run_id,
-                Source.name.label("source_name"),
-                Fetch.page_id,
-                Fetch.url,
-                Fetch.requested_at,
-                Fetch.http_status,
-                Fetch.outcome,
-                Fetch.error,
-                Fetch.elapsed_ms,
-                Fetch.nbytes.label("bytes"),
-                Fetch.raw_hash,
-                Fetch.version_id,
-            )
+            select(*dataset.selected)
+            .select_from(Fetch)
             .join(CrawlRun, CrawlRun.id == Fetch.crawl_run_id)
             .join(Source, Source.id == CrawlRun.source_id)
             .order_by(Fetch.id)
@@ -473,50 +577,19 @@ def _statement(dataset: Dataset, source_ids: list[int] | None, f: ExportFilters)
         time_col = PageVersion.fetched_at
         source_col = Page.source_id
         if dataset.name == "latest":
-            stmt = _latest(f.until)
+            stmt = _latest(dataset, f.until)
         elif dataset.name == "versions":
             stmt = (
-                select(
-                    PageVersion.id.label("version_id"),
-                    PageVersion.page_id,
-                    Source.name.label("source_name"),
-                    Page.url,
-                    PageVersion.version,
-                    PageVersion.fetched_at,
-                    PageVersion.content_hash,
-                    PageVersion.raw_hash,
-                    PageVersion.content_type,
-                    *_canonical_columns(),
-                    PageVersion.metadata_extra,
-                    PageVersion.body_text,
-                    PageVersion.encoding,
-                    PageVersion.encoding_source,
-                    PageVersion.parser_version,
-                    PageVersion.warnings,
-                )
+                select(*dataset.selected)
+                .select_from(PageVersion)
                 .join(Page, Page.id == PageVersion.page_id)
                 .join(Source, Source.id == Page.source_id)
                 .order_by(PageVersion.id)
             )
         else:
             stmt = (
-                select(
-                    TaskSection.id.label("section_id"),
-                    TaskSection.version_id,
-                    PageVersion.page_id,
-                    Source.name.label("source_name"),
-                    Page.url,
-                    PageVersion.version,
-                    PageVersion.fetched_at,
-                    TaskSection.number,
-                    TaskSection.title,
-                    TaskSection.status,
-                    TaskSection.progress,
-                    TaskSection.problems,
-                    TaskSection.next_steps,
-                    TaskSection.extra,
-                    PageVersion.parser_version,
-                )
+                select(*dataset.selected)
+                .select_from(TaskSection)
                 .join(PageVersion, PageVersion.id == TaskSection.version_id)
                 .join(Page, Page.id == PageVersion.page_id)
                 .join(Source, Source.id == Page.source_id)
@@ -531,34 +604,14 @@ def _statement(dataset: Dataset, source_ids: list[int] | None, f: ExportFilters)
     return stmt
 
 
-def _latest(until: datetime | None) -> AnySelect:
+def _latest(dataset: Dataset, until: datetime | None) -> AnySelect:
     """The newest version of every page, as of ``until`` (exclusive) when given."""
     newest = select(PageVersion.page_id, func.max(PageVersion.version).label("version"))
     if until is not None:
         newest = newest.where(PageVersion.fetched_at < until)
     sub = newest.group_by(PageVersion.page_id).subquery()
     return (
-        select(
-            Page.id.label("page_id"),
-            Page.source_id,
-            Source.name.label("source_name"),
-            Page.url,
-            Page.first_seen_at,
-            Page.last_fetched_at,
-            Page.last_changed_at,
-            Page.gone_at,
-            PageVersion.id.label("version_id"),
-            PageVersion.version,
-            PageVersion.fetched_at,
-            PageVersion.content_hash,
-            PageVersion.raw_hash,
-            *_canonical_columns(),
-            PageVersion.metadata_extra,
-            PageVersion.body_text,
-            PageVersion.encoding,
-            PageVersion.parser_version,
-            PageVersion.warnings,
-        )
+        select(*dataset.selected)
         .select_from(PageVersion)
         .join(sub, (sub.c.page_id == PageVersion.page_id) & (sub.c.version == PageVersion.version))
         .join(Page, Page.id == PageVersion.page_id)

@@ -44,19 +44,25 @@ SECTION_KEYS: tuple[str, ...] = ("title", *SECTION_FIELDS, "extra")
 
 @dataclass(frozen=True, slots=True)
 class SectionSnapshot:
-    """One task section as stored."""
+    """One task section as stored: its number and the value of each of
+    :data:`SECTION_KEYS` (``extra`` as a dict), so a section field the model gains is
+    compared without being named here."""
 
     number: int
-    title: str
-    status: str | None
-    progress: str | None
-    problems: str | None
-    next_steps: str | None
-    extra: dict[str, str]
+    values: dict[str, Any]
+
+    @property
+    def title(self) -> str:
+        return str(self.values["title"])
+
+    @property
+    def status(self) -> str | None:
+        status: str | None = self.values.get("status")
+        return status
 
     def value(self, key: str) -> Any:
         """Return the value of ``key`` (one of :data:`SECTION_KEYS`)."""
-        return getattr(self, key)
+        return self.values.get(key)
 
 
 @dataclass(frozen=True, slots=True)
@@ -404,24 +410,20 @@ def load_snapshots(
     sections: dict[int, list[SectionSnapshot]] = {i: [] for i in ids}
     seen: dict[int, tuple[datetime, int]] = {}
     if ids:
+        columns = TaskSection.__table__.c
         section_rows = conn.execute(
             select(
                 TaskSection.version_id,
                 TaskSection.number,
-                TaskSection.title,
-                TaskSection.status,
-                TaskSection.progress,
-                TaskSection.problems,
-                TaskSection.next_steps,
-                TaskSection.extra,
+                *(columns[key] for key in SECTION_KEYS),
             )
             .where(TaskSection.version_id.in_(ids))
             .order_by(TaskSection.version_id, TaskSection.number)
         )
-        for version_id, number, title, status, progress, problems, steps, extra in section_rows:
-            sections[version_id].append(
-                SectionSnapshot(number, title, status, progress, problems, steps, dict(extra or {}))
-            )
+        for version_id, number, *values in section_rows:
+            stored = dict(zip(SECTION_KEYS, values, strict=True))
+            stored["extra"] = dict(stored["extra"] or {})
+            sections[version_id].append(SectionSnapshot(number, stored))
         observed = conn.execute(
             select(Fetch.version_id, func.max(Fetch.requested_at), func.count())
             .where(Fetch.version_id.in_(ids), Fetch.outcome.in_(OBSERVED_OUTCOMES))

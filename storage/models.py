@@ -27,7 +27,8 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, MappedColumn, mapped_column
+from sqlalchemy.types import TypeEngine
 
 from storage.types import JSONDocument, UTCDateTime
 
@@ -81,6 +82,18 @@ BigId = BigInteger().with_variant(Integer(), "sqlite")
 def _in(column: str, values: Iterable[str]) -> str:
     # str(): a StrEnum member's repr is <FetchOutcome.GONE: 'gone'>, its str 'gone'.
     return f"{column} IN ({', '.join(repr(str(v)) for v in values)})"
+
+
+#: The ``Column.info`` key that marks a metadata field (see :func:`metadata_field`).
+METADATA_FIELD = "metadata_field"
+
+
+def metadata_field(type_: type[TypeEngine[Any]] | TypeEngine[Any]) -> MappedColumn[Any]:
+    """Return a metadata field of a version (索引号 → ``index_no``, 发布机构 → ``publisher``
+    …): a ``page_versions`` column the parser fills, marked so that
+    :data:`CANONICAL_FIELDS` finds it. Its type is Text, Date (the parser gives an ISO
+    date) or UTCDateTime (an ISO datetime with offset); null when the page shows none."""
+    return mapped_column(type_, info={METADATA_FIELD: True})
 
 
 class Base(DeclarativeBase):
@@ -144,7 +157,8 @@ class Page(Base):
 
 
 class PageVersion(Base):
-    """One distinct content of a page, with every canonical metadata field as a column."""
+    """One distinct content of a page, with every metadata field as a column (those made
+    with :func:`metadata_field`; :data:`CANONICAL_FIELDS` lists them)."""
 
     __tablename__ = "page_versions"
     __table_args__ = (
@@ -159,21 +173,22 @@ class PageVersion(Base):
     content_hash: Mapped[str] = mapped_column(Sha256, index=True)
     raw_hash: Mapped[str] = mapped_column(ForeignKey("blobs.hash"))
     content_type: Mapped[str | None] = mapped_column(Text)
-    title: Mapped[str | None] = mapped_column(Text)
-    index_no: Mapped[str | None] = mapped_column(Text)
-    category: Mapped[str | None] = mapped_column(Text)
-    publisher: Mapped[str | None] = mapped_column(Text)
-    topic: Mapped[str | None] = mapped_column(Text)
-    doc_number: Mapped[str | None] = mapped_column(Text)
-    published_date: Mapped[date | None] = mapped_column(Date)
-    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    written_date: Mapped[date | None] = mapped_column(Date)
-    effective_date: Mapped[date | None] = mapped_column(Date)
-    expiry_date: Mapped[date | None] = mapped_column(Date)
-    validity: Mapped[str | None] = mapped_column(Text)
-    source: Mapped[str | None] = mapped_column(Text)
-    keywords: Mapped[str | None] = mapped_column(Text)
-    summary: Mapped[str | None] = mapped_column(Text)
+    # The metadata fields, in the order the parser's Metadata gives them.
+    title: Mapped[str | None] = metadata_field(Text)
+    index_no: Mapped[str | None] = metadata_field(Text)
+    category: Mapped[str | None] = metadata_field(Text)
+    publisher: Mapped[str | None] = metadata_field(Text)
+    topic: Mapped[str | None] = metadata_field(Text)
+    doc_number: Mapped[str | None] = metadata_field(Text)
+    published_date: Mapped[date | None] = metadata_field(Date)
+    published_at: Mapped[datetime | None] = metadata_field(UTCDateTime)
+    written_date: Mapped[date | None] = metadata_field(Date)
+    effective_date: Mapped[date | None] = metadata_field(Date)
+    expiry_date: Mapped[date | None] = metadata_field(Date)
+    validity: Mapped[str | None] = metadata_field(Text)
+    source: Mapped[str | None] = metadata_field(Text)
+    keywords: Mapped[str | None] = metadata_field(Text)
+    summary: Mapped[str | None] = metadata_field(Text)
     metadata_extra: Mapped[dict[str, str]] = mapped_column(JSONDocument)
     body_text: Mapped[str] = mapped_column(Text)
     encoding: Mapped[str] = mapped_column(Text)
@@ -252,3 +267,22 @@ PAGE_VERSIONS: Table = Base.metadata.tables["page_versions"]
 TASK_SECTIONS: Table = Base.metadata.tables["task_sections"]
 CRAWL_RUNS: Table = Base.metadata.tables["crawl_runs"]
 FETCHES: Table = Base.metadata.tables["fetches"]
+
+#: The metadata fields of a version, in column order: the ``page_versions`` columns made
+#: with :func:`metadata_field`. Storage's one list of them: storage.content (what is
+#: stored and hashed), storage.export, storage.history and storage.reparse take it from
+#: here. Its twin on the parser's side is scraper.parse.record.Metadata (storage never
+#: imports scraper); tests/storage/test_content.py holds the two equal.
+CANONICAL_FIELDS: tuple[str, ...] = tuple(
+    column.name for column in PAGE_VERSIONS.columns if column.info.get(METADATA_FIELD)
+)
+
+#: The labelled fields of a task section (完成状态 → ``status`` …), in column order: the
+#: ``task_sections`` columns besides its key (``id``, ``version_id``, ``number``), its
+#: heading (``title``) and its other labels (``extra``). The parser's twin is
+#: scraper.parse.record.Section.
+SECTION_FIELDS: tuple[str, ...] = tuple(
+    column.name
+    for column in TASK_SECTIONS.columns
+    if column.name not in ("id", "version_id", "number", "title", "extra")
+)

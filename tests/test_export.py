@@ -11,20 +11,34 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Column, Date, Engine, MetaData, Table, func, select, text, update
 
 from scraper.cli import cli
 from storage import export as export_module
 from storage.export import (
     DATASETS,
+    FIRST_COLUMNS,
+    LATEST_LEAVES_OUT,
     ExportError,
     ExportFilters,
+    column_kind,
     export,
     file_sha256,
     verify_manifest,
 )
 from storage.migrate import head_revision
-from storage.models import Fetch, PageVersion, TaskSection
+from storage.models import (
+    BLOBS,
+    CANONICAL_FIELDS,
+    FETCHES,
+    PAGE_VERSIONS,
+    PAGES,
+    SOURCES,
+    TASK_SECTIONS,
+    Fetch,
+    PageVersion,
+    TaskSection,
+)
 from tests.research_archive import OTHER_URL, REPORT_URL, T0, build
 
 
@@ -303,3 +317,217 @@ def test_cli_export(database_url: str, engine: Engine, tmp_path: Path) -> None:
     )
     assert unknown.exit_code == 2
     assert "no source named 'nope'" in unknown.output
+
+
+# -- columns: read from the models, existing order kept, new ones last ------------------
+
+#: The headers the files had before their columns were read from the models (schema
+#: revision 0003). Researchers' scripts read them by position: these must stay the first
+#: columns of each file, in this order, whatever columns the models gain.
+PUBLISHED_HEADERS: dict[str, list[str]] = {
+    "latest": [
+        "page_id",
+        "source_id",
+        "source_name",
+        "url",
+        "first_seen_at",
+        "last_fetched_at",
+        "last_changed_at",
+        "gone_at",
+        "version_id",
+        "version",
+        "fetched_at",
+        "content_hash",
+        "raw_hash",
+        "title",
+        "index_no",
+        "category",
+        "publisher",
+        "topic",
+        "doc_number",
+        "published_date",
+        "published_at",
+        "written_date",
+        "effective_date",
+        "expiry_date",
+        "validity",
+        "source",
+        "keywords",
+        "summary",
+        "metadata_extra",
+        "body_text",
+        "encoding",
+        "parser_version",
+        "warnings",
+    ],
+    "versions": [
+        "version_id",
+        "page_id",
+        "source_name",
+        "url",
+        "version",
+        "fetched_at",
+        "content_hash",
+        "raw_hash",
+        "content_type",
+        "title",
+        "index_no",
+        "category",
+        "publisher",
+        "topic",
+        "doc_number",
+        "published_date",
+        "published_at",
+        "written_date",
+        "effective_date",
+        "expiry_date",
+        "validity",
+        "source",
+        "keywords",
+        "summary",
+        "metadata_extra",
+        "body_text",
+        "encoding",
+        "encoding_source",
+        "parser_version",
+        "warnings",
+    ],
+    "sections": [
+        "section_id",
+        "version_id",
+        "page_id",
+        "source_name",
+        "url",
+        "version",
+        "fetched_at",
+        "number",
+        "title",
+        "status",
+        "progress",
+        "problems",
+        "next_steps",
+        "extra",
+        "parser_version",
+    ],
+    "fetches": [
+        "fetch_id",
+        "crawl_run_id",
+        "source_name",
+        "page_id",
+        "url",
+        "requested_at",
+        "http_status",
+        "outcome",
+        "error",
+        "elapsed_ms",
+        "bytes",
+        "raw_hash",
+        "version_id",
+    ],
+}
+
+
+def _model_columns(table: Table, key: str, leave_out: tuple[str, ...] = ()) -> set[str]:
+    """The names a dataset gives ``table``'s columns: all of them, ``id`` as ``key``."""
+    return {key if c.name == "id" else c.name for c in table.columns if c.name not in leave_out}
+
+
+#: What each file must hold: every column of its models (minus the documented
+#: exclusions of ``latest``) and the names of the page and source it belongs to.
+EXPECTED_COLUMNS: dict[str, set[str]] = {
+    "latest": _model_columns(PAGES, "page_id", LATEST_LEAVES_OUT["pages"])
+    | _model_columns(PAGE_VERSIONS, "version_id", LATEST_LEAVES_OUT["page_versions"])
+    | {"source_name"},
+    "versions": _model_columns(PAGE_VERSIONS, "version_id") | {"source_name", "url"},
+    "sections": _model_columns(TASK_SECTIONS, "section_id")
+    | {"page_id", "source_name", "url", "version", "fetched_at", "parser_version"},
+    "fetches": _model_columns(FETCHES, "fetch_id") | {"source_name"},
+}
+
+
+def _csv_header(path: Path) -> list[str]:
+    with path.open(encoding="utf-8", newline="") as handle:
+        return next(csv.reader(handle))
+
+
+def test_every_model_column_is_exported(engine: Engine, tmp_path: Path) -> None:
+    """A column added to a model is in the export without anyone listing it again."""
+    build(engine)
+    export(engine, tmp_path, datasets=list(DATASETS), fmt="csv")
+    manifest = json.loads((tmp_path / "manifest.json").read_text("utf-8"))
+    for entry in manifest["files"]:
+        header = _csv_header(tmp_path / entry["name"])
+        assert entry["columns"] == header
+        assert len(header) == len(set(header)), header
+        assert set(header) == EXPECTED_COLUMNS[entry["dataset"]], entry["dataset"]
+        if entry["dataset"] in ("latest", "versions"):  # every metadata field is there
+            assert set(CANONICAL_FIELDS) <= set(header)
+
+
+def test_existing_columns_keep_their_place_and_new_ones_come_last(
+    engine: Engine, tmp_path: Path
+) -> None:
+    build(engine)
+    export(engine, tmp_path, datasets=list(DATASETS), fmt="csv")
+    for name, published in PUBLISHED_HEADERS.items():
+        header = _csv_header(tmp_path / f"{name}.csv")
+        assert header[: len(published)] == published, name
+    # fetches gained the columns revision 0003 added to the table, after the old ones
+    assert _csv_header(tmp_path / "fetches.csv")[len(PUBLISHED_HEADERS["fetches"]) :] == [
+        "final_url",
+        "content_hash",
+    ]
+    assert [list(FIRST_COLUMNS[name]) for name in DATASETS] == [
+        PUBLISHED_HEADERS[name] for name in DATASETS
+    ]
+
+
+def test_fetches_export_final_url_and_content_hash(engine: Engine, tmp_path: Path) -> None:
+    build(engine)
+    with engine.begin() as conn:
+        first = conn.execute(select(Fetch.id).order_by(Fetch.id).limit(1)).scalar_one()
+        conn.execute(
+            update(Fetch)
+            .where(Fetch.id == first)
+            .values(final_url="https://example.gov.cn/moved.html", content_hash="ab" * 32)
+        )
+    export(engine, tmp_path, datasets=["fetches"], fmt="jsonl")
+    row = next(r for r in read_rows(tmp_path / "fetches.jsonl", "jsonl") if r["fetch_id"] == first)
+    assert row["final_url"] == "https://example.gov.cn/moved.html"
+    assert row["content_hash"] == "ab" * 32
+
+
+def test_latest_has_the_columns_of_the_latest_versions_view(engine: Engine) -> None:
+    """The view (made by the migrations) and the export agree: a migration adding a field
+    recreates the view with it last, as the export puts it."""
+    with engine.connect() as conn:
+        view = list(conn.execute(text("SELECT * FROM latest_versions")).keys())
+    assert view == [name for name, _ in DATASETS["latest"].columns]
+
+
+def test_a_column_a_model_gains_is_exported_last_with_its_kind() -> None:
+    """What adding a metadata field does to the versions export, on a copy of the table."""
+    table = PAGE_VERSIONS.to_metadata(MetaData())
+    table.append_column(Column("signed_date", Date, nullable=True))
+    columns = [
+        *export_module._table_columns(table, key="version_id"),
+        SOURCES.c.name.label("source_name"),
+        PAGES.c.url.label("url"),
+    ]
+    ordered = export_module._ordered("versions", columns)
+    names = [column.name for column in ordered]
+    assert names[: len(PUBLISHED_HEADERS["versions"])] == PUBLISHED_HEADERS["versions"]
+    assert names[-1] == "signed_date"
+    assert column_kind(ordered[-1]) == "date"
+
+
+def test_a_column_no_format_can_hold_is_refused_by_name() -> None:
+    with pytest.raises(TypeError, match=r"blobs\.data"):
+        column_kind(BLOBS.c.data)
+
+
+def test_querying_doc_names_what_latest_leaves_out() -> None:
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "querying.md").read_text("utf-8")
+    for table, names in LATEST_LEAVES_OUT.items():
+        for name in names:
+            assert f"`{table}.{name}`" in doc, name

@@ -94,7 +94,8 @@ METADATA_LABELS: dict[str, str] = {
     "内容描述": "summary",
 }
 
-#: Fields whose values are dates (parsed to ISO ``YYYY-MM-DD``).
+#: Fields whose values are dates (parsed to ISO ``YYYY-MM-DD``): storage's DATE columns
+#: (tests/storage/test_content.py holds the two equal).
 DATE_FIELDS: frozenset[str] = frozenset(
     {"published_date", "written_date", "effective_date", "expiry_date"}
 )

@@ -2,40 +2,20 @@
 
 The field names here are the public interface: they are the keys of
 ``govarchive parse --json`` and the column names of ``page_versions`` and
-``task_sections``. Change them only with a migration and a note in docs/schema.md.
+``task_sections``. Change them only as docs/contributing.md ("Adding a field") says: with
+the model's column, a migration and a new PARSER_VERSION.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
-
-#: Canonical metadata fields, in the order they are printed and stored.
-CANONICAL_FIELDS: tuple[str, ...] = (
-    "title",
-    "index_no",
-    "category",
-    "publisher",
-    "topic",
-    "doc_number",
-    "published_date",
-    "published_at",
-    "written_date",
-    "effective_date",
-    "expiry_date",
-    "validity",
-    "source",
-    "keywords",
-    "summary",
-)
-
-#: Fields of a task section besides ``number``, ``title`` and ``extra``.
-SECTION_FIELDS: tuple[str, ...] = ("status", "progress", "problems", "next_steps")
 
 
 @dataclass(frozen=True, slots=True)
 class Metadata:
-    """The labelled metadata block of a disclosure page.
+    """The labelled metadata block of a disclosure page: the parser's list of metadata
+    fields (:data:`CANONICAL_FIELDS` is read from it), one ``page_versions`` column each.
 
     Dates are ISO ``YYYY-MM-DD`` strings. ``published_at`` is an ISO 8601
     datetime with the page's offset (``2021-10-11T09:25:00+08:00``; Chinese
@@ -72,6 +52,19 @@ class Section:
     problems: str | None = None
     next_steps: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
+
+
+#: Canonical metadata fields, in the order they are printed and stored: the fields of
+#: Metadata. Its twin on storage's side is storage.models.CANONICAL_FIELDS (the
+#: ``page_versions`` columns; the parser never imports storage), held equal by a test.
+CANONICAL_FIELDS: tuple[str, ...] = tuple(
+    f.name for f in fields(Metadata) if f.name != "metadata_extra"
+)
+
+#: Fields of a task section besides ``number``, ``title`` and ``extra``: those of Section.
+SECTION_FIELDS: tuple[str, ...] = tuple(
+    f.name for f in fields(Section) if f.name not in ("number", "title", "extra")
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -66,6 +67,15 @@ def test_metadata_synonyms(label: str, field: str) -> None:
 def test_every_metadata_field_is_canonical() -> None:
     assert set(METADATA_LABELS.values()) <= set(CANONICAL_FIELDS)
     assert set(SECTION_LABELS.values()) == set(SECTION_FIELDS)
+
+
+def test_every_field_has_labels_here_and_in_docs_parsing_md() -> None:
+    """A field added to Metadata is read from some label (published_at comes with the
+    published date's time), and docs/parsing.md's table of labels has a row for it."""
+    assert set(CANONICAL_FIELDS) - {"published_at"} <= set(METADATA_LABELS.values())
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "parsing.md").read_text("utf-8")
+    rows = set(re.findall(r"^\| (\w+) \|", doc, re.M))
+    assert set(CANONICAL_FIELDS) <= rows, set(CANONICAL_FIELDS) - rows
 
 
 def test_label_tables_do_not_overlap() -> None:

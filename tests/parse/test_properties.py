@@ -12,12 +12,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from scraper.parse import CANONICAL_FIELDS, PageRecord, parse_page
+from scraper.parse.labels import DATE_FIELDS
 
 _SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _ISO_STAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\+08:00")
 _MARKERS = re.compile("[\ufdd0-\ufddf]")
-_DATE_FIELDS = ("published_date", "written_date", "effective_date", "expiry_date")
 
 PAGE = """<!DOCTYPE html><html><head><meta charset="{charset}">
 <title>2021年度三季度政府工作报告任务进展情况_宣城市数据资源局</title>
@@ -59,7 +59,7 @@ def check(record: PageRecord) -> None:
         value = getattr(metadata, name)
         assert value is None or (isinstance(value, str) and value == value.strip() and value)
         assert value is None or not _MARKERS.search(value)
-    for name in _DATE_FIELDS:
+    for name in DATE_FIELDS:
         value = getattr(metadata, name)
         assert value is None or _ISO_DATE.fullmatch(value)
     assert metadata.published_at is None or _ISO_STAMP.fullmatch(metadata.published_at)

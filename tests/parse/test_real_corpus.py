@@ -15,8 +15,11 @@ from collections import Counter
 
 import pytest
 
+from scraper.parse.record import CANONICAL_FIELDS
 from tests.realcorpus import (
     CORE_FIELDS,
+    LABELLED_FIELDS,
+    REAL_DIR,
     RealPage,
     field_results,
     git_blob_id,
@@ -80,6 +83,16 @@ def test_each_page_is_the_saved_bytes_with_its_provenance(slug: str) -> None:
     import hashlib
 
     assert hashlib.sha256(data).hexdigest() == provenance["sha256"]
+
+
+def test_the_corpus_knows_every_field() -> None:
+    """A metadata field added to the parser is labelled on the real pages that show it:
+    tests/realcorpus.py lists it (OPTIONAL_FIELDS for a new one) and the README's label
+    table says which labels mean it. ``published_at`` is never labelled."""
+    assert set(LABELLED_FIELDS) | {"published_at"} == set(CANONICAL_FIELDS)
+    readme = (REAL_DIR / "README.md").read_text("utf-8")
+    for name in LABELLED_FIELDS:
+        assert f"\n| {name} |" in readme, name
 
 
 @per_page

@@ -9,6 +9,7 @@ import pytest
 
 from scraper.parse import (
     CANONICAL_FIELDS,
+    PARSER_VERSION,
     SECTION_FIELDS,
     Metadata,
     PageRecord,
@@ -52,3 +53,39 @@ def test_to_dict_keys_are_the_public_field_names() -> None:
     # the dict is a copy: changing it never changes the frozen record
     d["metadata"]["metadata_extra"]["x"] = "y"
     assert record.metadata.metadata_extra == {"体裁分类": "通知"}
+
+
+#: The record's fields as of the parser version named. The content hash covers every key
+#: of the record, a null one too, so a record that gains a field hashes differently for
+#: every page: only a new PARSER_VERSION makes the crawl re-read the stored latest version
+#: before comparing (storage/archive.py) instead of filing every page as changed. Update
+#: this pin whenever PARSER_VERSION is bumped (docs/contributing.md, "Adding a field").
+RECORD_FIELDS_AS_OF: tuple[str, tuple[str, ...], tuple[str, ...]] = (
+    "2",
+    (
+        "title",
+        "index_no",
+        "category",
+        "publisher",
+        "topic",
+        "doc_number",
+        "published_date",
+        "published_at",
+        "written_date",
+        "effective_date",
+        "expiry_date",
+        "validity",
+        "source",
+        "keywords",
+        "summary",
+    ),
+    ("status", "progress", "problems", "next_steps"),
+)
+
+
+def test_a_new_field_comes_with_a_new_parser_version() -> None:
+    version, fields, section_fields = RECORD_FIELDS_AS_OF
+    assert version == PARSER_VERSION, "PARSER_VERSION was bumped: update RECORD_FIELDS_AS_OF"
+    assert (fields, section_fields) == (CANONICAL_FIELDS, SECTION_FIELDS), (
+        "the record's fields changed: bump PARSER_VERSION (scraper/parse/__init__.py)"
+    )

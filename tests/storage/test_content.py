@@ -11,8 +11,9 @@ from datetime import UTC, date, datetime, timedelta, timezone
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from sqlalchemy import Date, Text
 
-from scraper.parse import record
+from scraper.parse import labels, record
 from storage import content
 from storage.content import (
     CANONICAL_FIELDS,
@@ -22,12 +23,28 @@ from storage.content import (
     section_values,
     version_values,
 )
+from storage.models import PAGE_VERSIONS
+from storage.types import UTCDateTime
 from tests.storage.factories import make_doc
 
 
 def test_field_lists_match_the_parser() -> None:
+    # One list on each side of the layering rule (storage never imports scraper): the
+    # page_versions columns made with metadata_field(), and the parser's Metadata.
     assert CANONICAL_FIELDS == record.CANONICAL_FIELDS
     assert content.SECTION_FIELDS == record.SECTION_FIELDS
+    assert content.DATE_FIELDS == labels.DATE_FIELDS
+    assert frozenset({"published_at"}) == content.DATETIME_FIELDS  # metadata._time sets it
+
+
+def test_metadata_fields_are_columns_the_parser_can_fill() -> None:
+    """A metadata field is a nullable text, date or timestamp column: the parser gives a
+    string, an ISO date or an ISO datetime, or nothing."""
+    for name in CANONICAL_FIELDS:
+        column = PAGE_VERSIONS.c[name]
+        assert column.nullable, name
+        assert isinstance(column.type, Text | Date | UTCDateTime), (name, column.type)
+    assert CANONICAL_FIELDS[0] == "title"  # carries_content skips the first: every page has one
 
 
 def test_typed_dicts_mirror_page_record_to_dict() -> None:
@@ -39,9 +56,10 @@ def test_typed_dicts_mirror_page_record_to_dict() -> None:
         encoding_source="meta",
     ).to_dict()
     assert set(typing.get_type_hints(content.ParsedDoc)) == set(sample)
-    assert set(typing.get_type_hints(content.ParsedMetadata)) == set(sample["metadata"])
+    assert list(sample["metadata"]) == [*CANONICAL_FIELDS, "metadata_extra"]
     assert set(typing.get_type_hints(content.ParsedSection)) == set(sample["sections"][0])
-    assert [f.name for f in dataclasses.fields(record.Metadata)][:15] == list(CANONICAL_FIELDS)
+    names = [f.name for f in dataclasses.fields(record.Metadata)]
+    assert names == [*CANONICAL_FIELDS, "metadata_extra"]
 
 
 def test_content_hash_is_sha256_of_canonical_json() -> None:
@@ -125,7 +143,7 @@ def test_every_content_field_changes_the_hash(change: tuple[str, str]) -> None:
     kind, name = change
     if kind == "metadata":
         value: typing.Any = {"新": "值"} if name == "metadata_extra" else "2020-01-02"
-        changed["metadata"][name] = value  # type: ignore[literal-required]
+        changed["metadata"][name] = value
     elif kind == "section":
         changed["sections"][0][name] = {"新": "值"} if name == "extra" else "已完成"  # type: ignore[literal-required]
     else:
@@ -179,7 +197,7 @@ def _empty(**metadata: typing.Any) -> ParsedDoc:
     absent: dict[str, typing.Any] = {name: None for name in CANONICAL_FIELDS[1:]}
     doc = make_doc(body="", sections=[], **absent)
     doc["metadata"]["metadata_extra"] = {}
-    doc["metadata"].update(metadata)  # type: ignore[typeddict-item]
+    doc["metadata"].update(metadata)
     return doc
 
 
