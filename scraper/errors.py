@@ -18,7 +18,8 @@ as a fetch outcome. FetchError and its subclasses never leave
 :mod:`scraper.fetching`: the fetcher turns them into a ``FetchResult``.
 
 Storage errors live in :mod:`storage.errors` (storage never imports scraper); the CLI
-maps both trees to messages and exit codes in one place (:mod:`scraper.cli`).
+maps both trees to messages and exit codes in one place
+(``translated_errors`` in :mod:`scraper.commands.common`).
 Library exceptions (httpx, yaml, OSError) are translated exactly once, at the
 boundary, with ``raise … from exc``.
 """

@@ -33,8 +33,12 @@ from scraper.crawling.exclusive import crawl_unless_busy
 from scraper.crawling.pipeline import Reporter, SourceRun
 from scraper.logs import configure_logging
 from scraper.shutdown import shutdown_handlers
+from storage.models import FetchOutcome
 
 log = logging.getLogger("govarchive.crawl")
+
+# What the progress bar counts as an error: the page was not archived this time.
+_COUNTED_AS_ERRORS = (FetchOutcome.ERROR, FetchOutcome.BLOCKED, FetchOutcome.SKIPPED_HOST_PAUSED)
 
 
 class _BarReporter:
@@ -54,11 +58,11 @@ class _BarReporter:
     def pages_found(self, source: str, total: int) -> None:
         self.progress.update(self.tasks[source], total=total, stats="")
 
-    def page_done(self, source: str, outcome: str) -> None:
+    def page_done(self, source: str, outcome: FetchOutcome) -> None:
         counts = self.counts[source]
-        if outcome == "new_version":
+        if outcome is FetchOutcome.NEW_VERSION:
             counts["new"] += 1
-        elif outcome in ("error", "blocked", "skipped_host_paused"):
+        elif outcome in _COUNTED_AS_ERRORS:
             counts["errors"] += 1
         self.progress.update(
             self.tasks[source],
@@ -82,7 +86,7 @@ class _LogReporter:
     def pages_found(self, source: str, total: int) -> None:
         log.info("%s: %d detail pages to check", source, total)
 
-    def page_done(self, source: str, outcome: str) -> None:
+    def page_done(self, source: str, outcome: FetchOutcome) -> None:
         if self.verbose:
             log.info("%s: page %s", source, outcome)
 

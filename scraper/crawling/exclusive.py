@@ -22,12 +22,13 @@ from sqlalchemy import Engine
 from scraper.config import Config, SourceConfig
 from scraper.crawling.pipeline import Reporter, SourceRun, run_crawl
 from storage.locks import source_locks
+from storage.models import RunStatus
 
 # The command's logger: these lines are what `govarchive crawl` prints.
 log = logging.getLogger("govarchive.crawl")
 
 #: Run statuses that mean every request of the source failed (or was blocked).
-FAILED_STATUSES = frozenset({"failed", "blocked"})
+FAILED_STATUSES = frozenset({RunStatus.FAILED, RunStatus.BLOCKED})
 
 
 @dataclass(frozen=True, slots=True)

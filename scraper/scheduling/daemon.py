@@ -53,6 +53,7 @@ from scraper.shutdown import exit_at_once, shutdown_handlers, signal_handlers
 from storage.engine import normalise_url, redact_url
 from storage.errors import StorageError
 from storage.locks import lock_holder, try_lock_source
+from storage.models import FetchOutcome
 from storage.runs import utcnow
 from storage.status import runs_since
 
@@ -80,7 +81,7 @@ class _RunLogReporter:
     def pages_found(self, source: str, total: int) -> None:
         log.debug("%s: %d detail pages to check", source, total)
 
-    def page_done(self, source: str, outcome: str) -> None:
+    def page_done(self, source: str, outcome: FetchOutcome) -> None:
         pass
 
     def source_finished(self, run: SourceRun) -> None:

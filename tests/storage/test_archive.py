@@ -113,7 +113,7 @@ def test_volatile_only_change_is_not_a_version(engine: Engine) -> None:
     crawl.page(URL, doc, raw=raw_page(doc, views=17))
     # Same parsed record, different bytes: a view counter and a re-encoding.
     result = crawl.page(URL, make_doc(encoding="gb18030"), raw=raw_page(doc, views=18))
-    assert result.outcome == "unchanged"
+    assert result.outcome == FetchOutcome.UNCHANGED
     assert count(engine, PageVersion) == 1
     assert count(engine, Blob) == 1
     last = rows(engine, "SELECT raw_hash, outcome FROM fetches ORDER BY id DESC")[0]
@@ -164,7 +164,7 @@ def test_parser_upgrade_alone_never_makes_a_version(engine: Engine) -> None:
         return new
 
     result = crawl.page(URL, new, raw=stored_raw, parser_version="2", reparse=reparse)
-    assert result.outcome == "unchanged"
+    assert result.outcome == FetchOutcome.UNCHANGED
     assert calls == [(stored_raw, "text/html; charset=utf-8")]
     assert count(engine, PageVersion) == 1
     # The old row is not rewritten here.
@@ -219,7 +219,7 @@ def test_gone_sets_gone_at_once_and_keeps_versions(engine: Engine) -> None:
     ]
     # It comes back unchanged: gone_at is cleared, no new version.
     back = crawl.page(URL, make_doc())
-    assert back.outcome == "unchanged"
+    assert back.outcome == FetchOutcome.UNCHANGED
     assert known_pages(engine, crawl.source_id)[0].gone_at is None
 
 

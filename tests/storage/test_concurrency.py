@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, func, select, text
 
-from storage.models import Blob, BlobDict, Fetch, Page, PageVersion, TaskSection
+from storage.models import Blob, BlobDict, Fetch, FetchOutcome, Page, PageVersion, TaskSection
 from tests.storage import workers
 from tests.storage.factories import Crawl, make_doc
 
@@ -126,4 +126,4 @@ def test_killed_transaction_leaves_nothing_and_a_rerun_writes_once(
     after = counts(engine)
     assert after["page_versions"] == before["page_versions"] + 1
     assert after["fetches"] == before["fetches"] + 1
-    assert crawl.page(URL, make_doc(body="B")).outcome == "unchanged"
+    assert crawl.page(URL, make_doc(body="B")).outcome == FetchOutcome.UNCHANGED
