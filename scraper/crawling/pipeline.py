@@ -290,19 +290,8 @@ class _SourceCrawl:
             return
         except Exception as exc:  # one bad page never stops the crawl
             log.exception("could not archive %s", result.url)
-            archive.record_fetch(
-                self.engine,
-                run_id=self.run_id,
-                source_id=self.source_id,
-                url=result.url,
-                final_url=result.final_url,
-                requested_at=result.requested_at,
-                outcome=FetchOutcome.ERROR,
-                http_status=result.status,
-                error=f"archive failed: {type(exc).__name__}: {exc}",
-                elapsed_ms=result.elapsed_ms,
-                nbytes=len(result.body),
-            )
+            error = f"archive failed: {type(exc).__name__}: {exc}"
+            self._record(result, FetchOutcome.ERROR, error=error)
             self._done(FetchOutcome.ERROR)
             return
         self._done(written.outcome)
