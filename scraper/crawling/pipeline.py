@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Coroutine, Iterable, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
@@ -26,11 +27,13 @@ from sqlalchemy import Engine
 from scraper.config import Config, SourceConfig
 from scraper.crawling.discover import Discovery, discover_detail_urls
 from scraper.crawling.parsepool import ParserPool, ParseTimeout
+from scraper.crawling.writer import ArchiveWriter
 from scraper.fetching.fetch import Fetcher
 from scraper.fetching.response import FetchKind, FetchResult
 from scraper.fetching.urls import host_of
 from scraper.parse import PARSER_VERSION, PageRecord
 from scraper.reader import read_page
+from scraper.settings import CrawlSettings
 from storage import archive
 from storage.archive import PageState, RunSummary
 from storage.content import ParsedDoc
@@ -196,6 +199,7 @@ class _SourceCrawl:
         engine: Engine,
         fetcher: Fetcher,
         parser: ParserPool,
+        writer: ArchiveWriter,
         reporter: Reporter,
         stop: asyncio.Event,
     ) -> None:
@@ -204,6 +208,8 @@ class _SourceCrawl:
         self.engine = engine
         self.fetcher = fetcher
         self.parser = parser
+        self.writer = writer
+        self._writes: set[asyncio.Future[Any]] = set()
         self.reporter = reporter
         self.stop = stop
         self.allowed = frozenset(source.settings.allowed_hosts)
@@ -227,17 +233,26 @@ class _SourceCrawl:
             outcome, tally = FetchOutcome.LIST_PAGE, _LIST_END
         else:
             outcome = tally = fetch_outcome(result.kind)
-        self._record(result, outcome)
+        await self._record(result, outcome)
         self.outcomes.append(tally)
         return result
+
+    async def _db(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        """Return ``fn(self.engine, *args, **kwargs)`` (a :mod:`storage` call), run in a
+        writer thread: the event loop keeps fetching for every source meanwhile. Each call
+        is one storage function, so a page's write stays one transaction."""
+        future = self.writer.start(fn, self.engine, *args, **kwargs)
+        self._writes.add(future)
+        future.add_done_callback(self._writes.discard)
+        return await asyncio.shield(future)
 
     async def visit(self, url: str) -> None:
         """Fetch, parse and archive one detail page; every path writes a fetches row."""
         host = host_of(url)
         now = datetime.now(UTC)
         if host in self.health.paused:
-            archive.record_fetch(
-                self.engine,
+            await self._db(
+                archive.record_fetch,
                 run_id=self.run_id,
                 source_id=self.source_id,
                 url=url,
@@ -259,13 +274,13 @@ class _SourceCrawl:
         if result.kind is not FetchKind.OK or result.body is None:
             ok = result.kind is FetchKind.OK  # an OK without a body: nothing to archive
             outcome = FetchOutcome.ERROR if ok else fetch_outcome(result.kind)
-            self._record(result, outcome)
+            await self._record(result, outcome)
             self._done(outcome)
             return
         try:
             doc = await self._parse(result)
-            written = archive.archive_page(
-                self.engine,
+            written = await self._db(
+                archive.archive_page,
                 run_id=self.run_id,
                 source_id=self.source_id,
                 url=result.url,
@@ -285,13 +300,13 @@ class _SourceCrawl:
             raise
         except ParseTimeout as exc:  # a page that would hold the crawl: stopped, recorded
             log.warning("%s", exc)
-            self._record(result, FetchOutcome.ERROR, error=str(exc))
+            await self._record(result, FetchOutcome.ERROR, error=str(exc))
             self._done(FetchOutcome.ERROR)
             return
         except Exception as exc:  # one bad page never stops the crawl
             log.exception("could not archive %s", result.url)
             error = f"archive failed: {type(exc).__name__}: {exc}"
-            self._record(result, FetchOutcome.ERROR, error=error)
+            await self._record(result, FetchOutcome.ERROR, error=error)
             self._done(FetchOutcome.ERROR)
             return
         self._done(written.outcome)
@@ -310,14 +325,14 @@ class _SourceCrawl:
         )
         return cast(ParsedDoc, doc)
 
-    def _record(
+    async def _record(
         self, result: FetchResult, outcome: FetchOutcome, *, error: str | None = None
     ) -> None:
         """Write the fetches row of a request that produced no version: under the URL
         requested (so a known page redirected to an error page is the page marked gone),
         with where the redirects led as ``final_url``; ``error`` overrides the fetch's."""
-        archive.record_fetch(
-            self.engine,
+        await self._db(
+            archive.record_fetch,
             run_id=self.run_id,
             source_id=self.source_id,
             url=result.url,
@@ -349,15 +364,15 @@ class _SourceCrawl:
         return urls if limit is None else urls[:limit]
 
     async def run(self, limit: int | None) -> SourceRun:
-        self.source_id = archive.ensure_source(self.engine, self.source.name)
-        stale = archive.mark_stale_runs(self.engine, self.source_id)
+        self.source_id = await self._db(archive.ensure_source, self.source.name)
+        stale = await self._db(archive.mark_stale_runs, self.source_id)
         if stale:
             log.info(
                 "%s: %d earlier run(s) left unfinished marked interrupted", self.source.name, stale
             )
-        self.run_id = archive.start_run(self.engine, self.source_id)
+        self.run_id = await self._db(archive.start_run, self.source_id)
         self.reporter.source_started(self.source.name)
-        self.known = {p.url: p for p in archive.known_pages(self.engine, self.source_id)}
+        self.known = {p.url: p for p in await self._db(archive.known_pages, self.source_id)}
         error: str | None = None
         discovery: Discovery | None = None
         try:
@@ -378,7 +393,10 @@ class _SourceCrawl:
         status = run_status(self.outcomes, interrupted=self.stop.is_set())
         if error is not None and status is RunStatus.COMPLETED:
             status = RunStatus.FAILED
-        summary = archive.finish_run(self.engine, self.run_id, status)
+        # writes whose page was cancelled by a stop still finish in their thread: the
+        # run's counts must include them
+        await self.writer.drain(set(self._writes))
+        summary = await self._db(archive.finish_run, self.run_id, status)
         run = SourceRun(
             source=self.source.name,
             run_id=self.run_id,
@@ -395,9 +413,10 @@ class _SourceCrawl:
     async def _unless_stopped(self, work: Coroutine[Any, Any, T]) -> T | None:
         """Await ``work``; once ``stop`` is set, give it STOP_GRACE seconds, then cancel it.
 
-        Returns its result, or None when it was cancelled. Cancelling is safe: the
-        archive writes are synchronous, so a cancellation lands between pages (or
-        inside a fetch or a retry wait), never inside a transaction.
+        Returns its result, or None when it was cancelled. Cancelling is safe: an
+        archive write runs in a writer thread behind a shield, so a cancellation lands
+        in a fetch, a retry wait or a parse, and a write in progress finishes (as one
+        transaction) before the run is closed.
         """
         task = asyncio.ensure_future(work)
         stopped = asyncio.ensure_future(self.stop.wait())
@@ -428,8 +447,42 @@ class _SourceCrawl:
                     return
                 await self.visit(url)
 
-        workers = max(1, min(self.settings.max_concurrency, len(urls)))
-        await asyncio.gather(*(worker() for _ in range(workers)))
+        await asyncio.gather(*(worker() for _ in range(visitors(self.settings, len(urls)))))
+
+
+def visitors(settings: CrawlSettings, pages: int) -> int:
+    """Return how many pages of one source are visited at once. Pure.
+
+    Enough to keep each of its hosts' request slots busy while earlier pages parse and
+    are written (two per slot), and no more: hundreds of sources share one loop and one
+    Fetcher, and a visitor beyond that would only wait on its host's rate limit.
+    """
+    hosts = max(1, len(settings.allowed_hosts))
+    depth = 2 * max(1, settings.per_host_concurrency) * hosts
+    return max(1, min(settings.max_concurrency, depth, pages))
+
+
+async def crawl_source(
+    source: SourceConfig,
+    engine: Engine,
+    *,
+    fetcher: Fetcher,
+    parser: ParserPool,
+    writer: ArchiveWriter,
+    stop: asyncio.Event,
+    reporter: Reporter | None = None,
+    limit: int | None = None,
+) -> SourceRun:
+    """Crawl one source with shared means: the ``fetcher`` (whose per-host limits then
+    hold across every source using it), the ``parser`` pool and the archive ``writer``.
+
+    What long-lived crawlers (the daemon's loop, a queue worker) call once per run;
+    :func:`crawl` is this for a list of sources with means of its own. Returns the run;
+    writes its ``crawl_runs`` row, fetches and versions. Raises only for the storage
+    errors no page can work around (:data:`FATAL_STORAGE_ERRORS`).
+    """
+    job = _SourceCrawl(source, engine, fetcher, parser, writer, reporter or _NullReporter(), stop)
+    return await job.run(limit)
 
 
 async def crawl(
@@ -440,39 +493,48 @@ async def crawl(
     limit: int | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
     parser: ParserPool | None = None,
+    writer: ArchiveWriter | None = None,
     stop: asyncio.Event | None = None,
     reporter: Reporter | None = None,
 ) -> list[SourceRun]:
     """Crawl ``sources`` (default: all configured) into the archive behind ``engine``.
 
     Sources run concurrently and share one :class:`~scraper.fetching.fetch.Fetcher`, so hosts
-    shared by several sources keep one rate limit, and one :class:`ParserPool`: pages are
-    parsed in worker processes, each within its source's ``parse_timeout``. Returns one
-    :class:`SourceRun` per source, in config order. Writes runs, fetches and versions;
-    deletes nothing. Setting ``stop`` makes workers finish the page in hand and close runs
-    as ``interrupted``. ``transport`` and ``parser`` stand in for the HTTP transport and
-    the parser pool (tests).
+    shared by several sources keep one rate limit, one :class:`ParserPool` (pages are
+    parsed in worker processes, each within its source's ``parse_timeout``) and one
+    :class:`ArchiveWriter` (archive writes run in threads, off the event loop). Returns
+    one :class:`SourceRun` per source, in config order. Writes runs, fetches and
+    versions; deletes nothing. Setting ``stop`` makes workers finish the page in hand and
+    close runs as ``interrupted``. ``transport``, ``parser`` and ``writer`` stand in for
+    the HTTP transport, the parser pool and the writer (tests, benches).
     """
     chosen = list(sources) if sources is not None else list(config.sources)
     stop_event = stop or asyncio.Event()
-    sink: Reporter = reporter or _NullReporter()
     settings = config.crawl
-    own = parser is None  # an injected pool (tests) is its owner's to close
-    pool = ParserPool(settings.parse_workers, settings.parse_timeout) if own else parser
-    assert pool is not None
-    try:
+    with ExitStack() as owned:  # what this call made, it closes; what it was given, not
+        if parser is None:
+            parser = owned.enter_context(ParserPool(settings.parse_workers, settings.parse_timeout))
+        if writer is None:
+            writer = owned.enter_context(ArchiveWriter.for_engine(engine))
         async with Fetcher(
             user_agent=settings.user_agent,
             max_concurrency=settings.max_concurrency,
             transport=transport,
         ) as fetcher:
             jobs = [
-                _SourceCrawl(s, engine, fetcher, pool, sink, stop_event).run(limit) for s in chosen
+                crawl_source(
+                    s,
+                    engine,
+                    fetcher=fetcher,
+                    parser=parser,
+                    writer=writer,
+                    stop=stop_event,
+                    reporter=reporter,
+                    limit=limit,
+                )
+                for s in chosen
             ]
             return list(await asyncio.gather(*jobs))
-    finally:
-        if own:
-            pool.close()
 
 
 def run_crawl(
