@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 
-from scraper.fetching.fetch import MAX_REDIRECTS, Fetcher, fetch_once
+from scraper.fetching.fetch import MAX_REDIRECTS, ROBOTS_MAX_AGE_SECONDS, Fetcher, fetch_once
 from scraper.fetching.response import FetchKind, FetchResult
 from scraper.settings import CrawlSettings
 from tests.site import pages
@@ -325,6 +325,32 @@ def test_robots_fetched_once_per_host_even_concurrently(
     assert {r.kind for r in results} == {FetchKind.OK}
     assert site.hits("/robots.txt") == 1
     assert other.hits("/robots.txt") == 1
+
+
+def test_robots_is_read_again_after_a_day_by_a_long_lived_fetcher(site: TestSite) -> None:
+    """A daemon's Fetcher lives for weeks: a site that opens or closes a path is obeyed
+    within a day (RFC 9309 2.4), not only after a restart."""
+    site.robots("User-agent: *\nDisallow: /x\n")
+    site.add("/x", "x")
+    fake = FakeTime()
+
+    async def go() -> list[FetchResult]:
+        async with fetcher(fake) as f:
+            first = await f.fetch(site.url("/x"), ROBOTS, allowed_hosts=(site.host,))
+            fake.now += ROBOTS_MAX_AGE_SECONDS - 1
+            still = await f.fetch(site.url("/x"), ROBOTS, allowed_hosts=(site.host,))
+            site.robots("User-agent: *\nDisallow:\n")
+            fake.now += 2
+            later = await f.fetch(site.url("/x"), ROBOTS, allowed_hosts=(site.host,))
+            return [first, still, later]
+
+    first, still, later = run(go())
+    assert (first.kind, still.kind, later.kind) == (
+        FetchKind.ROBOTS,
+        FetchKind.ROBOTS,
+        FetchKind.OK,
+    )
+    assert site.hits("/robots.txt") == 2
 
 
 def test_robots_ignored_when_disabled(site: TestSite) -> None:

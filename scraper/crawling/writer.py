@@ -59,9 +59,7 @@ class ArchiveWriter:
             raise ValueError(f"threads must be >= 0, not {threads}")
         self.threads = threads
         self._pool = (
-            ThreadPoolExecutor(threads, thread_name_prefix="govarchive-writer")
-            if threads
-            else None
+            ThreadPoolExecutor(threads, thread_name_prefix="govarchive-writer") if threads else None
         )
         self._pending: set[asyncio.Future[Any]] = set()
 

@@ -1,10 +1,12 @@
 """Polite fetching over one httpx client: the only module that imports httpx.
 
-A :class:`Fetcher` lives for one crawl. It keeps, per host (``host:port``): a
-rate limit (``requests_per_second``, slowed further by robots.txt Crawl-delay up
-to ``max_crawl_delay``), a concurrency limit (``per_host_concurrency``) and the
-robots.txt rules (fetched once, its first 500 KiB kept). Across hosts it caps
-requests in flight at ``max_concurrency``. Pausing a failing host
+A :class:`Fetcher` lives for one crawl, or for the life of a daemon or queue worker
+whose crawls all share it. It keeps, per host (``host:port``): a rate limit
+(``requests_per_second``, slowed further by robots.txt Crawl-delay up to
+``max_crawl_delay``), a concurrency limit (``per_host_concurrency``) and the
+robots.txt rules (its first 500 KiB, fetched once and again after a day). Across
+hosts it caps requests in flight at ``max_concurrency``. Sharing one Fetcher is what
+makes a host's rate hold across every source that crawls it. Pausing a failing host
 (``host_failure_threshold``) is the pipeline's decision, made from the results.
 
 Long waits are said: a wait before a retry longer than :data:`LONG_WAIT_SECONDS`
@@ -52,6 +54,8 @@ MAX_REDIRECTS = 10
 #: Redirect hops followed for robots.txt (RFC 9309 asks for at least five).
 MAX_ROBOTS_REDIRECTS = 5
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+#: Seconds a host's robots.txt rules are used before they are fetched again.
+ROBOTS_MAX_AGE_SECONDS = 24 * 3600.0
 #: A wait before a retry longer than this many seconds is logged at WARNING, not INFO.
 LONG_WAIT_SECONDS = 5.0
 #: A whole response (headers and body) must arrive within this many ``timeout``s;
@@ -134,7 +138,7 @@ class Fetcher:
         self._global = asyncio.Semaphore(max_concurrency)
         self._limiter = HostRateLimiter()
         self._host_slots: dict[str, asyncio.Semaphore] = {}
-        self._robots: dict[tuple[str, str], RobotsRules] = {}
+        self._robots: dict[tuple[str, str], tuple[RobotsRules, float]] = {}  # rules, read at
         self._robots_locks: dict[tuple[str, str], asyncio.Lock] = {}
         self._delay_capped: set[tuple[str, float]] = set()  # (robots URL, cap) logged once
 
@@ -289,10 +293,13 @@ class Fetcher:
         key = (where, settings.user_agent)
         lock = self._robots_locks.setdefault(key, asyncio.Lock())
         async with lock:
-            rules = self._robots.get(key)
-            if rules is None:
-                rules = await self._load_robots(where, settings)
-                self._robots[key] = rules
+            cached = self._robots.get(key)
+            # A Fetcher shared by a daemon lives for weeks: rules older than a day are
+            # read again (RFC 9309 2.4 asks crawlers not to keep them longer).
+            if cached is None or self._clock() - cached[1] > ROBOTS_MAX_AGE_SECONDS:
+                cached = (await self._load_robots(where, settings), self._clock())
+                self._robots[key] = cached
+            rules = cached[0]
         capped = rules.capped(settings.max_crawl_delay)
         if capped is not rules and (where, settings.max_crawl_delay) not in self._delay_capped:
             self._delay_capped.add((where, settings.max_crawl_delay))
