@@ -68,6 +68,7 @@ _LIMITS: dict[str, tuple[float, bool]] = {
     "parse_workers": (1, True),
     "jitter_seconds": (0, True),
     "misfire_grace_seconds": (1, True),
+    "max_parallel_sources": (1, True),
 }
 # Source names appear on the command line (--source NAME), in logs and in lock keys.
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")

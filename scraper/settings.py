@@ -27,8 +27,10 @@ class CrawlSettings:
     requests_per_second: float = 1.0
     #: Requests in flight to one host at once.
     per_host_concurrency: int = 1
-    #: Requests in flight across all hosts at once.
-    max_concurrency: int = 8
+    #: Requests in flight across all hosts at once, per process (crawl-wide: the
+    #: ``crawl:`` value counts). A daemon or worker crawling hundreds of sources needs
+    #: it high; the per-host limits are what keep each site's load down.
+    max_concurrency: int = 100
     #: Seconds before a request (connect, read, write or pool wait) times out.
     timeout: float = 30.0
     #: Further attempts after the first on connection errors, timeouts, 429 and 5xx.
@@ -71,3 +73,6 @@ class SchedulerSettings:
     jitter_seconds: int = 300
     #: A run missed by at most this many seconds (daemon down, machine asleep) still runs, once.
     misfire_grace_seconds: int = 6 * 3600
+    #: Sources one daemon crawls at once, in one event loop sharing one Fetcher (so a
+    #: host's rate holds across all its sources); sources beyond wait their turn.
+    max_parallel_sources: int = 200

@@ -5,6 +5,8 @@
 - ``source_locks(engine, sources)`` — a ``with`` block holding the locks of every free
   source among ``sources``; yields (locked names, {busy name: holder}). For one-shot
   commands such as ``govarchive crawl``.
+- ``LockSession(engine, role)`` — many locks on one PostgreSQL session, for a daemon
+  or worker crawling hundreds of sources at once (``lock.try_lock(source)``).
 - ``lock_holder(engine, source) -> str | None`` — who holds it ("pid 4242 on host
   crawler-2 since …"), or None when it is free. Never takes the lock.
 
@@ -233,7 +235,7 @@ def _pg_try_lock(engine: Engine, source: str) -> SourceLock | None:
                 conn.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": key}).scalar_one()
             )
             if got:
-                _pg_describe_session(conn, source)
+                _pg_describe_session(conn, f"crawl {source}")
             conn.commit()  # leave no transaction open on a session kept for hours
         except BaseException:
             conn.invalidate()
@@ -246,10 +248,10 @@ def _pg_try_lock(engine: Engine, source: str) -> SourceLock | None:
     return SourceLock(source, _PgReleaser(conn, key))
 
 
-def _pg_describe_session(conn: Connection, source: str) -> None:
+def _pg_describe_session(conn: Connection, doing: str) -> None:
     # application_name shows in pg_stat_activity (and in lock_holder's message);
     # keepalives make the server end the session of a machine that died.
-    note = f"govarchive crawl {source} pid {os.getpid()} on {socket.gethostname()}"[:63]
+    note = f"govarchive {doing} pid {os.getpid()} on {socket.gethostname()}"[:63]
     conn.execute(text("SELECT set_config('application_name', :v, false)"), {"v": note})
     for name, value in (
         ("tcp_keepalives_idle", "60"),
@@ -282,6 +284,118 @@ def _pg_holder(engine: Engine, source: str) -> str | None:
     where = f" from {addr}" if addr else ""
     when = f" since {since.astimezone(UTC).isoformat(timespec='seconds')}" if since else ""
     return f"{who} (server pid {pid}{where}){when}"
+
+
+class LockSession:
+    """The crawl locks of a process that crawls many sources at once, on one session.
+
+    :func:`try_lock_source` keeps a PostgreSQL connection per held lock; a daemon or
+    worker crawling hundreds of sources would exhaust the engine's pool and the
+    server's ``max_connections``. A LockSession holds all of its process's advisory
+    locks on one dedicated session instead (described as ``govarchive <role> pid …``
+    for :func:`lock_holder`). The guarantee is the same: the server drops every lock when
+    that session ends, so a killed process frees its sources. On SQLite each lock is
+    still its own file (no connection is involved), exactly as with
+    :func:`try_lock_source`. Thread-safe; :meth:`close` frees every lock it holds.
+    """
+
+    def __init__(self, engine: Engine, role: str) -> None:
+        self.engine = engine
+        self.role = role
+        self._guard = threading.Lock()
+        self._conn: Connection | None = None
+        self._held: set[int] = set()
+        self._files: set[SourceLock] = set()  # SQLite: one file lock per source
+        # bumped when the session is dropped: a lock taken on an older session was lost
+        # with it, and its release must not free the same key taken again since
+        self._generation = 0
+
+    def try_lock(self, source: str) -> SourceLock | None:
+        """Take ``source``'s crawl lock without waiting; None when anyone holds it,
+        this session included. Raises StorageError when the database cannot be used."""
+        if self.engine.dialect.name != "postgresql":
+            lock = try_lock_source(self.engine, source)
+            if lock is not None:
+                with self._guard:
+                    self._files = {held for held in self._files if held.held}
+                    self._files.add(lock)
+            return lock
+        key = advisory_key(source)
+        with self._guard, database_errors(self.engine, f"taking the crawl lock of {source!r}"):
+            if key in self._held:  # advisory locks stack within a session: refuse here
+                return None
+            conn = self._session()
+            try:
+                query = text("SELECT pg_try_advisory_lock(:key)")
+                got = bool(conn.execute(query, {"key": key}).scalar_one())
+                conn.commit()
+            except BaseException:
+                self._drop_session()
+                raise
+            if not got:
+                return None
+            self._held.add(key)
+            generation = self._generation
+        return SourceLock(source, _SessionReleaser(self, key, generation))
+
+    def _session(self) -> Connection:
+        if self._conn is None or self._conn.closed or self._conn.invalidated:
+            conn = self.engine.connect()
+            try:
+                _pg_describe_session(conn, self.role)
+                conn.commit()
+            except BaseException:
+                conn.invalidate()
+                conn.close()
+                raise
+            self._conn = conn
+        return self._conn
+
+    def _drop_session(self) -> None:
+        # A session that failed may have lost its locks with it: forget them all, and
+        # never hand it back to the pool (closing it ends the session for certain).
+        conn, self._conn = self._conn, None
+        self._held.clear()
+        self._generation += 1
+        if conn is not None:
+            try:
+                conn.invalidate()
+            finally:
+                conn.close()
+
+    def release(self, key: int, generation: int) -> None:
+        """Free the lock ``key`` taken on session ``generation`` (called by its
+        SourceLock); never raises."""
+        with self._guard:
+            if generation != self._generation or key not in self._held:
+                return
+            self._held.discard(key)
+            conn = self._conn
+            if conn is None:
+                return
+            try:
+                conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+                conn.commit()
+            except Exception:  # the session is gone, and the lock with it
+                self._drop_session()
+
+    def close(self) -> None:
+        """Free every lock of this session by ending it."""
+        with self._guard:
+            self._drop_session()
+            files, self._files = self._files, set()
+        for lock in files:
+            lock.release()
+
+
+class _SessionReleaser(_Releaser):
+    def __init__(self, session: LockSession, key: int, generation: int) -> None:
+        self.session = session
+        self.key = key
+        self.generation = generation
+
+    def release(self) -> None:
+        self.session.release(self.key, self.generation)
 
 
 # --- SQLite file --------------------------------------------------------------------

@@ -15,7 +15,9 @@ import pytest
 from sqlalchemy import Engine
 
 from storage.engine import make_engine
+from storage.errors import StorageError
 from storage.locks import (
+    LockSession,
     SourceLock,
     advisory_key,
     lock_file_path,
@@ -225,3 +227,75 @@ def test_in_memory_sqlite_locks_within_the_process() -> None:
     lock.release()
     assert lock_holder(engine, "s") is None
     engine.dispose()
+
+
+# -- LockSession: many locks, one PostgreSQL session ---------------------------------
+
+
+def test_lock_session_holds_many_sources_on_one_session(
+    engines: tuple[Engine, Engine], source: str
+) -> None:
+    first, second = engines
+    names = [f"{source}-{n}" for n in range(40)]
+    session = LockSession(first, "daemon")
+    try:
+        held = [session.try_lock(name) for name in names]
+        assert all(lock is not None for lock in held)
+        # the same process asking again is refused too (advisory locks would stack)
+        assert session.try_lock(names[0]) is None
+        assert try_lock_source(second, names[0]) is None
+        holder = lock_holder(second, names[0])
+        assert holder is not None
+        if first.dialect.name == "postgresql":
+            assert "govarchive daemon pid" in holder
+            # 40 locks, one server session: a daemon of hundreds of sources fits the pool
+            assert first.pool.checkedout() == 1  # type: ignore[attr-defined]
+        lock = held[0]
+        assert lock is not None
+        lock.release()
+        other = try_lock_source(second, names[0])
+        assert other is not None
+        other.release()
+    finally:
+        session.close()
+    # closing the session frees every lock it held
+    for name in names[1:]:
+        again = try_lock_source(second, name)
+        assert again is not None
+        again.release()
+
+
+@pytest.mark.postgres
+def test_lock_session_survives_losing_its_session(
+    postgres_server: PostgresServer, source: str
+) -> None:
+    """The server ended the session (restart, failover, idle kill): its locks are gone
+    with it, and the next lock opens a new session instead of failing for good."""
+    from sqlalchemy import text
+
+    engine = make_engine(postgres_server.url.render_as_string(hide_password=False))
+    session = LockSession(engine, "worker")
+    try:
+        lock = session.try_lock(f"{source}-a")
+        assert lock is not None
+        with engine.connect() as conn:
+            conn.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
+                    "application_name LIKE 'govarchive worker pid%' AND pid <> pg_backend_pid()"
+                )
+            )
+        try:  # the first use may be the one that notices the loss ...
+            again = session.try_lock(f"{source}-b")
+        except StorageError:  # ... and says so; the next one opens a new session
+            again = session.try_lock(f"{source}-b")
+        assert again is not None
+        retaken = session.try_lock(f"{source}-a")  # lost with the old session: free
+        assert retaken is not None
+        lock.release()  # the lost lock's release is harmless: it frees nothing ...
+        assert session.try_lock(f"{source}-a") is None  # ... not the lock taken since
+        retaken.release()
+        again.release()
+    finally:
+        session.close()
+        engine.dispose()

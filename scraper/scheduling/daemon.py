@@ -1,15 +1,22 @@
 """The ``govarchive schedule`` daemon: crawl each source on its cron until told to stop.
 
-What one scheduled run does (:meth:`Daemon.run_source`):
+Every run of the daemon goes through one :class:`~scraper.crawling.service.CrawlService`:
+one event loop on a thread of its own, with one Fetcher, one parser pool and one
+archive writer shared by all sources. So a host's rate, concurrency and Crawl-delay
+hold across every source that crawls it, and hundreds of sources can be in flight at
+once (``scheduler.max_parallel_sources``; further ones wait for a slot). APScheduler's
+threads only decide when and hand the run to that loop.
 
-1. waits until no other source of this daemon is crawling one of its hosts (sources
-   sharing a host would otherwise double the request rate the host sees);
-2. takes the source's crawl lock (:mod:`storage.locks`) without waiting — if another
-   process or machine holds it, logs who and skips this run;
-3. skips the run if another daemon already crawled the source since this cron fire
+What one scheduled run does (:meth:`Daemon.dispatch`):
+
+1. skips the fire if the source's previous run in this daemon is still going;
+2. waits for one of the ``max_parallel_sources`` slots;
+3. takes the source's crawl lock (:mod:`storage.locks`, on the daemon's one lock
+   session) without waiting — if another process or machine holds it, logs who and
+   skips this run;
+4. skips the run if another daemon already crawled the source since this cron fire
    (several daemons on one archive all fire; the first one does the work);
-4. crawls the source with :func:`scraper.crawling.pipeline.run_crawl` and logs one line at its
-   start and one, with counts, at its end.
+5. crawls the source and logs one line at its start and one, with counts, at its end.
 
 Signals (installed by :meth:`Daemon.serve` in the main thread, through
 :mod:`scraper.shutdown` as for ``govarchive crawl``): SIGTERM / SIGINT stop taking new
@@ -21,12 +28,12 @@ and the running config is kept.
 
 from __future__ import annotations
 
+import concurrent.futures
 import logging
 import signal
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -36,7 +43,8 @@ from typing import Any
 from sqlalchemy import Engine
 
 from scraper.config import Config, SourceConfig, database_url, load_config
-from scraper.crawling.pipeline import SourceRun, run_crawl
+from scraper.crawling.pipeline import SourceRun
+from scraper.crawling.service import CrawlMeans, CrawlService
 from scraper.errors import ConfigError
 from scraper.logs import log_run_finished, log_run_started
 from scraper.scheduling.schedule import (
@@ -52,7 +60,7 @@ from scraper.scheduling.schedule import (
 from scraper.shutdown import exit_at_once, shutdown_handlers, signal_handlers
 from storage.engine import normalise_url, redact_url
 from storage.errors import StorageError
-from storage.locks import lock_holder, try_lock_source
+from storage.locks import lock_holder
 from storage.models import FetchOutcome
 from storage.runs import utcnow
 from storage.status import runs_since
@@ -62,6 +70,8 @@ log = logging.getLogger("govarchive.schedule")
 #: Seconds the daemon waits, after SIGTERM, for crawls to close their runs before it
 #: exits anyway (their runs are then closed as ``interrupted`` by the next crawl).
 STOP_TIMEOUT_SECONDS = 20.0
+#: Seconds between two ``daemon_load`` log lines (sources running, waiting, loop lag).
+LOAD_LOG_SECONDS = 300.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,13 +145,12 @@ class Daemon:
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._reload_requested = False
-        self._scheduler = CrawlScheduler(self.run_source)
+        self._scheduler = CrawlScheduler(self.dispatch)
         self._running: dict[str, float] = {}
         self._running_cond = threading.Condition()
-        self._host_guard = threading.Lock()
-        self._host_owner: dict[str, str] = {}
-        self._host_free = threading.Condition(self._host_guard)
         self._reporter = _RunLogReporter()
+        self._service: CrawlService | None = None
+        self._service_guard = threading.Lock()
 
     @property
     def config(self) -> Config:
@@ -160,15 +169,63 @@ class Daemon:
 
     # --- one run ----------------------------------------------------------------
 
-    def run_source(self, name: str) -> SourceRun | None:
-        """Crawl source ``name`` once, unless it is locked elsewhere or already served.
+    def _crawl_service(self) -> CrawlService:
+        with self._service_guard:
+            if self._service is None:
+                service = CrawlService(
+                    self._config.crawl,
+                    self.engine,
+                    max_parallel=self._config.scheduler.max_parallel_sources,
+                    role="daemon",
+                )
+                service.start()
+                self._service = service
+            return self._service
 
-        Returns its SourceRun, or None when skipped. Never raises: a failed run is
-        logged and the next fire tries again.
+    def dispatch(self, name: str) -> concurrent.futures.Future[SourceRun | None] | None:
+        """Hand a run of source ``name`` to the crawl loop and return its future
+        (what APScheduler calls on each fire; it returns at once).
+
+        Returns None, running nothing, when the daemon is stopping or the source's
+        previous run is still going. The future's result is the SourceRun, or None when
+        the run was skipped (locked elsewhere, already served, removed from the config,
+        failed — failures are logged, never raised).
         """
         if self._stop.is_set():
             return None
-        config = self._config
+        with self._running_cond:
+            if name in self._running:
+                log.info(
+                    "%s: skipped: its previous run is still going", name,
+                    extra={"event": "run_skipped", "source": name, "reason": "running"},
+                )  # fmt: skip
+                return None
+            self._running[name] = time.monotonic()
+        try:
+            config = self._config
+            future = self._crawl_service().submit(lambda means: self._run(means, config, name))
+        except BaseException:
+            self._finished(name)
+            raise
+        future.add_done_callback(lambda _f: self._finished(name))
+        return future
+
+    def run_source(self, name: str) -> SourceRun | None:
+        """Crawl source ``name`` once and wait for it (see :meth:`dispatch`).
+
+        Returns its SourceRun, or None when skipped. Never raises for a failed run.
+        """
+        future = self.dispatch(name)
+        return None if future is None else future.result()
+
+    def _finished(self, name: str) -> None:
+        with self._running_cond:
+            self._running.pop(name, None)
+            self._running_cond.notify_all()
+
+    async def _run(self, means: CrawlMeans, config: Config, name: str) -> SourceRun | None:
+        if self._stop.is_set():
+            return None
         try:
             source = config.source(name)
         except ConfigError:
@@ -177,40 +234,33 @@ class Daemon:
                 extra={"event": "run_skipped", "source": name, "reason": "removed"},
             )  # fmt: skip
             return None
-        with self._running_cond:
-            self._running[name] = time.monotonic()
         try:
-            with self._host_slots(source) as free:
-                if not free:
-                    return None
-                return self._locked_run(config, source)
+            return await self._locked_run(means, config, source)
         except Exception as exc:
             log.exception(
                 "%s: scheduled run failed: %s", name, exc,
                 extra={"event": "run_error", "source": name, "error": str(exc)},
             )  # fmt: skip
             return None
-        finally:
-            with self._running_cond:
-                self._running.pop(name, None)
-                self._running_cond.notify_all()
 
-    def _locked_run(self, config: Config, source: SourceConfig) -> SourceRun | None:
+    async def _locked_run(
+        self, means: CrawlMeans, config: Config, source: SourceConfig
+    ) -> SourceRun | None:
         name = source.name
-        lock = try_lock_source(self.engine, name)
+        lock = await means.writer.call(means.locks.try_lock, name)
         if lock is None:
-            holder = lock_holder(self.engine, name) or "another process"
+            holder = await means.writer.call(lock_holder, self.engine, name) or "another process"
             log.info(
                 "%s: skipped: already being crawled by %s", name, holder,
                 extra={"event": "run_skipped", "source": name, "reason": "locked",
                        "holder": holder},
             )  # fmt: skip
             return None
-        with lock:
+        try:
             spec = self._spec(config, name)
             fire = current_fire(spec, utcnow()) if spec is not None else None
             if fire is not None:
-                runs = runs_since(self.engine, name, fire)
+                runs = await means.writer.call(runs_since, self.engine, name, fire)
                 if fire_served(fire, runs):
                     started = runs[-1].started_at.isoformat(timespec="seconds")
                     log.info(
@@ -220,50 +270,18 @@ class Daemon:
                                "fire": fire.isoformat()},
                     )  # fmt: skip
                     return None
+            service = self._crawl_service()
+            assert service.stop is not None
             began = time.monotonic()
-            (run,) = run_crawl(
-                config,
-                self.engine,
-                sources=[source],
-                reporter=self._reporter,
-                stop_when=self._stop.is_set,
-            )
+            run = await means.crawl(source, stop=service.stop, reporter=self._reporter)
             log_run_finished(log, name, run_fields(run, time.monotonic() - began))
             return run
+        finally:
+            await means.writer.call(lock.release)
 
     @staticmethod
     def _spec(config: Config, name: str) -> JobSpec | None:
         return next((s for s in job_specs(config) if s.source == name), None)
-
-    @contextmanager
-    def _host_slots(self, source: SourceConfig) -> Iterator[bool]:
-        """Hold every host of ``source`` for this crawl; yields False if stopped while waiting."""
-        hosts = sorted(set(source.settings.allowed_hosts))
-        taken: list[str] = []
-        logged = False
-        with self._host_free:
-            while True:
-                busy = {h: self._host_owner[h] for h in hosts if h in self._host_owner}
-                if not busy:
-                    for host in hosts:
-                        self._host_owner[host] = source.name
-                    taken = hosts
-                    break
-                if self._stop.is_set():
-                    break
-                if not logged:
-                    host, owner = next(iter(busy.items()))
-                    log.info("%s: waiting for source %s to finish crawling %s",
-                             source.name, owner, host)  # fmt: skip
-                    logged = True
-                self._host_free.wait(timeout=0.5)
-        try:
-            yield bool(taken) or not hosts
-        finally:
-            with self._host_free:
-                for host in taken:
-                    self._host_owner.pop(host, None)
-                self._host_free.notify_all()
 
     # --- scheduling and catch-up --------------------------------------------------
 
@@ -369,12 +387,16 @@ class Daemon:
                 "stopping: waiting for %s to close their runs as interrupted", ", ".join(busy),
                 extra={"event": "stopping", "running": busy},
             )  # fmt: skip
+        if self._service is not None:
+            self._service.request_stop()
         self._scheduler.shutdown()
         deadline = time.monotonic() + timeout
         with self._running_cond:
             while self._running and time.monotonic() < deadline:
                 self._running_cond.wait(timeout=min(0.5, max(0.0, deadline - time.monotonic())))
             unfinished = tuple(sorted(self._running))
+        if self._service is not None and not unfinished:
+            self._service.close(max(0.0, deadline - time.monotonic()))
         if unfinished:
             log.error(
                 "stopping: %s still running after %.0fs; exiting anyway (the next crawl "
@@ -395,13 +417,53 @@ class Daemon:
                 handlers.enter_context(shutdown_handlers(self._on_stop_signal, _exit_now))
                 handlers.enter_context(signal_handlers({signal.SIGHUP: self._on_hup}))
             self.start()
+            next_load = time.monotonic() + LOAD_LOG_SECONDS
             while not self._stop.is_set():
                 self._wake.wait(timeout=1.0)
                 self._wake.clear()
                 if self._reload_requested and not self._stop.is_set():
                     self._reload_requested = False
                     self.reload()
+                if time.monotonic() >= next_load:
+                    next_load = time.monotonic() + LOAD_LOG_SECONDS
+                    self.log_load()
             return self.stop()
+
+    def log_load(self) -> None:
+        """Log how many sources are running and how late the crawl loop's timers are."""
+        service = self._service
+        lag = service.lag() if service is not None else None
+        running = self.running_sources()
+        fields: dict[str, Any] = {"event": "daemon_load", "running": len(running)}
+        if lag is not None:
+            fields.update(
+                loop_lag_samples=lag.samples,
+                loop_lag_p50_ms=lag.p50_ms,
+                loop_lag_p99_ms=lag.p99_ms,
+                loop_lag_max_ms=lag.max_ms,
+            )
+        log.info(
+            "load: %d sources running or waiting for a slot (at most %d at once); "
+            "crawl loop lag p99 %s ms, max %s ms", len(running),
+            self._config.scheduler.max_parallel_sources,
+            lag.p99_ms if lag else "-", lag.max_ms if lag else "-", extra=fields,
+        )  # fmt: skip
+
+    def close(self) -> None:
+        """Stop the crawl loop and its parser processes (after :meth:`stop`, or when
+        the daemon was only used through :meth:`run_source`)."""
+        self.request_stop()
+        with self._service_guard:
+            service, self._service = self._service, None
+        if service is not None:
+            service.request_stop()
+            service.close(STOP_TIMEOUT_SECONDS)
+
+    def __enter__(self) -> Daemon:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
 
     def _on_stop_signal(self, sig: signal.Signals) -> None:
         log.info(

@@ -20,7 +20,9 @@ are one catch-up, never N. While the daemon runs, APScheduler handles a machine 
 slept through a fire the same way (``coalesce=True``, ``misfire_grace_time``).
 
 :class:`CrawlScheduler` wraps APScheduler's BackgroundScheduler: one job per source,
-``max_instances=1``, in a pool of at most :data:`MAX_PARALLEL_SOURCES` threads.
+``max_instances=1``, in a pool of :data:`SCHEDULER_THREADS` threads. Its job function
+returns at once: the daemon hands each run to its crawl loop, where up to
+``scheduler.max_parallel_sources`` crawls run together.
 """
 
 from __future__ import annotations
@@ -44,8 +46,9 @@ from storage.models import RunStatus
 
 log = logging.getLogger("govarchive.schedule")
 
-#: Crawls one daemon runs at once (sources beyond this wait for a free thread).
-MAX_PARALLEL_SOURCES = 8
+#: APScheduler's threads: they only hand runs to the daemon's crawl loop, which is
+#: where crawls run (``scheduler.max_parallel_sources`` at once).
+SCHEDULER_THREADS = 2
 
 #: Run statuses that do not count as having served a cron fire: the run was stopped
 #: early (interrupted) or its process died (running, with no process holding its lock).
@@ -206,7 +209,7 @@ class CrawlScheduler:
         self,
         run_source: Callable[[str], object],
         *,
-        max_workers: int = MAX_PARALLEL_SOURCES,
+        max_workers: int = SCHEDULER_THREADS,
     ) -> None:
         self._run_source = run_source
         self._specs: dict[str, JobSpec] = {}

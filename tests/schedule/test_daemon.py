@@ -9,7 +9,6 @@ from __future__ import annotations
 import itertools
 import logging
 import signal
-import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -94,7 +93,8 @@ def test_a_source_locked_elsewhere_is_skipped_with_the_reason(
     lock = try_lock_source(other, "s1")
     assert lock is not None
     try:
-        assert Daemon(config, engine).run_source("s1") is None
+        with Daemon(config, engine) as daemon:
+            assert daemon.run_source("s1") is None
     finally:
         lock.release()
         other.dispose()
@@ -119,11 +119,13 @@ def test_a_fire_already_served_by_another_daemon_is_skipped(
     # An interrupted run since the fire does not count: the daemon crawls.
     interrupted = start_run(engine, source_id, now=fire + timedelta(seconds=1))
     finish_run(engine, interrupted, RunStatus.INTERRUPTED, now=fire + timedelta(seconds=2))
-    first = Daemon(config, engine).run_source("s1")
+    with Daemon(config, engine) as daemon:
+        first = daemon.run_source("s1")
     assert first is not None and first.status == "completed"
 
     # A second daemon firing for the same cron time finds it done.
-    assert Daemon(config, engine).run_source("s1") is None
+    with Daemon(config, engine) as daemon:
+        assert daemon.run_source("s1") is None
     (skipped,) = _events(caplog_info, "run_skipped")
     assert skipped.reason == "served"
     assert len(runs_since(engine, "s1", fire)) == 2
@@ -170,7 +172,8 @@ def test_a_failing_host_is_paused_for_the_rest_of_the_run(
     source = {"name": "s1", "start_urls": [site.url("/list.html")], "schedule": recent_schedule(),
               "host_failure_threshold": 2}  # fmt: skip
     config = load_config(write_config(tmp_path / "config.yaml", [source]))
-    run = Daemon(config, engine).run_source("s1")
+    with Daemon(config, engine) as daemon:
+        run = daemon.run_source("s1")
     assert run is not None
     assert run.paused_hosts == (site.host,)
     detail_hits = sum(site.hits(f"/doc/{n}.html") for n in range(1, 7))
@@ -189,28 +192,48 @@ def test_a_failing_host_is_paused_for_the_rest_of_the_run(
     assert f"paused hosts: {site.host}" in finished.getMessage()
 
 
-def test_sources_sharing_a_host_take_turns(
+def test_sources_sharing_a_host_crawl_together_at_the_host_s_rate(
     engine: Engine, site: TestSite, tmp_path: Path, caplog_info: pytest.LogCaptureFixture
 ) -> None:
+    """Both sources run at once in the daemon's one loop, and the host they share sees
+    its rate and concurrency once, not once per source: the shared Fetcher holds it."""
     populate(site, 3, delay=0.05, prefix="a/")
     populate(site, 3, delay=0.05, prefix="b/")
+    rate = 10.0
     sources = [
-        {"name": name, "start_urls": [site.url(f"/{name}/list.html")], "schedule": far_schedule()}
+        {"name": name, "start_urls": [site.url(f"/{name}/list.html")], "schedule": far_schedule(),
+         "requests_per_second": rate}
         for name in ("a", "b")
-    ]
-    daemon = Daemon(load_config(write_config(tmp_path / "config.yaml", sources)), engine)
-    threads = [threading.Thread(target=daemon.run_source, args=(n,)) for n in ("a", "b")]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    ]  # fmt: skip
+    with Daemon(load_config(write_config(tmp_path / "config.yaml", sources)), engine) as daemon:
+        futures = [daemon.dispatch(n) for n in ("a", "b")]
+        runs = [f.result(timeout=30) for f in futures if f is not None]
+    assert [r.status for r in runs if r is not None] == ["completed", "completed"]
     assert site.max_in_flight == 1
     statuses = {s.name: s.versions for s in source_statuses(engine)}
     assert statuses == {"a": 3, "b": 3}
-    # One source's requests all came before the other's.
-    order = [r.path.split("/")[1] for r in site.requests]
+    # The two sources' requests interleave (they ran together) ...
+    order = [r.path.split("/")[1] for r in site.requests if r.path != "/robots.txt"]
     assert sorted(order) == ["a"] * 4 + ["b"] * 4
-    assert sum(1 for x, y in itertools.pairwise(order) if x != y) == 1
+    assert sum(1 for x, y in itertools.pairwise(order) if x != y) > 1
+    # ... and yet no two requests to the host came closer than its rate allows.
+    starts = [r.at for r in site.requests if r.path != "/robots.txt"]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(starts)]
+    assert min(gaps) >= 1 / rate - 0.03  # arrival times jitter a little behind the limiter
+
+
+def test_a_fire_while_the_previous_run_is_still_going_is_skipped(
+    engine: Engine, site: TestSite, tmp_path: Path, caplog_info: pytest.LogCaptureFixture
+) -> None:
+    populate(site, 3, delay=0.2)
+    source = {"name": "s1", "start_urls": [site.url("/list.html")], "schedule": far_schedule()}
+    with Daemon(load_config(write_config(tmp_path / "config.yaml", [source])), engine) as daemon:
+        first = daemon.dispatch("s1")
+        assert first is not None
+        assert daemon.dispatch("s1") is None
+        run = first.result(timeout=30)
+    assert run is not None and run.status == "completed"
+    assert [r.reason for r in _events(caplog_info, "run_skipped")] == ["running"]
 
 
 class _Exited(Exception):
