@@ -15,7 +15,7 @@ import os
 import re
 import types
 from collections.abc import Hashable, Iterable, Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Union, get_args, get_origin, get_type_hints
 from urllib.parse import urlsplit
@@ -27,14 +27,19 @@ from apscheduler.triggers.cron import CronTrigger
 from scraper.errors import ConfigError
 from scraper.fetching.urls import host_of, is_allowed, normalize_url
 from scraper.parse.links import selector_error
-from scraper.settings import DEFAULT_DATABASE_URL, CrawlSettings, SchedulerSettings
+from scraper.settings import (
+    DEFAULT_DATABASE_URL,
+    CrawlSettings,
+    SchedulerSettings,
+    WorkerSettings,
+)
 
 #: Environment variable that overrides ``database:`` in config.yaml.
 DATABASE_ENV = "GOVARCHIVE_DATABASE_URL"
 #: Where the commands look for the config file when ``--config`` is not given.
 DEFAULT_CONFIG_PATH = Path("config.yaml")
 
-TOP_KEYS = ("database", "crawl", "scheduler", "sources")
+TOP_KEYS = ("database", "crawl", "scheduler", "workers", "sources")
 CRAWL_KEYS = tuple(f.name for f in fields(CrawlSettings))
 SOURCE_OWN_KEYS = (
     "name",
@@ -69,6 +74,11 @@ _LIMITS: dict[str, tuple[float, bool]] = {
     "jitter_seconds": (0, True),
     "misfire_grace_seconds": (1, True),
     "max_parallel_sources": (1, True),
+    "concurrency": (1, True),
+    "max_attempts": (1, True),
+    "retry_wait_seconds": (0, True),
+    "heartbeat_seconds": (0, False),
+    "stalled_after_seconds": (0, False),
 }
 # Source names appear on the command line (--source NAME), in logs and in lock keys.
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
@@ -103,6 +113,7 @@ class Config:
     crawl: CrawlSettings
     scheduler: SchedulerSettings
     sources: tuple[SourceConfig, ...]
+    workers: WorkerSettings = field(default_factory=WorkerSettings)
 
     @property
     def source_names(self) -> tuple[str, ...]:
@@ -180,6 +191,7 @@ def config_from_mapping(document: Mapping[str, Any], *, origin: str = "config") 
         database = None
 
     scheduler = _scheduler_settings(document.get("scheduler"), problems)
+    workers = _worker_settings(document.get("workers"), problems)
     crawl = _crawl_settings(document.get("crawl"), CrawlSettings(), problems, "crawl")
     tz = scheduler.timezone if _zone_error(scheduler.timezone) is None else "UTC"
 
@@ -211,6 +223,7 @@ def config_from_mapping(document: Mapping[str, Any], *, origin: str = "config") 
         crawl=crawl,
         scheduler=scheduler,
         sources=tuple(sources),
+        workers=workers,
     )
 
 
@@ -253,6 +266,20 @@ def _scheduler_settings(raw: Any, problems: _Problems) -> SchedulerSettings:
     zone_error = _zone_error(settings.timezone)
     if zone_error is not None:
         problems.add("scheduler: timezone", zone_error)
+    return settings
+
+
+def _worker_settings(raw: Any, problems: _Problems) -> WorkerSettings:
+    """Return the ``workers:`` section over the defaults; record its problems."""
+    settings = replace(
+        WorkerSettings(), **_section_values(raw, WorkerSettings, problems, "workers")
+    )
+    if settings.stalled_after_seconds <= settings.heartbeat_seconds:
+        problems.add(
+            "workers: stalled_after_seconds",
+            f"must be longer than heartbeat_seconds ({settings.heartbeat_seconds:g}), not "
+            f"{settings.stalled_after_seconds:g}: a live worker would be taken for dead",
+        )
     return settings
 
 

@@ -4,7 +4,8 @@
   logger, writing ``text`` (``2026-05-01T06:00:03+00:00 INFO govarchive.schedule:
   …``) or ``json`` (one object per line: time, level, logger, message, and every
   ``extra=`` field of the call, e.g. ``event``, ``source``, ``run_id``, the counts).
-- ``log_run_started`` / ``log_run_finished`` — the one line per run start and end.
+- ``log_run_started`` / ``log_run_finished`` — the one line per run start and end;
+  ``run_fields(run, duration_s)`` — the end line's fields.
 
 Writes only to ``stream`` (default stderr).
 """
@@ -17,9 +18,12 @@ import sys
 import traceback
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from storage.models import RunStatus
+
+if TYPE_CHECKING:
+    from scraper.crawling.pipeline import SourceRun
 
 #: The formats :func:`configure_logging` writes (`govarchive schedule --log-format`).
 LOG_FORMATS: tuple[str, ...] = ("text", "json")
@@ -90,6 +94,30 @@ def configure_logging(
     for name in _QUIET_LOGGERS:
         logging.getLogger(name).setLevel(max(level, logging.WARNING))
     return handler
+
+
+def run_fields(run: SourceRun, duration_s: float) -> dict[str, Any]:
+    """Return the fields of a run's end line. Pure."""
+    s = run.summary
+    fields: dict[str, Any] = {
+        "run_id": run.run_id,
+        "status": run.status,
+        "duration_s": round(duration_s, 3),
+        "pages_seen": s.pages_seen,
+        "new_pages": s.new_pages,
+        "new_versions": s.new_versions,
+        "unchanged": s.unchanged,
+        "not_modified": s.not_modified,
+        "gone": s.gone,
+        "errors": s.errors,
+        "skipped": s.skipped,
+        "list_pages": run.list_pages,
+    }
+    if run.paused_hosts:
+        fields["paused_hosts"] = list(run.paused_hosts)
+    if run.error:
+        fields["error"] = run.error
+    return fields
 
 
 def log_run_started(logger: logging.Logger, source: str, **fields: Any) -> None:

@@ -76,3 +76,24 @@ class SchedulerSettings:
     #: Sources one daemon crawls at once, in one event loop sharing one Fetcher (so a
     #: host's rate holds across all its sources); sources beyond wait their turn.
     max_parallel_sources: int = 200
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerSettings:
+    """The ``workers:`` section: crawl jobs on a PostgreSQL archive (procrastinate)."""
+
+    #: ``govarchive schedule`` defers due sources as jobs instead of crawling them
+    #: itself (same as ``schedule --workers``).
+    enabled: bool = False
+    #: Sources one ``govarchive worker`` crawls at once (its ``--concurrency``).
+    concurrency: int = 200
+    #: Attempts of a source's run whose every request failed or was blocked, the first
+    #: included; the last failure leaves the job ``failed``.
+    max_attempts: int = 3
+    #: Back-off before retry n (0-based): ``retry_wait_seconds * 2**n``.
+    retry_wait_seconds: float = 60.0
+    #: Seconds between a worker's heartbeats.
+    heartbeat_seconds: float = 10.0
+    #: A worker whose heartbeat is older than this is taken for dead, and the jobs it
+    #: was running are retried by the other workers.
+    stalled_after_seconds: float = 60.0

@@ -19,9 +19,12 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 from rich.table import Table
+from sqlalchemy import Engine
 
 from scraper.commands.common import (
+    BadUsage,
     Busy,
+    DatabaseUnusable,
     WorkFailed,
     config_option,
     database_option,
@@ -29,6 +32,7 @@ from scraper.commands.common import (
     read_config,
     translated_errors,
 )
+from scraper.config import Config
 from scraper.crawling.exclusive import crawl_unless_busy
 from scraper.crawling.pipeline import Reporter, SourceRun
 from scraper.logs import configure_logging
@@ -177,6 +181,12 @@ def _reporter(*, quiet: bool, verbose: bool) -> Iterator[Reporter]:
 )
 @click.option("--quiet", "-q", is_flag=True, help="Print only the summary and errors.")
 @click.option("--verbose", "-v", is_flag=True, help="Log every page fetched.")
+@click.option(
+    "--enqueue",
+    is_flag=True,
+    help="Queue one job per source for `govarchive worker` and return at once "
+    "(PostgreSQL archives only).",
+)
 def crawl_command(
     config_path: Path | None,
     database: str | None,
@@ -184,6 +194,7 @@ def crawl_command(
     limit: int | None,
     quiet: bool,
     verbose: bool,
+    enqueue: bool,
 ) -> None:
     """Crawl the configured sources once and archive what changed.
 
@@ -193,11 +204,20 @@ def crawl_command(
     fetches table); 1 when every request of a source failed or was blocked; 2 for a
     bad config; 3 when the database cannot be used; 4 when every source was skipped
     because another process (a crawl or `govarchive schedule`) is crawling it.
+
+    With --enqueue, nothing is crawled here: one job per source goes to the archive's
+    job queue for `govarchive worker` processes (a source that already has a waiting job
+    keeps it), and the job ids are printed.
     """
     config = read_config(config_path)
     with translated_errors():
         sources = [config.source(n) for n in source_names] if source_names else list(config.sources)
+    if enqueue and limit is not None:
+        raise BadUsage("--limit cannot be used with --enqueue (a worker crawls whole sources)")
     engine = open_archive(database, config_path)
+    if enqueue:
+        _enqueue(config, engine, [s.name for s in sources])
+        return
     configure_logging("text", level=logging.WARNING if quiet else logging.INFO)
     try:
         # A database that fails mid-crawl ends it with a message, not a traceback
@@ -235,3 +255,30 @@ def crawl_command(
         raise Busy(f"nothing crawled: {which} being crawled by another process")
     if shutdown.requested:
         sys.exit(130)
+
+
+def _enqueue(config: Config, engine: Engine, names: list[str]) -> None:
+    """Queue a crawl job per source and print what was queued."""
+    try:
+        if engine.dialect.name != "postgresql":
+            raise BadUsage(
+                "--enqueue needs a PostgreSQL archive (the job queue lives in it); "
+                "with SQLite, crawl without --enqueue"
+            )
+        # Imported here so that a plain crawl does not load procrastinate.
+        from procrastinate.exceptions import ProcrastinateException
+
+        from scraper.scheduling.tasks import JobQueue
+
+        try:
+            with JobQueue(engine.url, config) as queue:
+                deferred = queue.defer(names)
+        except ProcrastinateException as exc:
+            raise DatabaseUnusable(f"the job queue cannot be used: {exc}") from exc
+    finally:
+        engine.dispose()
+    for job in deferred:
+        if job.already_queued:
+            click.echo(f"{job.source}: already queued (a job is waiting for a worker)")
+        else:
+            click.echo(f"{job.source}: queued as job {job.job_id}")

@@ -15,6 +15,7 @@ from scraper.commands.raw import raw_command
 from scraper.commands.reparse import reparse_command
 from scraper.commands.schedule import schedule_command
 from scraper.commands.status import sources_command, status_command
+from scraper.commands.worker import worker_command
 
 
 def all_commands() -> list[click.Command]:
@@ -25,6 +26,7 @@ def all_commands() -> list[click.Command]:
         check_source_command,
         parse_command,
         schedule_command,
+        worker_command,
         status_command,
         sources_command,
         # the archive

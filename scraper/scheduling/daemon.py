@@ -46,7 +46,7 @@ from scraper.config import Config, SourceConfig, database_url, load_config
 from scraper.crawling.pipeline import SourceRun
 from scraper.crawling.service import CrawlMeans, CrawlService
 from scraper.errors import ConfigError
-from scraper.logs import log_run_finished, log_run_started
+from scraper.logs import log_run_finished, log_run_started, run_fields
 from scraper.scheduling.schedule import (
     CrawlScheduler,
     JobSpec,
@@ -57,6 +57,7 @@ from scraper.scheduling.schedule import (
     job_specs,
     missed_fire,
 )
+from scraper.scheduling.tasks import JobQueue
 from scraper.shutdown import exit_at_once, shutdown_handlers, signal_handlers
 from storage.engine import normalise_url, redact_url
 from storage.errors import StorageError
@@ -98,30 +99,6 @@ class _RunLogReporter:
         pass
 
 
-def run_fields(run: SourceRun, duration_s: float) -> dict[str, Any]:
-    """Return the fields of a run's end line. Pure."""
-    s = run.summary
-    fields: dict[str, Any] = {
-        "run_id": run.run_id,
-        "status": run.status,
-        "duration_s": round(duration_s, 3),
-        "pages_seen": s.pages_seen,
-        "new_pages": s.new_pages,
-        "new_versions": s.new_versions,
-        "unchanged": s.unchanged,
-        "not_modified": s.not_modified,
-        "gone": s.gone,
-        "errors": s.errors,
-        "skipped": s.skipped,
-        "list_pages": run.list_pages,
-    }
-    if run.paused_hosts:
-        fields["paused_hosts"] = list(run.paused_hosts)
-    if run.error:
-        fields["error"] = run.error
-    return fields
-
-
 class Daemon:
     """Runs the configured sources on their schedules against one archive.
 
@@ -136,6 +113,7 @@ class Daemon:
         *,
         config_path: Path | None = None,
         database_flag: str | None = None,
+        workers: bool = False,
     ) -> None:
         self.engine = engine
         self.config_path = config_path
@@ -151,6 +129,8 @@ class Daemon:
         self._reporter = _RunLogReporter()
         self._service: CrawlService | None = None
         self._service_guard = threading.Lock()
+        # With workers, each fire queues a job (procrastinate) instead of crawling here.
+        self._queue: JobQueue | None = JobQueue(engine.url, config) if workers else None
 
     @property
     def config(self) -> Config:
@@ -193,6 +173,9 @@ class Daemon:
         """
         if self._stop.is_set():
             return None
+        if self._queue is not None:
+            self._defer(name)
+            return None
         with self._running_cond:
             if name in self._running:
                 log.info(
@@ -209,6 +192,38 @@ class Daemon:
             raise
         future.add_done_callback(lambda _f: self._finished(name))
         return future
+
+    def _defer(self, name: str) -> None:
+        """Queue a crawl job for ``name`` unless the fire is served or a job waits."""
+        assert self._queue is not None
+        config = self._config
+        spec = self._spec(config, name)
+        fire = current_fire(spec, utcnow()) if spec is not None else None
+        try:
+            if fire is not None and fire_served(fire, runs_since(self.engine, name, fire)):
+                log.info(
+                    "%s: not queued: already crawled for the %s run", name,
+                    fire.isoformat(timespec="minutes"),
+                    extra={"event": "run_skipped", "source": name, "reason": "served"},
+                )  # fmt: skip
+                return
+            (job,) = self._queue.defer([name], fire=fire)
+        except Exception as exc:  # the next fire tries again
+            log.exception(
+                "%s: could not queue a crawl job: %s", name, exc,
+                extra={"event": "run_error", "source": name, "error": str(exc)},
+            )  # fmt: skip
+            return
+        if job.already_queued:
+            log.info(
+                "%s: not queued: a job for it is still waiting for a worker", name,
+                extra={"event": "run_skipped", "source": name, "reason": "queued"},
+            )  # fmt: skip
+        else:
+            log.info(
+                "%s: queued as job %s", name, job.job_id,
+                extra={"event": "job_queued", "source": name, "job_id": job.job_id},
+            )  # fmt: skip
 
     def run_source(self, name: str) -> SourceRun | None:
         """Crawl source ``name`` once and wait for it (see :meth:`dispatch`).
@@ -390,6 +405,10 @@ class Daemon:
         if self._service is not None:
             self._service.request_stop()
         self._scheduler.shutdown()
+        with self._service_guard:
+            queue, self._queue = self._queue, None
+        if queue is not None:
+            queue.close()
         deadline = time.monotonic() + timeout
         with self._running_cond:
             while self._running and time.monotonic() < deadline:
@@ -455,6 +474,9 @@ class Daemon:
         self.request_stop()
         with self._service_guard:
             service, self._service = self._service, None
+            queue, self._queue = self._queue, None
+        if queue is not None:
+            queue.close()
         if service is not None:
             service.request_stop()
             service.close(STOP_TIMEOUT_SECONDS)
