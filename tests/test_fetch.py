@@ -353,6 +353,23 @@ def test_robots_is_read_again_after_a_day_by_a_long_lived_fetcher(site: TestSite
     assert site.hits("/robots.txt") == 2
 
 
+def test_rate_wait_says_when_a_host_may_be_asked_again(site: TestSite) -> None:
+    """What a queue worker waits before handing a host to another process's Fetcher."""
+    site.add("/a", "a")
+    fake = FakeTime()
+    settings = with_(FAST, requests_per_second=2.0)
+
+    async def go() -> list[float]:
+        async with fetcher(fake) as f:
+            before = f.rate_wait([site.host, "elsewhere.gov.cn"])
+            await f.fetch(site.url("/a"), settings, allowed_hosts=(site.host,))
+            after = f.rate_wait([site.host, "elsewhere.gov.cn"])
+            fake.now += 0.5
+            return [before, after, f.rate_wait([site.host])]
+
+    assert run(go()) == [0.0, 0.5, 0.0]
+
+
 def test_robots_ignored_when_disabled(site: TestSite) -> None:
     site.robots("User-agent: *\nDisallow: /\n")
     site.add("/a", "a")

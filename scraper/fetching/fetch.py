@@ -28,7 +28,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Collection, Mapping
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.cookiejar import CookieJar, DefaultCookiePolicy
@@ -278,6 +278,17 @@ class Fetcher:
                 return result(FetchKind.OK)
             return result(FetchKind.ERROR, f"HTTP {ex.status}")
         return result(FetchKind.ERROR, f"more than {MAX_REDIRECTS} redirects")
+
+    def rate_wait(self, hosts: Iterable[str]) -> float:
+        """Return the seconds until each of ``hosts`` (``host`` or ``host:port``, as in
+        ``allowed_hosts``) may be asked again under its rate limit; 0 when all may be now.
+
+        A crawl handing a host over to another process (a queue worker ending its job)
+        waits this long first: the other process's Fetcher does not know when this one
+        last asked the host.
+        """
+        now = self._clock()
+        return max((self._limiter.wait_time(host, now) for host in hosts), default=0.0)
 
     async def robots(self, url: str, settings: CrawlSettings) -> RobotsRules:
         """Return the robots.txt rules for ``url``'s host, fetching them once per crawl.

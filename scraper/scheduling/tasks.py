@@ -223,6 +223,10 @@ async def crawl_source_job(
         loop = asyncio.get_running_loop()
         began = loop.time()
         run = await means.crawl(config_source, stop=state.stop, reporter=_JobReporter(job_id))
+        # The host lock passes to whichever worker takes the host's next job, and its
+        # Fetcher cannot know when this one last asked: keep the lock until the host's
+        # rate would allow a request anyway.
+        await asyncio.sleep(means.fetcher.rate_wait(config_source.settings.allowed_hosts))
     finally:
         await means.writer.call(lock.release)
     fields = _run_fields(run, loop.time() - began, job_id, context.job.attempts)

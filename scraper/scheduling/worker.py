@@ -24,9 +24,10 @@ import logging
 import os
 import signal
 import socket
+from collections.abc import Awaitable
 from contextlib import suppress
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import procrastinate
 from sqlalchemy import Engine
@@ -36,11 +37,15 @@ from scraper.crawling.service import shared_means
 from scraper.scheduling.tasks import CRAWL_TASK, QUEUE, STATE_KEY, WorkerState, make_app
 from scraper.settings import WorkerSettings
 from scraper.shutdown import exit_at_once, shutdown_handlers
+from storage.runs import utcnow
 
 if TYPE_CHECKING:
     import httpx
 
 log = logging.getLogger("govarchive.worker")
+
+#: Seconds between two looks at the queue by a ``--burst`` worker.
+DRAIN_POLL_SECONDS = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +86,9 @@ async def serve(
                 queues=[QUEUE],
                 name=options.name or f"{socket.gethostname()}-{os.getpid()}",
                 concurrency=options.concurrency,
-                wait=not options.burst,
+                # --burst is not procrastinate's wait=False, which ends the worker at the
+                # first fetch that finds nothing, though jobs wait behind a host's lock
+                wait=True,
                 install_signal_handlers=False,
                 additional_context={STATE_KEY: state},
                 update_heartbeat_interval=settings.heartbeat_seconds,
@@ -91,7 +98,8 @@ async def serve(
             ),
             name="procrastinate worker",
         )
-        stopped = asyncio.create_task(stop.wait(), name="stop requested")
+        ending = _first(stop.wait(), _until_drained(app)) if options.burst else stop.wait()
+        stopped = asyncio.create_task(ending, name="stop requested")
         try:
             await asyncio.wait({worker, stopped}, return_when=asyncio.FIRST_COMPLETED)
             if not worker.done():
@@ -105,6 +113,30 @@ async def serve(
                 task.cancel()
                 with suppress(asyncio.CancelledError):
                     await task
+
+
+async def _first(*aws: Awaitable[Any]) -> None:
+    """Return when the first of ``aws`` is done (the others are cancelled)."""
+    tasks = [asyncio.ensure_future(a) for a in aws]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+
+
+async def _until_drained(app: procrastinate.App) -> None:
+    """Return once the crawl queue has no job running and none ready to run (a retry
+    waiting for its back-off does not count): what ``--burst`` waits for."""
+    manager = app.job_manager
+    while True:
+        await asyncio.sleep(DRAIN_POLL_SECONDS)
+        if list(await manager.list_jobs_async(queue=QUEUE, status="doing")):
+            continue
+        now = utcnow()
+        waiting = await manager.list_jobs_async(queue=QUEUE, status="todo")
+        if not any(job.scheduled_at is None or job.scheduled_at <= now for job in waiting):
+            return
 
 
 async def _requeue_stalled(app: procrastinate.App, settings: WorkerSettings) -> None:
