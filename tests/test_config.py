@@ -18,7 +18,7 @@ from scraper.config import (
     load_config,
 )
 from scraper.errors import ConfigError
-from scraper.settings import CrawlSettings, SchedulerSettings
+from scraper.settings import CrawlSettings, SchedulerSettings, WorkerSettings
 
 
 def _write(tmp_path: Path, text: str, name: str = "config.yaml") -> Path:
@@ -214,12 +214,13 @@ class TestShippedConfig:
             assert source.settings.requests_per_second == 1.0
             assert source.settings.allowed_hosts
 
-    def test_every_crawl_and_scheduler_key_is_documented(self) -> None:
+    def test_every_crawl_scheduler_and_workers_key_is_documented(self) -> None:
         root = Path(__file__).resolve().parents[1]
         shipped = (root / "config.yaml").read_text(encoding="utf-8")
         docs = (root / "docs" / "config.md").read_text(encoding="utf-8")
         scheduler_keys = [f.name for f in fields(SchedulerSettings)]
-        for key in (*CRAWL_KEYS, *scheduler_keys, *SOURCE_OWN_KEYS, *TOP_KEYS):
+        worker_keys = [f.name for f in fields(WorkerSettings)]
+        for key in (*CRAWL_KEYS, *scheduler_keys, *worker_keys, *SOURCE_OWN_KEYS, *TOP_KEYS):
             assert f"{key}:" in shipped, key
             assert f"`{key}`" in docs, key
 
