@@ -6,6 +6,7 @@
   (``govarchive_test_<pid>_<random>``, dropped at the end) migrated once; its tables,
   procrastinate's job queue included, are emptied before each test.
 - ``database_url`` — the URL behind ``engine`` (for child processes and the CLI).
+- ``postgres_url`` — the same on PostgreSQL only (procrastinate's job queue is there).
 - ``empty_database_url`` — a fresh database with no tables at all, on each backend.
 
 PostgreSQL comes from ``GOVARCHIVE_TEST_POSTGRES_URL`` (default
@@ -133,6 +134,13 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template
     url: str = request.getfixturevalue("postgres_head_url")
     _empty_tables(url)
     return url
+
+
+@pytest.fixture
+def postgres_url(postgres_head_url: str) -> str:
+    """The URL of an empty archive at head on PostgreSQL only (for its job queue)."""
+    _empty_tables(postgres_head_url)
+    return postgres_head_url
 
 
 @pytest.fixture

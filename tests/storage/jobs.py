@@ -7,11 +7,16 @@ name starts with ``fail`` so that retries and failures can be made by a real wor
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 
 import procrastinate
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
+
+from storage.engine import make_engine
 
 TASK = "govarchive.crawl_source"
 QUEUE = "crawl"
@@ -55,3 +60,66 @@ async def defer(app: procrastinate.App, source: str, host: str = "a.gov.cn") -> 
 async def work(app: procrastinate.App) -> None:
     """Run a worker on the crawl queue until no job is due, then stop."""
     await app.run_worker_async(queues=[QUEUE], wait=False, install_signal_handlers=False)
+
+
+@dataclass(frozen=True)
+class Queue:
+    """The job and worker ids :func:`build_queue` made."""
+
+    succeeded: int
+    retrying: int
+    failed: int
+    running: int
+    queued: int
+    cancelled: int
+    worker: int
+    stale_worker: int
+
+
+def build_queue(url: str) -> Queue:
+    """Fill the queue of the (empty) database at ``url`` through procrastinate itself:
+
+    - ``alpha`` ran and succeeded;
+    - ``fail-beta`` (host b.gov.cn) failed once and waits an hour for its retry (a real
+      worker's retry);
+    - ``fail-gamma`` (host c.gov.cn) failed with no retry left;
+    - ``delta`` runs on a live worker (fetched by it, as a worker does);
+    - ``epsilon`` is queued (behind delta's host lock);
+    - ``zeta`` was cancelled;
+    - a second worker last sent a heartbeat 5 minutes ago (stale).
+    """
+
+    async def scenario() -> Queue:
+        async with opened(url, retries=1) as app:
+            succeeded = await defer(app, "alpha")
+            # another host: a job waiting for a retry holds its lock against every later
+            # job with that lock (procrastinate_fetch_job_v2 skips them), due or not
+            retrying = await defer(app, "fail-beta", host="b.gov.cn")
+            await work(app)
+        async with opened(url) as app:
+            failed = await defer(app, "fail-gamma", host="c.gov.cn")
+            await work(app)
+            running = await defer(app, "delta")
+            queued = await defer(app, "epsilon")
+            cancelled = await defer(app, "zeta", host="z.gov.cn")
+            await app.job_manager.cancel_job_by_id_async(cancelled)
+            worker = await app.job_manager.register_worker()
+            fetched = await app.job_manager.fetch_job(queues=[QUEUE], worker_id=worker)
+            assert fetched is not None and fetched.id == running
+            stale = await app.job_manager.register_worker()
+        return Queue(succeeded, retrying, failed, running, queued, cancelled, worker, stale)
+
+    made = asyncio.run(scenario())
+    engine = make_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "UPDATE procrastinate_workers "
+                    "SET last_heartbeat = now() - interval '5 minutes' WHERE id = :id"
+                ),
+                {"id": made.stale_worker},
+            )
+    finally:
+        engine.dispose()
+    return made
