@@ -9,6 +9,8 @@
   ``sqlite:///archive.db``. alembic.ini never holds a URL.
 - ``render_as_batch`` on SQLite, whose ALTER TABLE cannot change columns in place.
 - ``compare_type`` on, so ``alembic check`` also catches column type drift.
+- Procrastinate's tables (``procrastinate_*``, installed on PostgreSQL by revision 0004)
+  are not in our metadata: autogenerate and ``alembic check`` leave them out.
 """
 
 from __future__ import annotations
@@ -39,12 +41,19 @@ def _url() -> str:
     return database_url(flag, default_config_path(None))
 
 
+def _include_name(name: str | None, type_: str, parent_names: object) -> bool:
+    """Leave out what procrastinate owns: its schema comes from its own SQL (revision
+    0004), so autogenerate must neither drop it nor compare it with our models."""
+    return not (name or "").startswith("procrastinate_")
+
+
 def _configure(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=_include_name,
     )
 
 

@@ -29,6 +29,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Literal
 
@@ -113,10 +115,13 @@ def upgrade(
     Waits for a migration another process is running on the same database, then starts
     from the revision that one left. Refuses (SchemaTooNewError) a database whose
     revision these scripts do not know, and (NotAnArchiveError) one that holds tables
-    named like the archive's but no revision; nothing is written then.
+    named like the archive's but no revision; nothing is written then. A revision that
+    refuses to run (0004 when another procrastinate version is installed, or when
+    procrastinate's tables already exist and differ from what it installs) raises
+    SchemaError with its reason, and nothing is written either.
     """
     config = alembic_config(script_location=script_location)
-    with database_errors(engine, f"upgrading to {revision}"), write_transaction(engine) as conn:
+    with _migration_errors(engine, f"upgrading to {revision}"), write_transaction(engine) as conn:
         _serialise(conn)
         current = _refuse_unknown(conn, config)
         if current is None:
@@ -129,7 +134,7 @@ def upgrade(
 def downgrade(engine: Engine, revision: str, *, script_location: Path | None = None) -> None:
     """Migrate the database down to ``revision`` (``"base"`` drops every table)."""
     config = alembic_config(script_location=script_location)
-    with database_errors(engine, f"downgrading to {revision}"), write_transaction(engine) as conn:
+    with _migration_errors(engine, f"downgrading to {revision}"), write_transaction(engine) as conn:
         _serialise(conn)
         _refuse_unknown(conn, config)
         config.attributes["connection"] = conn
@@ -207,6 +212,18 @@ def not_an_archive(conn: Connection, tables: list[str]) -> NotAnArchiveError:
         database=describe(conn),
         expected=head_revision(),
     )
+
+
+@contextmanager
+def _migration_errors(engine: Engine, doing: str) -> Iterator[None]:
+    """database_errors, and a migration's refusal (Alembic's CommandError, e.g. revision
+    0004 finding another procrastinate version installed) becomes SchemaError; the
+    transaction was rolled back, so nothing was written."""
+    try:
+        with database_errors(engine, doing):
+            yield
+    except CommandError as exc:
+        raise SchemaError(f"{doing}: {exc}", database=describe(engine)) from exc
 
 
 def _revision(conn: Connection) -> str | None:

@@ -9,7 +9,8 @@
 Nothing here writes. Error rate = fetches whose outcome is an error (``error``,
 ``blocked``, ``too_large``, ``suspect``) divided by fetches that were requests (everything but the
 deliberate skips ``skipped_robots``, ``offsite``, ``skipped_host_paused``); list pages
-count as requests.
+count as requests. The job queue's state (PostgreSQL: jobs and workers) is read by
+:mod:`storage.jobqueue`.
 """
 
 from __future__ import annotations

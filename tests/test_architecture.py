@@ -1,6 +1,7 @@
 """The layering rules, read from the source: who may import what.
 
-- ``storage`` never imports ``scraper`` (the archive is usable without the crawler);
+- ``storage`` never imports ``scraper`` (the archive is usable without the crawler), nor
+  ``procrastinate`` (it reads the job queue's tables with plain SQL);
 - only ``scraper/fetching/fetch.py`` imports httpx (one owner of HTTP);
 - only ``scraper/parse/`` imports selectolax, and neither the parser nor anything it
   imports uses httpx, storage or SQLAlchemy (it is pure: bytes in, records out).
@@ -69,6 +70,12 @@ def test_storage_never_imports_scraper() -> None:
         if module.split(".")[0] == "scraper"
     ]
     assert not found
+
+
+def test_storage_never_imports_procrastinate() -> None:
+    """The archive stays readable without the job queue's library: storage.jobqueue reads
+    procrastinate's tables with plain SQL."""
+    assert not _offenders("procrastinate", ("scraper/",))
 
 
 def test_only_the_fetching_module_imports_httpx() -> None:

@@ -1,4 +1,5 @@
-"""storage.status queries, the status report's formatting, and the status/sources commands."""
+"""storage.status queries, the status report's formatting, and the status/sources commands;
+the job queue's part of ``status`` (storage.jobqueue itself: tests/storage/test_jobqueue.py)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import json
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -14,18 +16,25 @@ from sqlalchemy import Engine
 from scraper.cli import cli
 from scraper.commands.status import (
     build_reports,
+    format_counts,
     format_duration,
     format_outcome,
     format_rate,
+    job_queue_json,
+    jobs_table,
+    source_jobs_json,
     status_table,
+    workers_table,
 )
 from scraper.config import load_config
 from scraper.scheduling.schedule import next_fire_time
 from storage.archive import ensure_source, finish_run, record_fetch, start_run
 from storage.engine import make_engine
+from storage.jobqueue import FailedJob, Job, JobQueue, QueueCounts, Worker
 from storage.models import FetchOutcome, RunStatus
 from storage.status import LastRun, SourceStatus, runs_since, source_statuses
 from tests.storage.factories import Crawl, make_doc
+from tests.storage.jobs import build_queue
 
 NOW = datetime(2026, 5, 10, 12, 0, tzinfo=UTC)
 
@@ -263,3 +272,186 @@ class TestCommands:
         result = CliRunner().invoke(cli, ["sources", "--config", str(path)])
         assert result.exit_code == 2
         assert "schedule" in result.output
+
+
+CHECKED = datetime(2026, 5, 10, 12, 0, tzinfo=UTC)
+
+
+def _job(job_id: int, source: str | None, **fields: Any) -> Job:
+    base: dict[str, Any] = {
+        "queue": "crawl",
+        "task": "govarchive.crawl_source",
+        "attempts": 0,
+        "scheduled_at": None,
+        "since": CHECKED - timedelta(minutes=10),
+        "worker_id": None,
+    }
+    base.update(fields)
+    return Job(job_id=job_id, source=source, **base)
+
+
+QUEUE = JobQueue(
+    checked_at=CHECKED,
+    counts=(QueueCounts("crawl", todo=3, doing=2, succeeded=40, failed=1),),
+    queued=(
+        _job(5, "epsilon"),
+        _job(6, "later", scheduled_at=CHECKED + timedelta(hours=2)),
+    ),
+    running=(
+        _job(4, "delta", worker_id=3),
+        _job(7, None, task="other.task", worker_id=None),
+    ),
+    retrying=(
+        _job(2, "beta", attempts=2, scheduled_at=CHECKED + timedelta(minutes=30), worker_id=3),
+    ),
+    failed=(
+        FailedJob(3, "crawl", "govarchive.crawl_source", "gamma", 3, CHECKED - timedelta(hours=1)),
+    ),
+    workers=(
+        Worker(3, CHECKED - timedelta(seconds=4), stale=False),
+        Worker(9, CHECKED - timedelta(minutes=5), stale=True),
+    ),
+)
+
+
+def _text(*renderables: Any) -> str:
+    from rich.console import Console
+
+    console = Console(width=250, record=True)
+    for renderable in renderables:
+        console.print(renderable)
+    return console.export_text()
+
+
+class TestJobQueueFormatting:
+    def test_counts_split_todo_into_queued_and_waiting_for_retry(self) -> None:
+        assert format_counts(QUEUE) == [
+            "queue crawl: 2 queued, 2 running, 1 waiting for retry, 40 succeeded, 1 failed, "
+            "0 cancelled, 0 aborted"
+        ]
+
+    def test_jobs_table_rows(self) -> None:
+        lines = [
+            " ".join(line.replace("│", " ").split())
+            for line in _text(jobs_table(QUEUE, "Asia/Shanghai")).splitlines()
+        ]
+        assert "4 delta running 1 3 since 2026-05-10 19:50" in lines
+        stalled = "none (its worker was pruned: stalled)"
+        assert f"7 (other.task) running 1 {stalled} since 2026-05-10 19:50" in lines
+        assert "5 epsilon queued 1 - queued 2026-05-10 19:50" in lines
+        assert "6 later queued 1 - not before 2026-05-10 22:00" in lines
+        assert "2 beta waiting for retry 3 - next try 2026-05-10 20:30" in lines
+        assert "3 gamma failed 3 - failed 2026-05-10 19:00" in lines
+
+    def test_a_running_job_on_a_stale_worker_says_so(self) -> None:
+        stale = replace(QUEUE, workers=(Worker(3, CHECKED - timedelta(minutes=2), stale=True),))
+        assert "3 (stale)" in _text(jobs_table(stale, "UTC"))
+
+    def test_workers_table(self) -> None:
+        text = _text(workers_table(QUEUE, "UTC"))
+        assert "2026-05-10 11:59:56" in text and "live (4s ago)" in text
+        assert "stale: no heartbeat for 5m00s" in text
+
+    def test_json_of_the_queue_and_of_one_source(self) -> None:
+        document = job_queue_json(QUEUE, "postgresql")
+        assert document["job_queue"] is True
+        assert document["counts"]["crawl"]["todo"] == 3
+        assert [j["job_id"] for j in document["waiting_for_retry"]] == [2]
+        assert document["waiting_for_retry"][0]["scheduled_at"] == "2026-05-10T12:30:00+00:00"
+        assert document["workers"][1] == {
+            "worker_id": 9,
+            "last_heartbeat": "2026-05-10T11:55:00+00:00",
+            "stale": True,
+        }
+        beta = source_jobs_json(QUEUE, "beta")
+        assert beta is not None
+        assert [len(beta[k]) for k in ("queued", "running", "waiting_for_retry")] == [0, 0, 1]
+        assert beta["waiting_for_retry"][0]["attempts"] == 2
+        assert source_jobs_json(None, "beta") is None
+
+    def test_without_a_queue_the_reason_is_given(self) -> None:
+        assert job_queue_json(None, "sqlite") == {
+            "job_queue": False,
+            "reason": "no job queue (SQLite archive: the in-process daemon runs crawls)",
+        }
+        assert "no procrastinate tables" in job_queue_json(None, "postgresql")["reason"]
+
+
+class TestJobQueueCommand:
+    def test_sqlite_says_there_is_no_queue(self, tmp_path: Path, sqlite_template: Path) -> None:
+        db = tmp_path / "archive.db"
+        db.write_bytes(sqlite_template.read_bytes())
+        url = f"sqlite:///{db}"
+        engine = make_engine(url)
+        build_archive(engine, datetime.now(UTC))
+        engine.dispose()
+        config = str(_config_file(tmp_path, ["alpha"]))
+        table = CliRunner().invoke(cli, ["status", "--config", config, "--database", url])
+        assert table.exit_code == 0, table.output
+        assert table.output.rstrip().endswith(
+            "Jobs: no job queue (SQLite archive: the in-process daemon runs crawls)"
+        )
+        rows = json.loads(
+            CliRunner()
+            .invoke(cli, ["status", "--json", "--config", config, "--database", url])
+            .output
+        )
+        assert {r["source"]: r["jobs"] for r in rows}["alpha"] is None
+        jobs = CliRunner().invoke(cli, ["status", "--jobs", "--json", "--database", url])
+        assert jobs.exit_code == 0, jobs.output
+        assert json.loads(jobs.output)["job_queue"] is False
+        only = CliRunner().invoke(cli, ["status", "--jobs", "--database", url])
+        assert only.output == (
+            "Jobs: no job queue (SQLite archive: the in-process daemon runs crawls)\n"
+        )
+
+    @pytest.mark.postgres
+    def test_postgresql_shows_jobs_and_workers(self, tmp_path: Path, postgres_url: str) -> None:
+        engine = make_engine(postgres_url)
+        build_archive(engine, datetime.now(UTC))
+        engine.dispose()
+        made = build_queue(postgres_url)
+        config = str(_config_file(tmp_path, ["alpha", "delta", "fail-beta"], tz="UTC"))
+        args = ["--config", config, "--database", postgres_url]
+
+        table = CliRunner().invoke(cli, ["status", *args])
+        assert table.exit_code == 0, table.output
+        assert "28.6% (2/7)" in table.output  # the sources' table is still there
+        lines = [" ".join(line.replace("│", " ").split()) for line in table.output.splitlines()]
+        ids = {str(made.running), str(made.queued), str(made.retrying), str(made.failed)}
+        rows = {line.split()[1]: line for line in lines if line.split(" ", 1)[0] in ids}
+        assert rows["delta"].startswith(f"{made.running} delta running 1 {made.worker} since ")
+        assert rows["epsilon"].startswith(f"{made.queued} epsilon queued 1 - queued ")
+        assert rows["fail-beta"].startswith(f"{made.retrying} fail-beta waiting for retry 2 - ")
+        assert "next try" in rows["fail-beta"]
+        assert rows["fail-gamma"].startswith(f"{made.failed} fail-gamma failed 1 - failed ")
+        assert "procrastinate keeps none" in table.output
+        assert (
+            "queue crawl: 1 queued, 1 running, 1 waiting for retry, 1 succeeded, 1 failed, "
+            "1 cancelled, 0 aborted"
+        ) in table.output
+        assert "stale: no heartbeat for 5m" in table.output
+
+        listed = CliRunner().invoke(cli, ["status", "--json", *args])
+        assert listed.exit_code == 0, listed.output
+        by_source = {r["source"]: r["jobs"] for r in json.loads(listed.output)}
+        assert by_source["delta"]["running"][0]["worker_id"] == made.worker
+        assert by_source["fail-beta"]["waiting_for_retry"][0]["attempts"] == 1
+        assert by_source["alpha"] == {
+            "queued": [], "running": [], "waiting_for_retry": [], "failed_recently": []
+        }  # fmt: skip
+
+        whole = CliRunner().invoke(cli, ["status", "--jobs", "--json", *args])
+        document = json.loads(whole.output)
+        assert document["job_queue"] is True
+        assert [w["stale"] for w in document["workers"]] == [False, True]
+        assert [f["source"] for f in document["failed_recently"]] == ["fail-gamma"]
+
+    @pytest.mark.postgres
+    def test_postgresql_with_an_empty_queue(self, postgres_url: str) -> None:
+        result = CliRunner().invoke(cli, ["status", "--jobs", "--database", postgres_url])
+        assert result.exit_code == 0, result.output
+        assert result.output == (
+            "Jobs: none queued or running, none failed in the last 7 days\n"
+            "Workers: none registered (`govarchive worker` runs one)\n"
+        )

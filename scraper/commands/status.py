@@ -1,4 +1,5 @@
-"""``govarchive status`` (the archive's health per source) and ``govarchive sources``."""
+"""``govarchive status`` (the archive's health per source, and the job queue on
+PostgreSQL) and ``govarchive sources``."""
 
 from __future__ import annotations
 
@@ -23,10 +24,15 @@ from scraper.commands.common import (
 )
 from scraper.config import Config, default_config_path
 from scraper.scheduling.schedule import next_fire_time
+from storage.jobqueue import FailedJob, Job, JobQueue, QueueCounts, Worker, read_job_queue
 from storage.locks import lock_holder
 from storage.models import RunStatus
 from storage.runs import utcnow
 from storage.status import ERROR_WINDOW, SourceStatus, source_statuses
+
+#: What ``status`` says where there is no job queue.
+NO_QUEUE_SQLITE = "no job queue (SQLite archive: the in-process daemon runs crawls)"
+NO_QUEUE_POSTGRESQL = "no job queue (this PostgreSQL database has no procrastinate tables)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,6 +177,171 @@ def status_table(reports: Sequence[SourceReport], tz: str) -> Table:
     return table
 
 
+def no_queue_reason(dialect: str) -> str:
+    """Return why a database of ``dialect`` has no job queue. Pure."""
+    return NO_QUEUE_SQLITE if dialect == "sqlite" else NO_QUEUE_POSTGRESQL
+
+
+def _job_json(job: Job) -> dict[str, Any]:
+    return {
+        "job_id": job.job_id,
+        "queue": job.queue,
+        "task": job.task,
+        "source": job.source,
+        "attempts": job.attempts,
+        "scheduled_at": _iso(job.scheduled_at),
+        "since": _iso(job.since),
+        "worker_id": job.worker_id,
+    }
+
+
+def _failed_json(job: FailedJob) -> dict[str, Any]:
+    return {
+        "job_id": job.job_id,
+        "queue": job.queue,
+        "task": job.task,
+        "source": job.source,
+        "attempts": job.attempts,
+        "failed_at": _iso(job.failed_at),
+    }
+
+
+def _worker_json(worker: Worker) -> dict[str, Any]:
+    return {
+        "worker_id": worker.worker_id,
+        "last_heartbeat": _iso(worker.last_heartbeat),
+        "stale": worker.stale,
+    }
+
+
+def source_jobs_json(queue: JobQueue | None, source: str) -> dict[str, Any] | None:
+    """Return the jobs of one source (queued, running, waiting for a retry, failed
+    recently) as JSON-ready values; None without a job queue. Pure."""
+    if queue is None:
+        return None
+    return {
+        "queued": [_job_json(j) for j in queue.queued if j.source == source],
+        "running": [_job_json(j) for j in queue.running if j.source == source],
+        "waiting_for_retry": [_job_json(j) for j in queue.retrying if j.source == source],
+        "failed_recently": [_failed_json(j) for j in queue.failed if j.source == source],
+    }
+
+
+def job_queue_json(queue: JobQueue | None, dialect: str) -> dict[str, Any]:
+    """Return the whole job queue as JSON-ready values (``status --jobs --json``). Pure."""
+    if queue is None:
+        return {"job_queue": False, "reason": no_queue_reason(dialect)}
+    return {
+        "job_queue": True,
+        "checked_at": _iso(queue.checked_at),
+        "counts": {c.queue: _by_status(c) for c in queue.counts},
+        "queued": [_job_json(j) for j in queue.queued],
+        "running": [_job_json(j) for j in queue.running],
+        "waiting_for_retry": [_job_json(j) for j in queue.retrying],
+        "failed_recently": [_failed_json(j) for j in queue.failed],
+        "workers": [_worker_json(w) for w in queue.workers],
+    }
+
+
+def _by_status(counts: QueueCounts) -> dict[str, int]:
+    return {
+        "todo": counts.todo,
+        "doing": counts.doing,
+        "succeeded": counts.succeeded,
+        "failed": counts.failed,
+        "cancelled": counts.cancelled,
+        "aborted": counts.aborted,
+    }
+
+
+def format_counts(queue: JobQueue) -> list[str]:
+    """Return one line per queue, ``queue crawl: 2 queued, 1 running, 1 waiting for retry,
+    …`` (its ``todo`` jobs split into queued and waiting for a retry). Pure."""
+    lines = []
+    for c in queue.counts:
+        retrying = sum(1 for job in queue.retrying if job.queue == c.queue)
+        lines.append(
+            f"queue {c.queue}: {c.todo - retrying} queued, {c.doing} running, {retrying} "
+            f"waiting for retry, {c.succeeded} succeeded, {c.failed} failed, "
+            f"{c.cancelled} cancelled, {c.aborted} aborted"
+        )
+    return lines
+
+
+def _what(job: Job | FailedJob) -> str:
+    return job.source if job.source is not None else f"({job.task})"
+
+
+def _worker_of(job: Job, workers: Mapping[int, Worker]) -> str:
+    if job.worker_id is None:
+        return "none (its worker was pruned: stalled)"
+    worker = workers.get(job.worker_id)
+    return f"{job.worker_id} (stale)" if worker is not None and worker.stale else str(job.worker_id)
+
+
+def jobs_table(queue: JobQueue, tz: str) -> Table:
+    """Return the table of jobs running, queued, waiting for a retry and failed recently,
+    times in ``tz``. Pure."""
+    zone = ZoneInfo(tz)
+    workers = {w.worker_id: w for w in queue.workers}
+    table = Table(title=f"Jobs (times in {tz})")
+    for name in ("job", "source", "state", "attempt", "worker", "when"):
+        table.add_column(name, justify="right" if name in ("job", "attempt") else "left")
+    for job in queue.running:
+        since = f"since {_local(job.since, zone)}"
+        row = ("running", str(job.attempts + 1), _worker_of(job, workers), since)
+        table.add_row(str(job.job_id), _what(job), *row)
+    for job in queue.queued:
+        later = job.scheduled_at is not None and job.scheduled_at > queue.checked_at
+        when = (
+            f"not before {_local(job.scheduled_at, zone)}"
+            if later
+            else (f"queued {_local(job.since, zone)}")
+        )
+        table.add_row(str(job.job_id), _what(job), "queued", "1", "-", when)
+    for job in queue.retrying:
+        when = f"next try {_local(job.scheduled_at, zone)}"
+        row = ("waiting for retry", str(job.attempts + 1), "-", when)
+        table.add_row(str(job.job_id), _what(job), *row)
+    for failed in queue.failed:
+        when = f"failed {_local(failed.failed_at, zone)}"
+        table.add_row(str(failed.job_id), _what(failed), "failed", str(failed.attempts), "-", when)
+    return table
+
+
+def workers_table(queue: JobQueue, tz: str) -> Table:
+    """Return the table of registered workers: last heartbeat (in ``tz``), live or stale."""
+    zone = ZoneInfo(tz)
+    table = Table(title="Workers")
+    for name in ("worker", "last heartbeat", "state"):
+        table.add_column(name, justify="right" if name == "worker" else "left")
+    for w in queue.workers:
+        age = format_duration(queue.checked_at - w.last_heartbeat)
+        state = f"stale: no heartbeat for {age}" if w.stale else f"live ({age} ago)"
+        heartbeat = w.last_heartbeat.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")
+        table.add_row(str(w.worker_id), heartbeat, state)
+    return table
+
+
+def print_job_queue(console: Console, queue: JobQueue | None, dialect: str, tz: str) -> None:
+    """Print the job queue (or why there is none): jobs, failures, workers."""
+    if queue is None:
+        console.print(f"Jobs: {no_queue_reason(dialect)}")
+        return
+    if queue.running or queue.queued or queue.retrying or queue.failed:
+        console.print(jobs_table(queue, tz))
+    else:
+        console.print("Jobs: none queued or running, none failed in the last 7 days")
+    if queue.failed:
+        console.print("A failed job's error is in its worker's log: procrastinate keeps none.")
+    for line in format_counts(queue):
+        console.print(line)
+    if queue.workers:
+        console.print(workers_table(queue, tz))
+    else:
+        console.print("Workers: none registered (`govarchive worker` runs one)")
+
+
 def _optional_config(config_path: Path | None) -> Config | None:
     return read_config(config_path) if default_config_path(config_path) is not None else None
 
@@ -179,34 +350,61 @@ def _optional_config(config_path: Path | None) -> Config | None:
 @config_option
 @database_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-def status_command(config_path: Path | None, database: str | None, as_json: bool) -> None:
-    """Show each source's last run, next scheduled run, pages and recent error rate.
+@click.option(
+    "--jobs",
+    "jobs_only",
+    is_flag=True,
+    help="Show only the job queue (PostgreSQL): counts, jobs, failures and workers.",
+)
+def status_command(
+    config_path: Path | None, database: str | None, as_json: bool, jobs_only: bool
+) -> None:
+    """Show each source's last run, next scheduled run, pages and recent error rate,
+    then the job queue.
 
     Per source: when the last run started, how long it took, its outcome, new versions
     and errors; the next run its cron schedules; pages archived and gone; and the share
-    of requests that failed in the last 7 days. Reads the archive; writes nothing.
+    of requests that failed in the last 7 days. On PostgreSQL, the job queue: jobs
+    running (source, worker, since), queued, waiting for a retry (attempt, next try) and
+    failed in the last 7 days, with the registered workers and their heartbeats; an
+    SQLite archive has no queue (its crawls run in the in-process daemon). With --json,
+    each source's jobs are under its "jobs" key; --jobs --json prints the whole queue.
+    Reads the archive; writes nothing.
     """
     config = _optional_config(config_path)
     engine = open_archive(database, config_path, create=False)
+    dialect = engine.dialect.name
     try:
         with translated_errors():
             now = utcnow()
-            statuses = source_statuses(engine, now=now, window=ERROR_WINDOW)
-            holders = {
-                s.name: lock_holder(engine, s.name)
-                for s in statuses
-                if s.last_run is not None and s.last_run.status == RunStatus.RUNNING
-            }
+            queue = read_job_queue(engine)
+            if not jobs_only:
+                statuses = source_statuses(engine, now=now, window=ERROR_WINDOW)
+                holders = {
+                    s.name: lock_holder(engine, s.name)
+                    for s in statuses
+                    if s.last_run is not None and s.last_run.status == RunStatus.RUNNING
+                }
     finally:
         engine.dispose()
+    tz = config.scheduler.timezone if config else "UTC"
+    console = Console(width=200)
+    if jobs_only:
+        if as_json:
+            click.echo(json.dumps(job_queue_json(queue, dialect), ensure_ascii=False, indent=2))
+        else:
+            print_job_queue(console, queue, dialect, tz)
+        return
     reports = build_reports(config, statuses, now, holders)
     if as_json:
-        click.echo(json.dumps([r.to_json() for r in reports], ensure_ascii=False, indent=2))
+        rows = [{**r.to_json(), "jobs": source_jobs_json(queue, r.name)} for r in reports]
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
     if not reports:
         click.echo("no sources: none configured and none in the archive")
-        return
-    Console(width=200).print(status_table(reports, config.scheduler.timezone if config else "UTC"))
+    else:
+        console.print(status_table(reports, tz))
+    print_job_queue(console, queue, dialect, tz)
 
 
 def sources_json(config: Config, now: datetime) -> list[dict[str, Any]]:

@@ -3,9 +3,10 @@
 - ``engine`` — parametrized over ``sqlite`` and ``postgresql``; both built through the
   real Alembic migrations. SQLite: a copy of a file migrated once per session, so each
   test has its own fresh file. PostgreSQL: a database created for this test session
-  (``govarchive_test_<pid>_<random>``, dropped at the end) migrated once; its tables
-  are emptied before each test.
+  (``govarchive_test_<pid>_<random>``, dropped at the end) migrated once; its tables,
+  procrastinate's job queue included, are emptied before each test.
 - ``database_url`` — the URL behind ``engine`` (for child processes and the CLI).
+- ``postgres_url`` — the same on PostgreSQL only (procrastinate's job queue is there).
 - ``empty_database_url`` — a fresh database with no tables at all, on each backend.
 
 PostgreSQL comes from ``GOVARCHIVE_TEST_POSTGRES_URL`` (default
@@ -136,6 +137,13 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template
 
 
 @pytest.fixture
+def postgres_url(postgres_head_url: str) -> str:
+    """The URL of an empty archive at head on PostgreSQL only (for its job queue)."""
+    _empty_tables(postgres_head_url)
+    return postgres_head_url
+
+
+@pytest.fixture
 def engine(database_url: str) -> Iterator[Engine]:
     """An Engine on an empty archive at head (SQLite and PostgreSQL)."""
     eng = make_engine(database_url)
@@ -155,11 +163,21 @@ def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterat
     server.drop_database(url)
 
 
+#: Procrastinate's tables, which revision 0004 installs on PostgreSQL (jobs, workers …).
+PROCRASTINATE_TABLES = (
+    "procrastinate_events",
+    "procrastinate_periodic_defers",
+    "procrastinate_jobs",
+    "procrastinate_workers",
+)
+
+
 def _empty_tables(url: str) -> None:
     eng = make_engine(url)
     try:
         with eng.begin() as conn:
-            names = ", ".join(table.name for table in Base.metadata.sorted_tables)
+            tables = [table.name for table in Base.metadata.sorted_tables]
+            names = ", ".join([*tables, *PROCRASTINATE_TABLES])
             conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
     finally:
         eng.dispose()

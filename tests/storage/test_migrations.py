@@ -36,6 +36,13 @@ TABLES = {
     "blob_dicts",
 }
 VIEWS = {"latest_versions", "section_changes"}
+#: Procrastinate's tables: revision 0004 installs its job queue on PostgreSQL only.
+PROCRASTINATE_TABLES = {
+    "procrastinate_jobs",
+    "procrastinate_events",
+    "procrastinate_periodic_defers",
+    "procrastinate_workers",
+}
 
 HEAD = head_revision()
 LATER = "9999"
@@ -81,6 +88,32 @@ def schema(engine: Engine) -> tuple[set[str], set[str]]:
         return set(inspector.get_table_names()), set(inspector.get_view_names())
 
 
+def head_tables(engine: Engine) -> set[str]:
+    """The tables of a database at head: ours, plus procrastinate's on PostgreSQL."""
+    queue = PROCRASTINATE_TABLES if engine.dialect.name == "postgresql" else set()
+    return TABLES | queue | {"alembic_version"}
+
+
+def procrastinate_objects(engine: Engine) -> list[str]:
+    """Every object whose name says procrastinate: relations (tables, indexes, sequences),
+    types, functions, triggers and schemas on PostgreSQL; tables and indexes on SQLite."""
+    if engine.dialect.name == "sqlite":
+        query = "SELECT type || ' ' || name FROM sqlite_master WHERE name LIKE '%procrastinate%'"
+    else:
+        query = """
+            SELECT 'relation ' || relname FROM pg_class WHERE relname LIKE '%procrastinate%'
+            UNION ALL SELECT 'type ' || typname FROM pg_type WHERE typname LIKE '%procrastinate%'
+            UNION ALL SELECT 'function ' || proname FROM pg_proc
+                WHERE proname LIKE '%procrastinate%'
+            UNION ALL SELECT 'trigger ' || tgname FROM pg_trigger
+                WHERE tgname LIKE '%procrastinate%'
+            UNION ALL SELECT 'schema ' || nspname FROM pg_namespace
+                WHERE nspname LIKE '%procrastinate%'
+        """
+    with engine.connect() as conn:
+        return sorted(conn.execute(text(query)).scalars())
+
+
 def test_no_local_alembic_package_shadows_the_library() -> None:
     assert not (SCRIPT_LOCATION / "__init__.py").exists()
     assert not (SCRIPT_LOCATION / "versions" / "__init__.py").exists()
@@ -90,9 +123,9 @@ def test_no_local_alembic_package_shadows_the_library() -> None:
 def test_upgrade_from_empty_to_head(empty: Engine) -> None:
     assert current_revision(empty) is None
     upgrade(empty)
-    assert current_revision(empty) == head_revision() == "0003"
+    assert current_revision(empty) == head_revision() == "0004"
     tables, views = schema(empty)
-    assert tables == TABLES | {"alembic_version"}
+    assert tables == head_tables(empty)
     assert views == VIEWS
 
 
@@ -111,7 +144,7 @@ def test_downgrade_to_base_and_up_again(empty: Engine) -> None:
     assert schema(empty) == ({"alembic_version"}, set())
     upgrade(empty)
     assert current_revision(empty) == HEAD
-    assert schema(empty) == (TABLES | {"alembic_version"}, VIEWS)
+    assert schema(empty) == (head_tables(empty), VIEWS)
 
 
 def test_naming_convention_names_constraints(engine: Engine) -> None:
@@ -242,3 +275,23 @@ def test_0003_widens_fetch_outcomes_adds_final_url_and_content_hash_and_downgrad
     ]
     with pytest.raises(IntegrityError):
         insert("suspect")
+
+
+def test_0004_installs_procrastinate_on_postgresql_only_and_downgrades(empty: Engine) -> None:
+    """PostgreSQL: procrastinate's job queue comes with 0004 and goes, every object of it,
+    with its downgrade, and comes back. SQLite: 0004 changes nothing."""
+    upgrade(empty, "0003")
+    assert procrastinate_objects(empty) == []
+    upgrade(empty, "0004")
+    tables = schema(empty)[0]
+    if empty.dialect.name == "postgresql":
+        assert tables >= PROCRASTINATE_TABLES
+        assert len(procrastinate_objects(empty)) > 40  # types, functions, triggers, indexes …
+    else:
+        assert tables == TABLES | {"alembic_version"}
+        assert procrastinate_objects(empty) == []
+    downgrade(empty, "0003")
+    assert procrastinate_objects(empty) == []
+    assert schema(empty) == (TABLES | {"alembic_version"}, VIEWS)
+    upgrade(empty, "0004")
+    assert schema(empty)[0] == head_tables(empty)

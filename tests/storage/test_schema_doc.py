@@ -1,5 +1,6 @@
 """Every SQL recipe in docs/schema.md runs unchanged on SQLite and PostgreSQL and returns
-the right rows for a small archive built here."""
+the right rows for a small archive built here; the queries on the job queue (PostgreSQL
+only) return the right rows for a queue procrastinate filled."""
 
 from __future__ import annotations
 
@@ -15,8 +16,10 @@ from sqlalchemy import Engine, text
 
 from storage.archive import finish_run, start_run
 from storage.content import ParsedSection
+from storage.engine import make_engine
 from storage.models import RunStatus
 from tests.storage.factories import Crawl, make_doc
+from tests.storage.jobs import build_queue
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "schema.md"
 BASE = "https://sjzy.xuancheng.gov.cn/OpennessContent/show/"
@@ -177,3 +180,55 @@ def test_recipe_runs_and_returns_the_right_rows(engine: Engine, heading: str) ->
     with engine.connect() as conn:
         rows = [dict(r._mapping) for r in conn.execute(text(recipes()[heading]))]
     assert EXPECTED[heading](rows), rows
+
+
+def queue_queries() -> dict[str, str]:
+    """Return heading → SQL of the queries on the job queue (its #### headings)."""
+    doc = DOC.read_text(encoding="utf-8")
+    section = doc.split("\n### Queries on the job queue\n", 1)[1].split("\n## ", 1)[0]
+    found: dict[str, str] = {}
+    for chunk in section.split("\n#### ")[1:]:
+        heading, body = chunk.split("\n", 1)
+        match = re.search(r"```sql\n(.*?)```", body, re.S)
+        assert match, f"query {heading!r} has no sql block"
+        found[heading.strip()] = match.group(1).strip().rstrip(";")
+    return found
+
+
+QUEUE_EXPECTED: dict[str, Callable[[list[dict[str, Any]]], Any]] = {
+    "Jobs per source and status": lambda rows: (
+        [(r["source"], r["status"], r["jobs"]) for r in rows]
+        == [
+            ("alpha", "succeeded", 1),
+            ("delta", "doing", 1),
+            ("epsilon", "todo", 1),
+            ("fail-beta", "todo", 1),
+            ("fail-gamma", "failed", 1),
+            ("zeta", "cancelled", 1),
+        ]
+    ),
+    "Failed jobs this week": lambda rows: (
+        [(r["source"], r["attempts"]) for r in rows] == [("fail-gamma", 1)]
+        and rows[0]["failed_at"] is not None
+    ),
+    "Jobs waiting for a retry": lambda rows: (
+        [(r["source"], r["attempts"]) for r in rows] == [("fail-beta", 1)]
+    ),
+}
+
+
+def test_every_queue_query_has_an_expectation() -> None:
+    assert set(queue_queries()) == set(QUEUE_EXPECTED)
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("heading", sorted(QUEUE_EXPECTED))
+def test_queue_query_runs_and_returns_the_right_rows(postgres_url: str, heading: str) -> None:
+    build_queue(postgres_url)
+    engine = make_engine(postgres_url)
+    try:
+        with engine.connect() as conn:
+            rows = [dict(r._mapping) for r in conn.execute(text(queue_queries()[heading]))]
+    finally:
+        engine.dispose()
+    assert QUEUE_EXPECTED[heading](rows), rows
