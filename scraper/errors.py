@@ -9,8 +9,13 @@
     │   │                      Content-Encoding (carries the URL)
     │   ├── TooLargeError      body larger than ``max_page_bytes`` (also after decompression)
     │   └── TruncatedError     body shorter than announced, or a compressed stream cut off
-    └── ParseTimeout           a page the parser did not finish within ``parse_timeout``
-                               (in :mod:`scraper.crawling.parsepool`)
+    ├── ParseTimeout           a page the parser did not finish within ``parse_timeout``
+    │                          (in :mod:`scraper.crawling.parsepool`)
+    ├── SourceRunFailed        a queued crawl whose every request failed or was blocked:
+    │                          the job is retried with back-off
+    ├── CrawlInterrupted       a queued crawl stopped by its worker stopping: requeued
+    └── UnknownSource          a job naming a source the worker's config lacks: not
+                               retried (these three in :mod:`scraper.scheduling.tasks`)
 
 A block page, a robots.txt refusal or an off-site redirect is not an exception: the
 fetcher returns it as a :class:`~scraper.fetching.response.FetchKind` and it is recorded

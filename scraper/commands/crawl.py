@@ -266,14 +266,12 @@ def _enqueue(config: Config, engine: Engine, names: list[str]) -> None:
                 "with SQLite, crawl without --enqueue"
             )
         # Imported here so that a plain crawl does not load procrastinate.
-        from procrastinate.exceptions import ProcrastinateException
-
-        from scraper.scheduling.tasks import JobQueue
+        from scraper.scheduling.tasks import JobQueue, QueueError
 
         try:
             with JobQueue(engine.url, config) as queue:
                 deferred = queue.defer(names)
-        except ProcrastinateException as exc:
+        except QueueError as exc:
             raise DatabaseUnusable(f"the job queue cannot be used: {exc}") from exc
     finally:
         engine.dispose()

@@ -62,8 +62,7 @@ def worker_command(
     All workers should read the same config.yaml. See docs/operations.md.
     """
     # Imported here so that `govarchive --help` does not load procrastinate.
-    from procrastinate.exceptions import ProcrastinateException
-
+    from scraper.scheduling.tasks import QueueError
     from scraper.scheduling.worker import WorkerOptions, run
 
     config = read_config(config_path)
@@ -80,7 +79,7 @@ def worker_command(
         )
         try:
             run(config, engine, options)
-        except ProcrastinateException as exc:  # the queue's database went away or is unusable
+        except QueueError as exc:  # the queue's database went away or is unusable
             raise DatabaseUnusable(f"the job queue cannot be used: {exc}") from exc
     finally:
         engine.dispose()

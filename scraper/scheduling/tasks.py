@@ -67,6 +67,10 @@ STATE_KEY = "govarchive"
 RETRIED_STATUSES = frozenset({RunStatus.FAILED, RunStatus.BLOCKED})
 
 
+#: What procrastinate raises when the queue's database cannot be used (commands catch it).
+QueueError = procrastinate.exceptions.ProcrastinateException
+
+
 class SourceRunFailed(GovarchiveError):
     """A source's run ended ``failed`` or ``blocked``: the job fails and is retried."""
 
