@@ -36,6 +36,16 @@ BLOB_LEVEL = 3
 #: The dictionary is the first this many bytes of the source's first body.
 MAX_DICT_BYTES = 256 * 1024
 
+#: zstd level of a stored dictionary (written once per source). Level 19 took 100 ms a
+#: dictionary for 7% less than level 9's 8 ms: the first crawl of hundreds of sources
+#: paid seconds of CPU for a few KB each (bench/workers.py).
+DICT_LEVEL = 9
+
+#: Loaded dictionaries kept in memory (about 640 KB each, precomputed for BLOB_LEVEL).
+#: Sized for hundreds of sources crawled at once (the daemon, a worker): a smaller cache
+#: reloads a dictionary from the database for nearly every page of an interleaved crawl.
+DICT_CACHE_SIZE = 256
+
 CODEC = "zstd"
 
 
@@ -43,7 +53,7 @@ class _DictCache:
     """A small LRU of loaded dictionaries keyed by their SHA-256 (content-addressed, so
     one cache serves every database safely)."""
 
-    def __init__(self, maxsize: int = 16) -> None:
+    def __init__(self, maxsize: int = DICT_CACHE_SIZE) -> None:
         self._items: OrderedDict[str, zstandard.ZstdCompressionDict] = OrderedDict()
         self._maxsize = maxsize
         self._lock = threading.Lock()  # the pipeline may archive from several threads
@@ -197,7 +207,7 @@ def _source_dictionary(
         {
             "hash": key,
             "size": len(content),
-            "data": zstandard.ZstdCompressor(level=19).compress(content),
+            "data": zstandard.ZstdCompressor(level=DICT_LEVEL).compress(content),
             "created_at": now,
         },
     )

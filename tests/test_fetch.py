@@ -21,7 +21,13 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 
-from scraper.fetching.fetch import MAX_REDIRECTS, ROBOTS_MAX_AGE_SECONDS, Fetcher, fetch_once
+from scraper.fetching.fetch import (
+    IDLE_CLIENT_SECONDS,
+    MAX_REDIRECTS,
+    ROBOTS_MAX_AGE_SECONDS,
+    Fetcher,
+    fetch_once,
+)
 from scraper.fetching.response import FetchKind, FetchResult
 from scraper.settings import CrawlSettings
 from tests.site import pages
@@ -368,6 +374,31 @@ def test_rate_wait_says_when_a_host_may_be_asked_again(site: TestSite) -> None:
             return [before, after, f.rate_wait([site.host])]
 
     assert run(go()) == [0.0, 0.5, 0.0]
+
+
+def test_a_host_s_connections_are_kept_alive_then_closed_when_it_goes_idle(
+    site: TestSite, site_factory: Callable[[], TestSite]
+) -> None:
+    """Each host has a client (a connection pool) of its own, reused between requests;
+    a long-lived Fetcher closes the client of a host unused for IDLE_CLIENT_SECONDS, so
+    thousands of hosts do not leave thousands of idle sockets behind."""
+    other = site_factory()
+    site.add("/a", "a")
+    other.add("/b", "b")
+    fake = FakeTime()
+
+    async def go() -> None:
+        async with fetcher(fake) as f:
+            for _ in range(2):
+                await f.fetch(site.url("/a"), FAST, allowed_hosts=(site.host,))
+            await fake.sleep(IDLE_CLIENT_SECONDS + 1)
+            await f.fetch(other.url("/b"), FAST, allowed_hosts=(other.host,))
+            await f.fetch(site.url("/a"), FAST, allowed_hosts=(site.host,))
+
+    run(go())
+    first, second, third = (r.client_port for r in site.requests_to("/a"))
+    assert first == second  # kept alive between two requests
+    assert third != second  # closed while idle, a new connection afterwards
 
 
 def test_robots_ignored_when_disabled(site: TestSite) -> None:

@@ -27,8 +27,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 import time
-from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterable, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.cookiejar import CookieJar, DefaultCookiePolicy
@@ -54,6 +56,10 @@ MAX_REDIRECTS = 10
 #: Redirect hops followed for robots.txt (RFC 9309 asks for at least five).
 MAX_ROBOTS_REDIRECTS = 5
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+#: Idle connections kept open per host between its requests.
+HOST_KEEPALIVE = 2
+#: A host's client (and its idle connections) is closed after this many seconds unused.
+IDLE_CLIENT_SECONDS = 120.0
 #: Seconds a host's robots.txt rules are used before they are fetched again.
 ROBOTS_MAX_AGE_SECONDS = 24 * 3600.0
 #: A wait before a retry longer than this many seconds is logged at WARNING, not INFO.
@@ -134,7 +140,12 @@ class Fetcher:
         self._sleep = sleep
         self._clock = clock
         self._wall_clock = wall_clock
-        self._client: httpx.AsyncClient | None = None
+        self._open = False
+        self._clients: dict[str, httpx.AsyncClient] = {}  # per host ("" = the shared one)
+        self._in_use: dict[str, int] = {}  # requests in flight per client
+        self._last_used: dict[str, float] = {}
+        self._swept = clock()
+        self._ssl: ssl.SSLContext | None = None
         self._global = asyncio.Semaphore(max_concurrency)
         self._limiter = HostRateLimiter()
         self._host_slots: dict[str, asyncio.Semaphore] = {}
@@ -143,20 +154,10 @@ class Fetcher:
         self._delay_capped: set[tuple[str, float]] = set()  # (robots URL, cap) logged once
 
     async def __aenter__(self) -> Self:
-        # No cookie jar: every fetch stands alone, so a page's answer never depends
-        # on what was fetched before it (cookies live only within one redirect chain).
-        no_cookies = CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
-        self._client = httpx.AsyncClient(
-            transport=self._transport,
-            follow_redirects=False,
-            headers={**_DEFAULT_HEADERS, "User-Agent": self.user_agent},
-            cookies=no_cookies,
-            limits=httpx.Limits(
-                max_connections=self.max_concurrency,
-                max_keepalive_connections=self.max_concurrency,
-            ),
-            trust_env=False,
-        )
+        # One TLS context for every client: building one reads the CA bundle (tens of
+        # milliseconds and a few hundred KB each), and a daemon meets thousands of hosts.
+        self._ssl = httpx.create_ssl_context()
+        self._open = True
         return self
 
     async def __aexit__(
@@ -165,9 +166,73 @@ class Fetcher:
         _exc: BaseException | None,
         _tb: TracebackType | None,
     ) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        self._open = False
+        clients, self._clients = self._clients, {}
+        for client in clients.values():
+            await client.aclose()
+
+    def _new_client(self, key: str) -> httpx.AsyncClient:
+        """Return a new client for the host ``key``, with a pool of its own.
+
+        httpcore's pool looks at every connection it holds on every request (idle
+        checks, a getpeername per connection); one pool for hundreds of hosts made
+        that bookkeeping most of the event loop's time (bench/workers.py). A host's
+        pool holds only the few connections its ``per_host_concurrency`` allows. An
+        injected transport (tests) serves every host through one client.
+        """
+        # No cookie jar: every fetch stands alone, so a page's answer never depends
+        # on what was fetched before it (cookies live only within one redirect chain).
+        no_cookies = CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
+        client = httpx.AsyncClient(
+            transport=self._transport,
+            verify=self._ssl if self._ssl is not None else True,
+            follow_redirects=False,
+            headers={**_DEFAULT_HEADERS, "User-Agent": self.user_agent},
+            cookies=no_cookies,
+            # the Fetcher's own slots bound requests in flight, globally and per host
+            limits=httpx.Limits(
+                max_connections=self.max_concurrency,
+                max_keepalive_connections=HOST_KEEPALIVE if key else self.max_concurrency,
+            ),
+            trust_env=False,
+        )
+        return client
+
+    @asynccontextmanager
+    async def _client(self, host: str) -> AsyncIterator[httpx.AsyncClient]:
+        """Lend the client of ``host`` for one request (created on first use)."""
+        if not self._open:
+            raise RuntimeError("Fetcher used outside 'async with'")
+        key = "" if self._transport is not None else host
+        await self._close_idle_clients()
+        client = self._clients.get(key)
+        if client is None:
+            client = self._clients[key] = self._new_client(key)
+        self._in_use[key] = self._in_use.get(key, 0) + 1
+        try:
+            yield client
+        finally:
+            self._in_use[key] -= 1
+            self._last_used[key] = self._clock()
+
+    async def _close_idle_clients(self) -> None:
+        """Close the clients of hosts not asked for IDLE_CLIENT_SECONDS: a long-lived
+        Fetcher meets thousands of hosts, and each client may hold idle sockets."""
+        now = self._clock()
+        if now - self._swept < IDLE_CLIENT_SECONDS / 4:
+            return
+        self._swept = now
+        idle = [
+            key
+            for key, used in self._last_used.items()
+            if key and not self._in_use.get(key) and now - used > IDLE_CLIENT_SECONDS
+        ]
+        for key in idle:
+            client = self._clients.pop(key, None)
+            del self._last_used[key]
+            self._in_use.pop(key, None)
+            if client is not None:
+                await client.aclose()
 
     # -- public API ---------------------------------------------------------------
 
@@ -465,10 +530,24 @@ class Fetcher:
         The body may be ``limit`` bytes at most: a larger one is TOO_LARGE, or with
         ``keep_prefix`` (and no Content-Encoding) cut at ``limit`` and marked ``truncated``.
         """
-        client = self._client
-        if client is None:
-            raise RuntimeError("Fetcher used outside 'async with'")
         host = host_of(url)
+        async with self._client(host) as client:
+            return await self._request_with(client, host, url, settings, headers=headers,
+                                            limit=limit, crawl_delay=crawl_delay,
+                                            keep_prefix=keep_prefix)  # fmt: skip
+
+    async def _request_with(
+        self,
+        client: httpx.AsyncClient,
+        host: str,
+        url: str,
+        settings: CrawlSettings,
+        *,
+        headers: Mapping[str, str],
+        limit: int,
+        crawl_delay: float | None,
+        keep_prefix: bool,
+    ) -> _Exchange:
         interval = min_interval(settings.requests_per_second, crawl_delay)
         ex = _Exchange(url=url)
         try:
