@@ -97,7 +97,7 @@ def _address(h: int) -> str:
     return f"127.0.{h // 250}.{2 + h % 250}"
 
 
-def _config(path: Path, bases: list[str], rate: float, database: str) -> None:
+def _config(path: Path, bases: list[str], rate: float, database: str, parse_workers: int) -> None:
     sources = [
         {"name": f"host{h}", "start_urls": [f"{base}/list.html"],
          "detail_links": "ul.doc_list a", "schedule": "0 3 * * *"}
@@ -105,7 +105,12 @@ def _config(path: Path, bases: list[str], rate: float, database: str) -> None:
     ]  # fmt: skip
     document = {
         "database": database,
-        "crawl": {"requests_per_second": rate, "retries": 0, "timeout": 30},
+        "crawl": {
+            "requests_per_second": rate,
+            "retries": 0,
+            "timeout": 30,
+            "parse_workers": parse_workers,
+        },  # fmt: skip
         "workers": {"concurrency": len(bases)},
         "sources": sources,
     }
@@ -152,7 +157,7 @@ def _run(workers: int, bases: list[str], args: argparse.Namespace, tmp: Path) ->
     database = _scratch_database(args.postgres, name)
     try:
         config = tmp / f"config-{workers}.yaml"
-        _config(config, bases, args.rate, database)
+        _config(config, bases, args.rate, database, args.parse_workers)
         subprocess.run(_govarchive("db", "upgrade", "--config", str(config)), check=True,
                        capture_output=True, cwd=ROOT)  # fmt: skip
         subprocess.run(_govarchive("crawl", "--enqueue", "--config", str(config)), check=True,
@@ -216,7 +221,12 @@ def _politeness(report: dict[str, Any], rate: float) -> dict[str, Any]:
     everything = sorted(t for host in arrivals for t in host)
     gaps = [b - a for host in arrivals for a, b in itertools.pairwise(host)]
     firsts = [host[0] for host in arrivals if host]
+    lasts = [host[-1] for host in arrivals if host]
+    # Steady state: from when every host has started to when the first one is done.
+    begin, end = max(firsts, default=0.0), min(lasts, default=0.0)
+    steady = sum(1 for t in everything if begin <= t <= end)
     return {
+        "steady_rate": steady / (end - begin) if end > begin else None,
         "start_spread": max(firsts) - min(firsts) if firsts else 0.0,
         "requests": len(everything),
         "span": everything[-1] - everything[0] if everything else 0.0,
@@ -231,9 +241,11 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
     parser.add_argument("--hosts", type=int, default=200)
-    parser.add_argument("--pages", type=int, default=20, help="detail pages per host")
+    parser.add_argument("--pages", type=int, default=40, help="detail pages per host")
     parser.add_argument("--rate", type=float, default=1.0, help="requests per second per host")
     parser.add_argument("--workers", default="1,2,4", help="worker counts to measure")
+    parser.add_argument("--parse-workers", type=int, default=1, help="crawl.parse_workers")
+    parser.add_argument("--logs", metavar="DIR", help="keep the configs and worker logs in DIR")
     parser.add_argument("--profile", metavar="DIR", help="record each worker with py-spy into DIR")
     parser.add_argument(
         "--postgres", default=os.environ.get("GOVARCHIVE_TEST_POSTGRES_URL") or DEFAULT_POSTGRES
@@ -250,9 +262,11 @@ def main() -> None:
           f"ceiling {ceiling:g} pages/s; {os.cpu_count()} CPUs")  # fmt: skip
     rows = []
     try:
-        with tempfile.TemporaryDirectory() as tmp:
+        with tempfile.TemporaryDirectory() as scratch:
+            tmp = Path(args.logs or scratch)
+            tmp.mkdir(parents=True, exist_ok=True)
             for workers in [int(w) for w in args.workers.split(",")]:
-                result = _run(workers, bases, args, Path(tmp))
+                result = _run(workers, bases, args, tmp)
                 stop.put("report")
                 seen = _politeness(report.get(timeout=60), args.rate)
                 rows.append({**result, **seen})
@@ -261,12 +275,16 @@ def main() -> None:
         stop.put("stop")
         server.join(30)
     print()
-    print("workers  pages  span s  pages/s  ÷ ceiling  CPU ms/page  min gap s  in flight/host")
+    print("workers  pages  span s  pages/s  ÷ ceiling  steady req/s  ÷ ceiling  "
+          "CPU ms/page  start spread s  min gap s  in flight/host")  # fmt: skip
     for r in rows:
         rate = r["versions"] / r["span"] if r["span"] else 0.0
+        steady = r["steady_rate"] or 0.0
         print(f"{r['workers']:>7}  {r['versions']:>5}  {r['span']:>6.1f}  {rate:>7.1f}  "
-              f"{rate / ceiling:>9.2f}  {1000 * r['cpu'] / max(1, r['versions']):>11.2f}  "
-              f"{r['min_gap']:>9.3f}  {r['max_in_flight']:>14}")  # fmt: skip
+              f"{rate / ceiling:>9.2f}  {steady:>12.1f}  {steady / ceiling:>9.2f}  "
+              f"{1000 * r['cpu'] / max(1, r['versions']):>11.2f}  "
+              f"{r['start_spread']:>14.1f}  {r['min_gap']:>9.3f}  "
+              f"{r['max_in_flight']:>14}")  # fmt: skip
 
 
 if __name__ == "__main__":
