@@ -7,6 +7,7 @@ start; or one twelve hours away), so no test waits for a wall-clock schedule.
 from __future__ import annotations
 
 import itertools
+import json
 import logging
 import signal
 import time
@@ -312,3 +313,29 @@ def test_a_second_signal_while_stopping_exits_at_once(
     messages = [r.getMessage() for r in caplog_info.records]
     assert "received SIGTERM: stopping after the pages in hand" in messages
     assert "received SIGTERM again: exiting now" in messages
+
+
+def test_at_most_max_parallel_sources_crawl_at_once_and_the_rest_wait_their_turn(
+    engine: Engine, site_factory: Any, tmp_path: Path
+) -> None:
+    sites = [site_factory() for _ in range(4)]  # four hosts: no host rate in the way
+    for s in sites:
+        populate(s, 2, delay=0.3)
+    sources = [
+        {"name": f"s{n}", "start_urls": [s.url("/list.html")], "schedule": far_schedule()}
+        for n, s in enumerate(sites)
+    ]
+    path = write_config(tmp_path / "config.yaml", sources)
+    document = json.loads(path.read_text(encoding="utf-8"))
+    document["scheduler"]["max_parallel_sources"] = 2
+    path.write_text(json.dumps(document), encoding="utf-8")
+    with Daemon(load_config(path), engine) as daemon:
+        futures = [daemon.dispatch(f"s{n}") for n in range(4)]
+        runs = [f.result(timeout=30) for f in futures if f is not None]
+    assert [r.status for r in runs if r is not None] == ["completed"] * 4
+    # from each site's own log: when its source's crawl began and ended
+    spans = [(s.requests[0].at, s.requests[-1].at) for s in sites]
+    overlapping = max(
+        sum(1 for begin, end in spans if begin <= moment <= end) for moment, _ in spans
+    )
+    assert overlapping == 2
