@@ -110,7 +110,7 @@ def _config(path: Path, bases: list[str], rate: float, database: str, parse_work
             "retries": 0,
             "timeout": 30,
             "parse_workers": parse_workers,
-        },  # fmt: skip
+        },
         "workers": {"concurrency": len(bases)},
         "sources": sources,
     }

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import IO, TYPE_CHECKING, Any
 
-from storage.models import RunStatus
+from storage.models import FetchOutcome, RunStatus
 
 if TYPE_CHECKING:
     from scraper.crawling.pipeline import SourceRun
@@ -118,6 +118,27 @@ def run_fields(run: SourceRun, duration_s: float) -> dict[str, Any]:
     if run.error:
         fields["error"] = run.error
     return fields
+
+
+class RunLogReporter:
+    """A crawl reporter (:class:`scraper.crawling.pipeline.Reporter`) for the long-running
+    commands: the run's start line on ``logger`` (its end line, with the run's fields,
+    is :func:`log_run_finished`'s) and the pages found at DEBUG."""
+
+    def __init__(self, logger: logging.Logger) -> None:
+        self.logger = logger
+
+    def source_started(self, source: str) -> None:
+        log_run_started(self.logger, source)
+
+    def pages_found(self, source: str, total: int) -> None:
+        self.logger.debug("%s: %d detail pages to check", source, total)
+
+    def page_done(self, source: str, outcome: FetchOutcome) -> None:
+        pass
+
+    def source_finished(self, run: SourceRun) -> None:
+        pass
 
 
 def log_run_started(logger: logging.Logger, source: str, **fields: Any) -> None:

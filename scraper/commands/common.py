@@ -32,6 +32,7 @@ from sqlalchemy import Engine
 
 from scraper.config import Config, database_url, default_config_path, load_config
 from scraper.errors import ConfigError, GovarchiveError
+from scraper.logs import LOG_FORMATS
 from storage.engine import make_engine, redact_url
 from storage.errors import StorageError, UnknownRecordError
 from storage.migrate import ensure_current
@@ -83,6 +84,17 @@ def config_option(func: F) -> F:
         type=click.Path(path_type=Path, dir_okay=False),
         default=None,
         help="Config file (default: ./config.yaml).",
+    )(func)
+
+
+def log_format_option(func: F) -> F:
+    """``--log-format text|json`` for the long-running commands (schedule, worker)."""
+    return click.option(
+        "--log-format",
+        type=click.Choice(LOG_FORMATS),
+        default="text",
+        show_default=True,
+        help="Log lines as plain text, or as one JSON object per line for log shippers.",
     )(func)
 
 

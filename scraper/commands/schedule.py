@@ -10,11 +10,12 @@ from scraper.commands.common import (
     BadUsage,
     config_option,
     database_option,
+    log_format_option,
     open_archive,
     read_config,
 )
 from scraper.config import default_config_path
-from scraper.logs import LOG_FORMATS, configure_logging
+from scraper.logs import configure_logging
 from scraper.shutdown import exit_now
 
 #: Exit status when crawls did not stop within the deadline after SIGTERM.
@@ -24,13 +25,7 @@ EXIT_FORCED = 1
 @click.command("schedule")
 @config_option
 @database_option
-@click.option(
-    "--log-format",
-    type=click.Choice(LOG_FORMATS),
-    default="text",
-    show_default=True,
-    help="Log lines as plain text, or as one JSON object per line for log shippers.",
-)
+@log_format_option
 @click.option(
     "--workers",
     is_flag=True,

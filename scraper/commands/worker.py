@@ -15,10 +15,11 @@ from scraper.commands.common import (
     DatabaseUnusable,
     config_option,
     database_option,
+    log_format_option,
     open_archive,
     read_config,
 )
-from scraper.logs import LOG_FORMATS, configure_logging
+from scraper.logs import configure_logging
 
 
 @click.command("worker")
@@ -36,13 +37,7 @@ from scraper.logs import LOG_FORMATS, configure_logging
     help="Exit once the queue has no job this worker can take (for cron and tests).",
 )
 @click.option("--name", default=None, help="This worker's name in logs and `status`.")
-@click.option(
-    "--log-format",
-    type=click.Choice(LOG_FORMATS),
-    default="text",
-    show_default=True,
-    help="Log lines as plain text, or as one JSON object per line for log shippers.",
-)
+@log_format_option
 def worker_command(
     config_path: Path | None,
     database: str | None,

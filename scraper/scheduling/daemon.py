@@ -46,7 +46,7 @@ from scraper.config import Config, SourceConfig, database_url, load_config
 from scraper.crawling.pipeline import SourceRun
 from scraper.crawling.service import CrawlMeans, CrawlService
 from scraper.errors import ConfigError
-from scraper.logs import log_run_finished, log_run_started, run_fields
+from scraper.logs import RunLogReporter, log_run_finished, run_fields
 from scraper.scheduling.schedule import (
     CrawlScheduler,
     JobSpec,
@@ -62,7 +62,6 @@ from scraper.shutdown import exit_at_once, shutdown_handlers, signal_handlers
 from storage.engine import normalise_url, redact_url
 from storage.errors import StorageError
 from storage.locks import lock_holder
-from storage.models import FetchOutcome
 from storage.runs import utcnow
 from storage.status import runs_since
 
@@ -81,22 +80,6 @@ class StopResult:
 
     forced: bool
     unfinished: tuple[str, ...] = ()
-
-
-class _RunLogReporter:
-    """Pipeline reporter writing the run start line (the end line comes from run_source)."""
-
-    def source_started(self, source: str) -> None:
-        log_run_started(log, source)
-
-    def pages_found(self, source: str, total: int) -> None:
-        log.debug("%s: %d detail pages to check", source, total)
-
-    def page_done(self, source: str, outcome: FetchOutcome) -> None:
-        pass
-
-    def source_finished(self, run: SourceRun) -> None:
-        pass
 
 
 class Daemon:
@@ -126,7 +109,7 @@ class Daemon:
         self._scheduler = CrawlScheduler(self.dispatch)
         self._running: dict[str, float] = {}
         self._running_cond = threading.Condition()
-        self._reporter = _RunLogReporter()
+        self._reporter = RunLogReporter(log)
         self._service: CrawlService | None = None
         self._service_guard = threading.Lock()
         # With workers, each fire queues a job (procrastinate) instead of crawling here.

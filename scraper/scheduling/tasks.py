@@ -46,11 +46,11 @@ from scraper.crawling.pipeline import SourceRun
 from scraper.crawling.service import CrawlMeans
 from scraper.errors import ConfigError, GovarchiveError
 from scraper.fetching.urls import host_of
-from scraper.logs import log_run_finished, log_run_started, run_fields
+from scraper.logs import RunLogReporter, log_run_finished, run_fields
 from scraper.scheduling.schedule import fire_served
 from scraper.settings import WorkerSettings
 from storage.locks import lock_holder
-from storage.models import FetchOutcome, RunStatus
+from storage.models import RunStatus
 from storage.runs import utcnow
 from storage.status import runs_since
 
@@ -226,7 +226,7 @@ async def crawl_source_job(
                 return {"skipped": "served"}
         loop = asyncio.get_running_loop()
         began = loop.time()
-        run = await means.crawl(config_source, stop=state.stop, reporter=_JobReporter(job_id))
+        run = await means.crawl(config_source, stop=state.stop, reporter=RunLogReporter(log))
         # The host lock passes to whichever worker takes the host's next job, and its
         # Fetcher cannot know when this one last asked: keep the lock until the host's
         # rate would allow a request anyway.
@@ -255,25 +255,6 @@ def _run_fields(
     fields = run_fields(run, duration_s)
     fields.update(job_id=job_id, attempt=attempts + 1)
     return fields
-
-
-class _JobReporter:
-    """Pipeline reporter writing the run start line of a job."""
-
-    def __init__(self, job_id: int | None) -> None:
-        self.job_id = job_id
-
-    def source_started(self, source: str) -> None:
-        log_run_started(log, source)
-
-    def pages_found(self, source: str, total: int) -> None:
-        log.debug("%s: job %s: %d detail pages to check", source, self.job_id, total)
-
-    def page_done(self, source: str, outcome: FetchOutcome) -> None:
-        pass
-
-    def source_finished(self, run: SourceRun) -> None:
-        pass
 
 
 # --- deferring -----------------------------------------------------------------------
