@@ -44,8 +44,10 @@ PER_LIST_PAGE = 50
 TARGET_BYTES = 40_000
 
 
-def _pages(count: int) -> list[tuple[bytes, str]]:
-    """Return ``count`` distinct detail pages of about 40 KB with their content types."""
+def detail_pages(count: int, *, pad_to: int | None = TARGET_BYTES) -> list[tuple[bytes, str]]:
+    """Return ``count`` distinct detail pages with their content types: the parser's
+    fixture pages in turn, each copy given a paragraph of its own, and padded with a
+    comment to ``pad_to`` bytes (None: left at their own size, 21–48 KB)."""
     corpus: list[tuple[bytes, str]] = []
     for html in sorted(FIXTURES.glob("*.html")):
         golden = json.loads(html.with_suffix(".json").read_text(encoding="utf-8"))
@@ -57,10 +59,8 @@ def _pages(count: int) -> list[tuple[bytes, str]]:
         # A distinct paragraph per copy, ASCII so it fits every encoding.
         marker = f"<p>Document {i} of the benchmark site.</p>".encode()
         body = body.replace(b"</body>", marker + b"</body>", 1)
-        if len(body) < TARGET_BYTES:
-            body = body.replace(
-                b"</body>", b"<!--" + b" " * (TARGET_BYTES - len(body)) + b"--></body>"
-            )
+        if pad_to is not None and len(body) < pad_to:
+            body = body.replace(b"</body>", b"<!--" + b" " * (pad_to - len(body)) + b"--></body>")
         pages.append((body, content_type))
     return pages
 
@@ -70,7 +70,7 @@ def _serve(count: int, port_out: Any, stop: Any) -> None:
     from tests.site.server import serve
 
     with serve() as site:
-        for i, (body, content_type) in enumerate(_pages(count)):
+        for i, (body, content_type) in enumerate(detail_pages(count)):
             site.add(f"/show/{i}.html", body, content_type=content_type, etag=f'"v1-{i}"')
         lists = (count + PER_LIST_PAGE - 1) // PER_LIST_PAGE
         for n in range(1, lists + 1):
