@@ -44,7 +44,7 @@ For each it prints:
   :class:`~scraper.crawling.looplag.LagMonitor` started with it: p50, p99 and max).
 - politeness as the server saw it: the smallest gap between two requests to one host
   (and which request of its host came after it), how many gaps were shorter than
-  1/rate less :data:`GAP_TOLERANCE`, and how many TCP connections the crawl opened
+  1/rate less :data:`bench.sites.GAP_TOLERANCE`, and how many TCP connections the crawl opened
   (as many as hosts when keep-alive holds; as many as requests when every request
   opened a new one). The server stamps a request when its first bytes arrive, in a
   loop that does nothing else, so a short gap is the crawler's.
@@ -58,8 +58,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import functools
-import itertools
 import json
 import multiprocessing
 import os
@@ -80,11 +78,10 @@ if sys.path and Path(sys.path[0]).resolve() == ROOT / "bench":
     sys.path[0] = str(ROOT)
 
 from bench.crawl import detail_pages  # noqa: E402 - needs the path set above
+from bench.sites import GAP_TOLERANCE, LIST_PATH, host_address, serve_sites  # noqa: E402
 from scraper.settings import CrawlSettings  # noqa: E402
 
 if TYPE_CHECKING:
-    from multiprocessing.connection import Connection
-
     from sqlalchemy import Engine
 
     from scraper.config import Config
@@ -93,132 +90,6 @@ if TYPE_CHECKING:
 
 #: The two ways of writing the archive, in the order they run.
 WRITE_MODES = {"threads": "writes in threads", "inline": "writes on the loop"}
-#: How far below 1/rate (as a fraction of it) a gap between two requests to one host may
-#: be and still count as polite: a crawler that sends each request within a few ms of
-#: its turn stays well inside it.
-GAP_TOLERANCE = 0.05
-LIST_PATH = "/list/index.html"
-
-
-def host_address(index: int) -> str:
-    """Return the loopback address of site ``index``: 127.0.0.2 … 127.0.0.254, then
-    127.0.1.2 … (no .0, .1 or .255 in any /24). Pure."""
-    block, offset = divmod(index, 253)
-    return f"127.0.{block}.{offset + 2}"
-
-
-# -- the server process ---------------------------------------------------------------
-
-
-class _Site:
-    """One host's pages and what it saw: each request's arrival time, each connection."""
-
-    def __init__(self, pages: dict[bytes, bytes]) -> None:
-        self.pages = pages  # path → the whole response (head and body)
-        self.arrivals: list[float] = []
-        self.connections = 0
-
-
-class _SiteProtocol(asyncio.Protocol):
-    """HTTP/1.1 with keep-alive, GET only, as much as the crawler needs. A request is
-    stamped when its first bytes arrive: no queue of the server's own comes before it."""
-
-    def __init__(self, site: _Site) -> None:
-        self._site = site
-        self._buffer = b""
-        self._transport: asyncio.Transport | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self._transport = transport
-        self._site.connections += 1
-
-    def data_received(self, data: bytes) -> None:
-        if not self._buffer:
-            self._site.arrivals.append(time.monotonic())
-        self._buffer += data
-        while b"\r\n\r\n" in self._buffer:
-            head, _, self._buffer = self._buffer.partition(b"\r\n\r\n")
-            path = head.split(b" ", 2)[1] if head.count(b" ") >= 2 else b""
-            assert self._transport is not None
-            self._transport.write(self._site.pages.get(path, NOT_FOUND))
-            if self._buffer:  # a pipelined request (httpx does not pipeline)
-                self._site.arrivals.append(time.monotonic())
-
-
-NOT_FOUND = b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"
-
-
-def _response(body: bytes, content_type: str) -> bytes:
-    head = f"HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nContent-Length: {len(body)}\r\n"
-    return head.encode() + b"\r\n" + body
-
-
-def _sites(hosts: int, pages: int) -> list[_Site]:
-    """Return each host's list page and detail pages (bench/crawl.py's, not padded)."""
-    bodies = detail_pages(hosts * pages, pad_to=None)
-    sites = []
-    for h in range(hosts):
-        ids = range(h * pages, (h + 1) * pages)
-        routes = {f"/show/{i}.html".encode(): _response(*bodies[i]) for i in ids}
-        links = "".join(f'<li><a href="/show/{i}.html">文件 {i}</a></li>' for i in ids)
-        page = f"<html><body><ul class='doc_list'>{links}</ul></body></html>"
-        routes[LIST_PATH.encode()] = _response(page.encode(), "text/html; charset=utf-8")
-        sites.append(_Site(routes))
-    return sites
-
-
-def _serve(hosts: int, pages: int, interval: float, conn: Connection) -> None:
-    """Child process: serve the sites, one event loop listening on every host's address;
-    on each "report" received on ``conn``, send back what the sites saw since the last
-    one (:func:`_request_report`); end on "stop"."""
-
-    async def main() -> None:
-        loop = asyncio.get_running_loop()
-        sites = _sites(hosts, pages)
-        ports = []
-        for h, site in enumerate(sites):
-            protocol = functools.partial(_SiteProtocol, site)
-            server = await loop.create_server(protocol, host_address(h), 0)
-            ports.append(server.sockets[0].getsockname()[1])
-        conn.send(ports)
-        cpu = time.process_time()
-        while await loop.run_in_executor(None, conn.recv) == "report":
-            report = _request_report(sites, interval)
-            report["server_cpu"], cpu = time.process_time() - cpu, time.process_time()
-            conn.send(report)
-
-    asyncio.run(main())
-
-
-def _request_report(sites: list[_Site], interval: float) -> dict[str, Any]:
-    """Return what the sites saw about politeness, and forget it.
-
-    Gaps are those between two requests to one host; the n-th request is the one after
-    the gap.
-    """
-    counts: list[int] = []
-    gaps: list[tuple[float, int]] = []
-    connections = 0
-    for site in sites:
-        times, site.arrivals = sorted(site.arrivals), []
-        counts.append(len(times))
-        gaps.extend((b - a, n) for n, (a, b) in enumerate(itertools.pairwise(times), start=2))
-        connections, site.connections = connections + site.connections, 0
-    least = min(gaps, default=None)
-    short = [n for gap, n in gaps if gap < interval * (1 - GAP_TOLERANCE)]
-    return {
-        "requests": sum(counts),
-        "most_per_host": max(counts),
-        "min_gap": least[0] if least else None,
-        "min_gap_before": least[1] if least else None,
-        "short_gaps": len(short),
-        "short_gaps_before_2nd": short.count(2),
-        "gaps": len(gaps),
-        "connections": connections,
-    }
-
-
 # -- the crawl process ---------------------------------------------------------------
 
 
@@ -502,7 +373,7 @@ def main() -> None:
     ctx = multiprocessing.get_context("spawn")
     ours, theirs = ctx.Pipe()
     server = ctx.Process(
-        target=_serve, args=(args.hosts, args.pages, 1 / args.rate, theirs), daemon=True
+        target=serve_sites, args=(args.hosts, args.pages, 1 / args.rate, theirs), daemon=True
     )
     server.start()
     results: dict[str, dict[str, Any]] = {}

@@ -5,26 +5,28 @@ Run by hand (not part of the test suite); needs the PostgreSQL server of the tes
 
     .venv/bin/python bench/workers.py [--hosts 200] [--pages 20] [--rate 1.0] [--workers 1,2,4]
 
-A separate process serves ``--hosts`` sites, one per loopback address (127.0.0.2,
-127.0.0.3, …, as distinct government sites would be), each with one list page and
-``--pages`` detail pages: the parser's fixture pages (real CMS chrome: navigation,
-scripts, stylesheets), each copy made distinct by one paragraph, never padded. Every
-site is one source crawled at ``--rate`` requests per second, so the politeness ceiling
-of the whole cluster is ``hosts × rate`` pages per second, whatever the workers do.
+A separate process (:mod:`bench.sites`, one event loop) serves ``--hosts`` sites, one
+per loopback address (127.0.0.2, 127.0.0.3, …, as distinct government sites would be),
+each with one list page and ``--pages`` detail pages: the parser's fixture pages (real
+CMS chrome: navigation, scripts, stylesheets), each copy made distinct, never padded.
+Every site is one source crawled at ``--rate`` requests per second, so the politeness
+ceiling of the whole cluster is ``hosts × rate`` pages per second, whatever the workers
+do.
 
 For each worker count, in a fresh archive: ``govarchive crawl --enqueue`` queues every
 source, then that many ``govarchive worker --burst`` processes crawl the queue until it
 is empty. Printed per run: pages archived, the crawl's span (first to last request the
 sites saw) and its rate as a ratio to the ceiling, the CPU time of the workers (their
-parser processes included) per archived page, and politeness as the sites saw it: the
-smallest gap between two requests to one host (must stay ≥ 1/rate) and the most requests
-one host had in flight.
+parser processes included) per archived page, the steady-state rate (requests a second
+from when every host has started to when the first is done) and how long the workers
+took to start every source, and politeness as the sites saw it: the smallest gap
+between two requests to one host, how many gaps were shorter than 1/rate (less 5%), and
+the TCP connections opened (one per host when keep-alive holds).
 """
 
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import multiprocessing
 import os
@@ -43,63 +45,14 @@ ROOT = Path(__file__).resolve().parent.parent
 if sys.path and Path(sys.path[0]).resolve() == ROOT / "bench":
     sys.path[0] = str(ROOT)
 
-FIXTURES = ROOT / "tests" / "fixtures" / "pages"
+from bench.sites import GAP_TOLERANCE, LIST_PATH, host_address, serve_sites  # noqa: E402
+
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-
-
-def _pages(count: int) -> list[tuple[bytes, str]]:
-    """Return ``count`` distinct fixture pages (real chrome, no padding) with their types."""
-    corpus: list[tuple[bytes, str]] = []
-    for html in sorted(FIXTURES.glob("*.html")):
-        golden = json.loads(html.with_suffix(".json").read_text(encoding="utf-8"))
-        content_type = golden.get("_input", {}).get("content_type") or "text/html"
-        corpus.append((html.read_bytes(), content_type))
-    pages = []
-    for i in range(count):
-        body, content_type = corpus[i % len(corpus)]
-        marker = f"<p>Document {i} of the benchmark cluster.</p>".encode()
-        pages.append((body.replace(b"</body>", marker + b"</body>", 1), content_type))
-    return pages
-
-
-def _serve(hosts: int, pages: int, out: Any, stop: Any, report: Any) -> None:
-    """Child process: serve the sites until ``stop`` is set, then report their logs."""
-    from contextlib import ExitStack
-
-    from tests.site.server import serve
-
-    bodies = _pages(hosts * pages)
-    with ExitStack() as stack:
-        sites = [stack.enter_context(serve(_address(h))) for h in range(hosts)]
-        for h, site in enumerate(sites):
-            links = []
-            for p in range(pages):
-                body, content_type = bodies[h * pages + p]
-                site.add(f"/show/{p}.html", body, content_type=content_type, etag=f'"v1-{p}"')
-                links.append(f'<li><a href="/show/{p}.html">文件 {p}</a></li>')
-            site.add("/list.html", f"<html><body><ul class='doc_list'>{''.join(links)}</ul>"
-                                   "</body></html>")  # fmt: skip
-            site.add("/robots.txt", "User-agent: *\nAllow: /\n", content_type="text/plain")
-        out.put([site.base_url for site in sites])
-        while True:
-            command = stop.get()
-            if command == "report":
-                logs = [[r.at for r in site.requests if r.path != "/robots.txt"] for site in sites]
-                report.put({"arrivals": logs, "in_flight": [s.max_in_flight for s in sites]})
-                for site in sites:
-                    site.clear_log()
-            else:
-                return
-
-
-def _address(h: int) -> str:
-    """The loopback address of host ``h`` (127.0.0.2 …, then 127.0.1.x past 253)."""
-    return f"127.0.{h // 250}.{2 + h % 250}"
 
 
 def _config(path: Path, bases: list[str], rate: float, database: str, parse_workers: int) -> None:
     sources = [
-        {"name": f"host{h}", "start_urls": [f"{base}/list.html"],
+        {"name": f"host{h}", "start_urls": [base + LIST_PATH],
          "detail_links": "ul.doc_list a", "schedule": "0 3 * * *"}
         for h, base in enumerate(bases)
     ]  # fmt: skip
@@ -216,26 +169,6 @@ def _records(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in lines if line.startswith("{")]
 
 
-def _politeness(report: dict[str, Any], rate: float) -> dict[str, Any]:
-    arrivals: list[list[float]] = report["arrivals"]
-    everything = sorted(t for host in arrivals for t in host)
-    gaps = [b - a for host in arrivals for a, b in itertools.pairwise(host)]
-    firsts = [host[0] for host in arrivals if host]
-    lasts = [host[-1] for host in arrivals if host]
-    # Steady state: from when every host has started to when the first one is done.
-    begin, end = max(firsts, default=0.0), min(lasts, default=0.0)
-    steady = sum(1 for t in everything if begin <= t <= end)
-    return {
-        "steady_rate": steady / (end - begin) if end > begin else None,
-        "start_spread": max(firsts) - min(firsts) if firsts else 0.0,
-        "requests": len(everything),
-        "span": everything[-1] - everything[0] if everything else 0.0,
-        "min_gap": min(gaps) if gaps else None,
-        "max_in_flight": max(report["in_flight"]),
-        "interval": 1 / rate,
-    }
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
@@ -253,10 +186,12 @@ def main() -> None:
     args = parser.parse_args()
 
     ctx = multiprocessing.get_context("spawn")
-    out, stop, report = ctx.Queue(), ctx.Queue(), ctx.Queue()
-    server = ctx.Process(target=_serve, args=(args.hosts, args.pages, out, stop, report))
+    ours, theirs = ctx.Pipe()
+    server = ctx.Process(
+        target=serve_sites, args=(args.hosts, args.pages, 1 / args.rate, theirs), daemon=True
+    )
     server.start()
-    bases: list[str] = out.get(timeout=120)
+    bases = [f"http://{host_address(h)}:{port}" for h, port in enumerate(ours.recv())]
     ceiling = args.hosts * args.rate
     print(f"{args.hosts} hosts × {args.pages} documents at {args.rate:g} req/s each: "
           f"ceiling {ceiling:g} pages/s; {os.cpu_count()} CPUs")  # fmt: skip
@@ -267,24 +202,24 @@ def main() -> None:
             tmp.mkdir(parents=True, exist_ok=True)
             for workers in [int(w) for w in args.workers.split(",")]:
                 result = _run(workers, bases, args, tmp)
-                stop.put("report")
-                seen = _politeness(report.get(timeout=60), args.rate)
-                rows.append({**result, **seen})
+                ours.send("report")
+                rows.append({**result, **ours.recv()})
                 print(json.dumps(rows[-1]), flush=True)
     finally:
-        stop.put("stop")
+        ours.send("stop")
         server.join(30)
     print()
+    short = f"gaps < {(1 - GAP_TOLERANCE) / args.rate:.3g} s"
     print("workers  pages  span s  pages/s  ÷ ceiling  steady req/s  ÷ ceiling  "
-          "CPU ms/page  start spread s  min gap s  in flight/host")  # fmt: skip
+          f"CPU ms/page  start spread s  min gap s  {short}  connections")  # fmt: skip
     for r in rows:
         rate = r["versions"] / r["span"] if r["span"] else 0.0
         steady = r["steady_rate"] or 0.0
         print(f"{r['workers']:>7}  {r['versions']:>5}  {r['span']:>6.1f}  {rate:>7.1f}  "
               f"{rate / ceiling:>9.2f}  {steady:>12.1f}  {steady / ceiling:>9.2f}  "
               f"{1000 * r['cpu'] / max(1, r['versions']):>11.2f}  "
-              f"{r['start_spread']:>14.1f}  {r['min_gap']:>9.3f}  "
-              f"{r['max_in_flight']:>14}")  # fmt: skip
+              f"{r['start_spread']:>14.1f}  {r['min_gap']:>9.3f}  {r['short_gaps']:>{len(short)}}  "
+              f"{r['connections']:>11}")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -33,3 +33,17 @@ def test_wait_time_per_host() -> None:
     assert limiter.wait_time("b.gov.cn", 10.5) == 0.0  # hosts are independent
     limiter.take("a.gov.cn", 13.0, 0.5)
     assert limiter.wait_time("a.gov.cn", 13.25) == 0.25
+
+
+def test_the_interval_also_counts_from_the_end_of_a_request() -> None:
+    """A request that took its slot at 10.0 but ended at 10.8 (sent late, or slow to
+    answer): the next one waits a whole interval from 10.8, so the server never sees two
+    requests closer than the interval, however late the first was sent."""
+    limiter = HostRateLimiter()
+    limiter.take("a.gov.cn", 10.0, 1.0)
+    limiter.finished("a.gov.cn", 10.8, 1.0)
+    assert limiter.wait_time("a.gov.cn", 11.0) == pytest.approx(0.8)
+    # an earlier end never shortens the wait another request's start asked for
+    limiter.take("a.gov.cn", 12.0, 1.0)
+    limiter.finished("a.gov.cn", 11.5, 1.0)
+    assert limiter.wait_time("a.gov.cn", 12.0) == 1.0

@@ -32,3 +32,8 @@ class HostRateLimiter:
     def take(self, host: str, now: float, interval: float) -> None:
         """Record that a request to ``host`` starts at ``now``; the next waits ``interval``."""
         self._next[host] = now + interval
+
+    def finished(self, host: str, now: float, interval: float) -> None:
+        """Record that a request to ``host`` ended at ``now``: the next one also waits
+        ``interval`` from here (never less than :meth:`take` asked)."""
+        self._next[host] = max(self._next.get(host, now), now + interval)
