@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -182,35 +182,12 @@ def no_queue_reason(dialect: str) -> str:
     return NO_QUEUE_SQLITE if dialect == "sqlite" else NO_QUEUE_POSTGRESQL
 
 
-def _job_json(job: Job) -> dict[str, Any]:
+def _row_json(row: Job | FailedJob | Worker) -> dict[str, Any]:
+    """Return a job-queue row's fields as JSON-ready values (times in ISO 8601). Pure."""
     return {
-        "job_id": job.job_id,
-        "queue": job.queue,
-        "task": job.task,
-        "source": job.source,
-        "attempts": job.attempts,
-        "scheduled_at": _iso(job.scheduled_at),
-        "since": _iso(job.since),
-        "worker_id": job.worker_id,
-    }
-
-
-def _failed_json(job: FailedJob) -> dict[str, Any]:
-    return {
-        "job_id": job.job_id,
-        "queue": job.queue,
-        "task": job.task,
-        "source": job.source,
-        "attempts": job.attempts,
-        "failed_at": _iso(job.failed_at),
-    }
-
-
-def _worker_json(worker: Worker) -> dict[str, Any]:
-    return {
-        "worker_id": worker.worker_id,
-        "last_heartbeat": _iso(worker.last_heartbeat),
-        "stale": worker.stale,
+        f.name: _iso(value) if isinstance(value, datetime) else value
+        for f in fields(row)
+        for value in (getattr(row, f.name),)
     }
 
 
@@ -220,10 +197,10 @@ def source_jobs_json(queue: JobQueue | None, source: str) -> dict[str, Any] | No
     if queue is None:
         return None
     return {
-        "queued": [_job_json(j) for j in queue.queued if j.source == source],
-        "running": [_job_json(j) for j in queue.running if j.source == source],
-        "waiting_for_retry": [_job_json(j) for j in queue.retrying if j.source == source],
-        "failed_recently": [_failed_json(j) for j in queue.failed if j.source == source],
+        "queued": [_row_json(j) for j in queue.queued if j.source == source],
+        "running": [_row_json(j) for j in queue.running if j.source == source],
+        "waiting_for_retry": [_row_json(j) for j in queue.retrying if j.source == source],
+        "failed_recently": [_row_json(j) for j in queue.failed if j.source == source],
     }
 
 
@@ -235,11 +212,11 @@ def job_queue_json(queue: JobQueue | None, dialect: str) -> dict[str, Any]:
         "job_queue": True,
         "checked_at": _iso(queue.checked_at),
         "counts": {c.queue: _by_status(c) for c in queue.counts},
-        "queued": [_job_json(j) for j in queue.queued],
-        "running": [_job_json(j) for j in queue.running],
-        "waiting_for_retry": [_job_json(j) for j in queue.retrying],
-        "failed_recently": [_failed_json(j) for j in queue.failed],
-        "workers": [_worker_json(w) for w in queue.workers],
+        "queued": [_row_json(j) for j in queue.queued],
+        "running": [_row_json(j) for j in queue.running],
+        "waiting_for_retry": [_row_json(j) for j in queue.retrying],
+        "failed_recently": [_row_json(j) for j in queue.failed],
+        "workers": [_row_json(w) for w in queue.workers],
     }
 
 
