@@ -266,10 +266,10 @@ def _enqueue(config: Config, engine: Engine, names: list[str]) -> None:
                 "with SQLite, crawl without --enqueue"
             )
         # Imported here so that a plain crawl does not load procrastinate.
-        from scraper.scheduling.tasks import JobQueue, QueueError
+        from scraper.scheduling.tasks import CrawlQueue, QueueError
 
         try:
-            with JobQueue(engine.url, config) as queue:
+            with CrawlQueue(engine.url, config) as queue:
                 deferred = queue.defer(names)
         except QueueError as exc:
             raise DatabaseUnusable(f"the job queue cannot be used: {exc}") from exc

@@ -57,7 +57,7 @@ from scraper.scheduling.schedule import (
     job_specs,
     missed_fire,
 )
-from scraper.scheduling.tasks import JobQueue
+from scraper.scheduling.tasks import CrawlQueue
 from scraper.shutdown import exit_at_once, shutdown_handlers, signal_handlers
 from storage.engine import normalise_url, redact_url
 from storage.errors import StorageError
@@ -113,7 +113,7 @@ class Daemon:
         self._service: CrawlService | None = None
         self._service_guard = threading.Lock()
         # With workers, each fire queues a job (procrastinate) instead of crawling here.
-        self._queue: JobQueue | None = JobQueue(engine.url, config) if workers else None
+        self._queue: CrawlQueue | None = CrawlQueue(engine.url, config) if workers else None
 
     @property
     def config(self) -> Config:

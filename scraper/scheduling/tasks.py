@@ -269,7 +269,7 @@ class Deferred:
     already_queued: bool = False
 
 
-class JobQueue:
+class CrawlQueue:
     """Defers crawl jobs synchronously (the scheduler's threads, ``crawl --enqueue``).
 
     Opens a small connection pool of its own on the archive's database; :meth:`close`
@@ -308,7 +308,7 @@ class JobQueue:
         """Close the connection pool."""
         self._app.close()
 
-    def __enter__(self) -> JobQueue:
+    def __enter__(self) -> CrawlQueue:
         return self
 
     def __exit__(self, *_exc: object) -> None:

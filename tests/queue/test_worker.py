@@ -19,7 +19,7 @@ from sqlalchemy import Engine, text
 
 from scraper.config import Config, load_config
 from scraper.scheduling.daemon import Daemon
-from scraper.scheduling.tasks import JobQueue
+from scraper.scheduling.tasks import CrawlQueue
 from scraper.scheduling.worker import WorkerOptions, serve
 from storage.engine import make_engine
 from storage.migrate import upgrade
@@ -82,7 +82,7 @@ def test_a_failing_source_is_retried_then_left_failed(
     site.add("/list.html", "<h1>503 Service Unavailable</h1>", status=503)
     source = {"name": "down", "start_urls": [site.url("/list.html")], "schedule": far_schedule()}
     config = _config(tmp_path, [source], max_attempts=2, retry_wait_seconds=0)
-    with JobQueue(queue_engine.url, config) as queue:
+    with CrawlQueue(queue_engine.url, config) as queue:
         queue.defer(["down"])
     _drain(config, queue_engine)
     # two attempts, each a run whose every request failed; then the job stays failed
@@ -96,7 +96,7 @@ def test_a_source_the_worker_does_not_know_fails_without_retries(
     populate(site, 1)
     known = {"name": "known", "start_urls": [site.url("/list.html")], "schedule": far_schedule()}
     other = {"name": "other", "start_urls": [site.url("/list.html")], "schedule": far_schedule()}
-    with JobQueue(queue_engine.url, _config(tmp_path, [known, other])) as queue:
+    with CrawlQueue(queue_engine.url, _config(tmp_path, [known, other])) as queue:
         queue.defer(["other"])
     (tmp_path / "w").mkdir()
     _drain(_config(tmp_path / "w", [known], max_attempts=5, retry_wait_seconds=0), queue_engine)
@@ -110,7 +110,7 @@ def test_a_stopping_worker_closes_its_run_as_interrupted_and_requeues_the_job(
     populate(site, 20, delay=0.2)
     source = {"name": "slow", "start_urls": [site.url("/list.html")], "schedule": far_schedule()}
     config = _config(tmp_path, [source])
-    with JobQueue(queue_engine.url, config) as queue:
+    with CrawlQueue(queue_engine.url, config) as queue:
         queue.defer(["slow"])
 
     async def stop_midway() -> None:
