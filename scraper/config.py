@@ -71,6 +71,9 @@ _LIMITS: dict[str, tuple[float, bool]] = {
     "host_failure_threshold": (1, True),
     "parse_timeout": (0, False),
     "parse_workers": (1, True),
+    "max_attachment_bytes": (1, True),
+    "max_attachments_per_page": (0, True),
+    "attachment_timeout": (0, False),
     "jitter_seconds": (0, True),
     "misfire_grace_seconds": (1, True),
     "max_parallel_sources": (1, True),
@@ -85,6 +88,8 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 # An allowed_hosts entry: a host name, or host:port. Scope is host and port: a bare
 # host means its default ports (80 for http, 443 for https); see scraper.fetching.urls.is_allowed.
 _HOST = re.compile(r"^[a-z0-9.-]+(:\d{1,5})?$")
+# An attachment_types entry: a file extension without its dot.
+_EXTENSION = re.compile(r"^[a-z0-9]{1,10}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -347,7 +352,9 @@ def _convert(value: Any, hint: Any, key: str, problems: _Problems, where: str) -
             return value.strip()
         problems.add(where, f"must be a non-empty string, not {_describe(value)}")
         return _INVALID
-    if get_origin(hint) is tuple:  # allowed_hosts
+    if get_origin(hint) is tuple and key == "attachment_types":
+        return _extensions(value, problems, where)
+    if get_origin(hint) is tuple:  # allowed_hosts, attachment_hosts
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             problems.add(where, f"must be a list of host names, not {_describe(value)}")
             return _INVALID
@@ -364,6 +371,22 @@ def _convert(value: Any, hint: Any, key: str, problems: _Problems, where: str) -
             return _INVALID
         return hosts
     raise AssertionError(f"no converter for {hint!r}")  # a new settings field type
+
+
+def _extensions(value: Any, problems: _Problems, where: str) -> Any:
+    """Return a list of file extensions (``pdf``, ``.DOCX`` …) as lower-case names
+    without the dot, or _INVALID (recorded)."""
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        problems.add(where, f"must be a list of file extensions, not {_describe(value)}")
+        return _INVALID
+    names = tuple(dict.fromkeys(v.strip().lower().removeprefix(".") for v in value))
+    bad = [n for n in names if not _EXTENSION.match(n)]
+    if bad:
+        problems.add(
+            where, f"not a file extension (like pdf or docx): {', '.join(map(repr, bad))}"
+        )
+        return _INVALID
+    return names
 
 
 def _source(

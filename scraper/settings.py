@@ -16,6 +16,24 @@ from scraper import __version__
 DEFAULT_USER_AGENT = f"govarchive/{__version__} (+https://pypi.org/project/govarchive/)"
 DEFAULT_DATABASE_URL = "sqlite:///archive.db"
 
+#: File extensions whose links are fetched as attachments by default: documents, data
+#: and archives. Images are left out: a page's pictures are not its attachments.
+DEFAULT_ATTACHMENT_TYPES: tuple[str, ...] = (
+    "pdf",
+    "doc",
+    "docx",
+    "xls",
+    "xlsx",
+    "wps",
+    "et",
+    "ofd",
+    "zip",
+    "rar",
+    "7z",
+    "txt",
+    "csv",
+)
+
 
 @dataclass(frozen=True, slots=True)
 class CrawlSettings:
@@ -61,6 +79,22 @@ class CrawlSettings:
     #: Worker processes that parse the pages of a crawl (the ``crawl:`` value counts: the
     #: workers serve every source of the crawl).
     parse_workers: int = 1
+    #: Fetch, store and read the files a detail page links as attachments (附件).
+    attachments: bool = True
+    #: Extensions (no dot) of the links fetched as attachments; add image types (jpg,
+    #: png …) to archive pictures and the article's own images too. A link to a CMS
+    #: download handler, whose URL names no file type, is fetched and its bytes decide.
+    attachment_types: tuple[str, ...] = DEFAULT_ATTACHMENT_TYPES
+    #: Hosts besides ``allowed_hosts`` that attachments may be fetched from (a file
+    #: server or CDN the site keeps its uploads on); nothing else off-site is fetched.
+    attachment_hosts: tuple[str, ...] = ()
+    #: Larger attachments (after decompression too) are not stored; the failure is recorded.
+    max_attachment_bytes: int = 50 * 1024 * 1024
+    #: Attachments fetched per page at most, in the order the page links them.
+    max_attachments_per_page: int = 20
+    #: Seconds one attachment's text extraction may take (in a worker process); past it
+    #: the file is kept without text and the reason is recorded.
+    attachment_timeout: float = 120.0
 
 
 @dataclass(frozen=True, slots=True)

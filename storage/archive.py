@@ -33,13 +33,20 @@ answer came from when redirects led elsewhere.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, TypeVar
 
 from sqlalchemy import Connection, Engine, and_, bindparam, func, select
 
+from storage.attachments import (
+    AttachmentFile,
+    attachment_hashes,
+    record_attachment_fetches,
+    store_attachments,
+    version_attachments,
+)
 from storage.blobs import put_blob, read_blob
 from storage.content import (
     CANONICAL_FIELDS,
@@ -250,11 +257,16 @@ def archive_page(
     last_modified: str | None,
     elapsed_ms: int,
     final_url: str | None = None,
+    attachments: Sequence[AttachmentFile] = (),
 ) -> ArchiveResult:
     """Archive one successfully fetched and parsed page, in one transaction.
 
     ``url`` is the URL requested (the page); ``final_url`` where the answer came from
     after redirects (stored only when it differs). ``doc`` is the record read from ``raw``.
+    ``attachments`` are the files the page links, as this crawl found them
+    (:mod:`storage.attachments`): their SHA-256 are part of the content hash; a new
+    version stores them (blobs and ``attachments`` rows), and every request made for
+    one gets a ``fetches`` row (``attachment`` true) whatever the page's outcome.
 
     Writes: the ``pages`` row if the URL is new; the raw body to ``blobs`` unless that
     hash is stored; a ``page_versions`` row (next version number) with its
@@ -282,7 +294,7 @@ def archive_page(
         raw=raw,
         raw_hash=raw_hash(raw),
         content_type=content_type,
-        content_hash=content_hash(doc, raw),
+        content_hash=content_hash(doc, raw, attachment_hashes(attachments)),
         version_row=version_row,
         section_rows=section_rows,
         parser_version=parser_version,
@@ -291,6 +303,7 @@ def archive_page(
         last_modified=last_modified,
         elapsed_ms=elapsed_ms,
         final_url=final_url if final_url != url else None,
+        attachments=tuple(attachments),
     )
     return _retrying(engine, f"archiving {url}", write.run)
 
@@ -309,6 +322,7 @@ def record_fetch(
     nbytes: int | None = None,
     raw_hash: str | None = None,
     final_url: str | None = None,
+    attachments: Sequence[AttachmentFile] = (),
 ) -> None:
     """Record a fetch that produced no parsed page, in one transaction.
 
@@ -319,6 +333,8 @@ def record_fetch(
     ``pages.last_fetched_at`` is set (``gone_at`` cleared); for ``gone`` the page's
     ``gone_at`` is set unless already set (its versions are kept). ``error``,
     ``blocked``, ``skipped_robots``, ``offsite`` and ``too_large`` write only the row.
+    ``attachments``, for a ``not_modified`` page whose attachments were checked again
+    and found unchanged, write their requests' ``fetches`` rows (``attachment`` true).
     """
     if outcome not in RECORD_OUTCOMES:
         allowed = ", ".join(RECORD_OUTCOMES)
@@ -353,6 +369,16 @@ def record_fetch(
             final_url=final_url if final_url != url else None,
             content_hash=None,
         )
+        if attachments and page_id is not None:
+            known = version_attachments(conn, version_id) if version_id is not None else []
+            record_attachment_fetches(
+                conn,
+                run_id=run_id,
+                page_id=page_id,
+                version_id=version_id,
+                files=attachments,
+                previous={a.url: a.sha256 for a in known},
+            )
 
     _retrying(engine, f"recording a {outcome} fetch of {url}", write)
 
@@ -378,6 +404,7 @@ class _PageWrite:
     last_modified: str | None
     elapsed_ms: int
     final_url: str | None
+    attachments: tuple[AttachmentFile, ...]
 
     def run(self, conn: Connection) -> ArchiveResult:
         """The transaction body: lock the page, decide, write."""
@@ -389,6 +416,11 @@ class _PageWrite:
         assert page_id is not None  # _create_page returns a page
         suspicion: str | None = None
         outcome: Outcome
+        previous: dict[str, str | None] = {}
+        if self.attachments and state.version_id is not None:
+            previous = {
+                a.url: a.sha256 for a in reversed(version_attachments(conn, state.version_id))
+            }
         if state.version_id is not None and self._same_content(conn, state):
             outcome = FetchOutcome.UNCHANGED
             version_id, version = state.version_id, state.version
@@ -417,6 +449,14 @@ class _PageWrite:
             # Kept where it is needed: the next answer is compared with it. (For the
             # other outcomes it is the version's; 64 bytes on every recrawl's row.)
             content_hash=self.content_hash if outcome is FetchOutcome.SUSPECT else None,
+        )
+        record_attachment_fetches(
+            conn,
+            run_id=self.run_id,
+            page_id=page_id,
+            version_id=None if outcome is FetchOutcome.SUSPECT else version_id,
+            files=self.attachments,
+            previous=previous,
         )
         if outcome is FetchOutcome.SUSPECT:
             # Its validators and time are not the page's: the next crawl must ask again
@@ -465,7 +505,9 @@ class _PageWrite:
         assert latest.raw_hash is not None  # a version always names its blob
         previous_raw = read_blob(conn, latest.raw_hash)
         reparsed = self.reparse(previous_raw, latest.content_type)
-        return content_hash(reparsed, previous_raw) == self.content_hash
+        assert latest.version_id is not None  # a latest version exists here
+        files = [a.sha256 for a in version_attachments(conn, latest.version_id)]
+        return content_hash(reparsed, previous_raw, files) == self.content_hash
 
     def _suspicion(self, conn: Connection, latest: _PageState) -> str | None:
         """Why this changed answer looks like a transient failure compared with the
@@ -512,6 +554,13 @@ class _PageWrite:
                 _INSERT_SECTIONS,
                 [{"version_id": version_id, **row} for row in self.section_rows],
             )
+        store_attachments(
+            conn,
+            version_id=version_id,
+            files=self.attachments,
+            source_id=self.source_id,
+            now=self.requested_at,
+        )
         return version_id
 
 

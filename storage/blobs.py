@@ -111,21 +111,34 @@ _INSERT_BLOB = Prepared(
 )
 
 
-def put_blob(conn: Connection, *, raw: bytes, raw_hash: str, source_id: int, now: datetime) -> bool:
+def put_blob(
+    conn: Connection,
+    *,
+    raw: bytes,
+    raw_hash: str,
+    source_id: int,
+    now: datetime,
+    dictionary: bool = True,
+) -> bool:
     """Store ``raw`` under ``raw_hash`` unless a blob with that hash exists.
 
     Writes at most one ``blobs`` row, and when the source has no dictionary yet, one
-    ``blob_dicts`` row made from ``raw`` plus ``sources.blob_dict_id``. Returns True when
-    a blob row was written.
+    ``blob_dicts`` row made from ``raw`` plus ``sources.blob_dict_id``. With
+    ``dictionary=False`` (attachments: PDFs and Office files share nothing with the
+    site's pages) the body is compressed on its own and no dictionary is made from it.
+    Returns True when a blob row was written.
     """
     state = _BLOB_STATE.first(conn, {"hash": raw_hash, "source_id": source_id})
     assert state is not None  # scalar subqueries only: always one row
     stored, source_dict_id, source_dict_hash = state
     if stored is not None:
         return False
-    dict_id, dictionary = _source_dictionary(
-        conn, source_id, raw, now, source_dict_id, source_dict_hash
-    )
+    dict_id: int | None = None
+    loaded: zstandard.ZstdCompressionDict | None = None
+    if dictionary:
+        dict_id, loaded = _source_dictionary(
+            conn, source_id, raw, now, source_dict_id, source_dict_hash
+        )
     # A concurrent writer may store the same body first; its row is identical.
     inserted = _INSERT_BLOB.first(
         conn,
@@ -134,7 +147,7 @@ def put_blob(conn: Connection, *, raw: bytes, raw_hash: str, source_id: int, now
             "size": len(raw),
             "codec": CODEC,
             "dict_id": dict_id,
-            "data": compress(raw, dictionary),
+            "data": compress(raw, loaded),
         },
     )
     return inserted is not None

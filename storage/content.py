@@ -10,7 +10,9 @@
   that carries no content (:func:`carries_content`: no body text, no sections, no
   metadata besides a title — a document whose text cannot be read, a page with no
   visible text) cannot tell two editions apart, so its hash covers the raw bytes too:
-  an edit is never recorded as ``unchanged`` for want of anything parsed.
+  an edit is never recorded as ``unchanged`` for want of anything parsed. The SHA-256
+  of the page's attachments (:mod:`storage.attachments`), when it has any, are covered
+  too: a replaced attachment is a new version of the page.
 - :func:`raw_hash` — SHA-256 (hex) of the raw response bytes.
 - :func:`version_values` / :func:`section_values` — the column values of a
   ``page_versions`` row and its ``task_sections`` rows; they raise ValueError naming
@@ -21,7 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any, TypeAlias, TypedDict
 
@@ -81,13 +83,18 @@ def canonical_json(value: Any) -> bytes:
     )
 
 
-def content_hash(doc: ParsedDoc, raw: bytes | None = None) -> str:
+def content_hash(
+    doc: ParsedDoc, raw: bytes | None = None, attachments: Sequence[str | None] = ()
+) -> str:
     """Return the SHA-256 hex digest of the page's normalised content.
 
     Covers ``metadata`` (incl. ``metadata_extra``), ``sections`` and ``body_text``;
     never ``encoding``, ``encoding_source`` or ``warnings``. When ``raw`` (the response
     body the record was read from) is given and the record carries no content
     (:func:`carries_content`), the SHA-256 of ``raw`` is covered as well.
+    ``attachments`` are the SHA-256 of the page's attachments in page order (None for
+    one never downloaded): covered when there are any, so a page without attachments
+    hashes as it did before attachments were archived.
     """
     hashed: dict[str, Any] = {
         "metadata": doc["metadata"],
@@ -96,6 +103,8 @@ def content_hash(doc: ParsedDoc, raw: bytes | None = None) -> str:
     }
     if raw is not None and not carries_content(doc):
         hashed["raw_hash"] = raw_hash(raw)
+    if attachments:
+        hashed["attachments"] = list(attachments)
     return hashlib.sha256(canonical_json(hashed)).hexdigest()
 
 

@@ -426,7 +426,11 @@ def load_snapshots(
             sections[version_id].append(SectionSnapshot(number, stored))
         observed = conn.execute(
             select(Fetch.version_id, func.max(Fetch.requested_at), func.count())
-            .where(Fetch.version_id.in_(ids), Fetch.outcome.in_(OBSERVED_OUTCOMES))
+            .where(
+                Fetch.version_id.in_(ids),
+                Fetch.outcome.in_(OBSERVED_OUTCOMES),
+                Fetch.attachment.is_(False),  # a page is observed by its own fetches
+            )
             .group_by(Fetch.version_id)
         ).all()
         seen = {vid: (last, n) for vid, last, n in observed if vid is not None}

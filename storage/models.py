@@ -26,6 +26,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, MappedColumn, mapped_column
 from sqlalchemy.types import TypeEngine
@@ -256,6 +257,42 @@ class Fetch(Base):
     # Since revision 0003 (added last, where ALTER TABLE puts them).
     final_url: Mapped[str | None] = mapped_column(Text)
     content_hash: Mapped[str | None] = mapped_column(Sha256)
+    # Since revision 0005: the request was for an attachment the page (page_id) links,
+    # not for the page itself; crawl_runs' page counts leave these rows out.
+    attachment: Mapped[bool] = mapped_column(server_default=false())
+
+
+class Attachment(Base):
+    """One file a version's page links (附件: a PDF, Word, Excel, WPS, OFD …), as it was
+    when that version was archived. The bytes are a blob (``sha256`` is its hash), so a
+    file linked from many pages or versions is stored once."""
+
+    __tablename__ = "attachments"
+    __table_args__ = (UniqueConstraint("version_id", "position"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("page_versions.id", ondelete="CASCADE"))
+    #: 1-based order among the page's attachments, as linked on the page.
+    position: Mapped[int] = mapped_column(Integer)
+    url: Mapped[str] = mapped_column(Text)
+    link_text: Mapped[str] = mapped_column(Text)
+    filename: Mapped[str | None] = mapped_column(Text)
+    #: What the bytes are, sniffed: pdf, docx, xlsx, xls, ofd, doc, wps, et, zip, …
+    kind: Mapped[str | None] = mapped_column(Text)
+    content_type: Mapped[str | None] = mapped_column(Text)
+    size: Mapped[int | None] = mapped_column(BigInteger)
+    #: The blob holding the bytes; NULL when they were never downloaded (download_error).
+    sha256: Mapped[str | None] = mapped_column(ForeignKey("blobs.hash"), index=True)
+    text: Mapped[str | None] = mapped_column(Text)
+    extractor: Mapped[str | None] = mapped_column(Text)
+    extract_error: Mapped[str | None] = mapped_column(Text)
+    #: Why this crawl's download failed; the bytes (if any) are then those of the
+    #: page's previous version, kept because a failed download proves no change.
+    download_error: Mapped[str | None] = mapped_column(Text)
+    #: When the bytes were downloaded (or last confirmed by a 304).
+    fetched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    etag: Mapped[str | None] = mapped_column(Text)
+    last_modified: Mapped[str | None] = mapped_column(Text)
 
 
 # The same tables as Core ``Table`` objects, for prebuilt hot-path statements.
@@ -267,6 +304,7 @@ PAGE_VERSIONS: Table = Base.metadata.tables["page_versions"]
 TASK_SECTIONS: Table = Base.metadata.tables["task_sections"]
 CRAWL_RUNS: Table = Base.metadata.tables["crawl_runs"]
 FETCHES: Table = Base.metadata.tables["fetches"]
+ATTACHMENTS: Table = Base.metadata.tables["attachments"]
 
 #: The metadata fields of a version, in column order: the ``page_versions`` columns made
 #: with :func:`metadata_field`. Storage's one list of them: storage.content (what is

@@ -200,7 +200,8 @@ def _close(conn: Connection, run_id: int, status: RunStatus, finished_at: dateti
         )
         .select_from(Fetch)
         .outerjoin(PageVersion, PageVersion.id == Fetch.version_id)
-        .where(Fetch.crawl_run_id == run_id)
+        # the run's page counts: requests for attachments are not pages
+        .where(Fetch.crawl_run_id == run_id, Fetch.attachment.is_(False))
     ).one()
     conn.execute(
         update(CrawlRun)

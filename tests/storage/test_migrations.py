@@ -25,7 +25,8 @@ from storage.migrate import (
 )
 from storage.models import Base
 
-TABLES = {
+#: Our tables up to revision 0004.
+TABLES_0004 = {
     "sources",
     "pages",
     "page_versions",
@@ -35,6 +36,8 @@ TABLES = {
     "blobs",
     "blob_dicts",
 }
+#: Our tables at head.
+TABLES = TABLES_0004 | {"attachments"}
 VIEWS = {"latest_versions", "section_changes"}
 #: Procrastinate's tables: revision 0004 installs its job queue on PostgreSQL only.
 PROCRASTINATE_TABLES = {
@@ -123,7 +126,7 @@ def test_no_local_alembic_package_shadows_the_library() -> None:
 def test_upgrade_from_empty_to_head(empty: Engine) -> None:
     assert current_revision(empty) is None
     upgrade(empty)
-    assert current_revision(empty) == head_revision() == "0004"
+    assert current_revision(empty) == head_revision() == "0005"
     tables, views = schema(empty)
     assert tables == head_tables(empty)
     assert views == VIEWS
@@ -288,10 +291,48 @@ def test_0004_installs_procrastinate_on_postgresql_only_and_downgrades(empty: En
         assert tables >= PROCRASTINATE_TABLES
         assert len(procrastinate_objects(empty)) > 40  # types, functions, triggers, indexes …
     else:
-        assert tables == TABLES | {"alembic_version"}
+        assert tables == TABLES_0004 | {"alembic_version"}
         assert procrastinate_objects(empty) == []
     downgrade(empty, "0003")
     assert procrastinate_objects(empty) == []
-    assert schema(empty) == (TABLES | {"alembic_version"}, VIEWS)
+    assert schema(empty) == (TABLES_0004 | {"alembic_version"}, VIEWS)
     upgrade(empty, "0004")
+    assert schema(empty)[0] == head_tables(empty) - {"attachments"}
+
+
+def test_0005_adds_attachments_and_keeps_fetches_through_a_round_trip(empty: Engine) -> None:
+    """0005 adds the attachments table and fetches.attachment (false for every older
+    row); its downgrade drops both and keeps every fetch."""
+    upgrade(empty, "0004")
+    with empty.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO sources (id, name, created_at) VALUES (1, 's', '2024-01-01 00:00:00')"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO crawl_runs (id, source_id, started_at, status, pages_seen,"
+                " new_pages, new_versions, unchanged, not_modified, gone, errors, skipped)"
+                " VALUES (1, 1, '2024-01-01 00:00:00', 'completed', 0, 0, 0, 0, 0, 0, 0, 0)"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO fetches (crawl_run_id, url, requested_at, outcome, elapsed_ms)"
+                " VALUES (1, 'http://x/1', '2024-01-01 00:00:00', 'error', 5)"
+            )
+        )
+    upgrade(empty, "0005")
+    assert "attachments" in schema(empty)[0]
+    with empty.connect() as conn:
+        flags = conn.execute(text("SELECT attachment FROM fetches")).scalars().all()
+    assert [bool(flag) for flag in flags] == [False]
+    downgrade(empty, "0004")
+    assert "attachments" not in schema(empty)[0]
+    with empty.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM fetches")).scalar() == 1
+        columns = {c["name"] for c in inspect(conn).get_columns("fetches")}
+    assert "attachment" not in columns
+    upgrade(empty, "0005")
     assert schema(empty)[0] == head_tables(empty)
