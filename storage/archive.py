@@ -60,6 +60,7 @@ from storage.content import (
 from storage.engine import database_errors, describe, write_transaction
 from storage.errors import InvalidDocumentError, UnknownRecordError, WriteConflictError
 from storage.models import (
+    ATTACHMENTS,
     CRAWL_RUNS,
     FETCHES,
     PAGE_VERSIONS,
@@ -123,6 +124,13 @@ _T = TypeVar("_T")
 # Prebuilt statements executed with parameters: compiled once, cheap per page.
 _LOCK_PAGE = Prepared(select(PAGES.c.id).where(PAGES.c.url == bindparam("url")).with_for_update())
 _PRIOR = PAGE_VERSIONS.alias("prior")
+_HAS_ATTACHMENTS = (
+    select(ATTACHMENTS.c.id)
+    .join(PAGE_VERSIONS, PAGE_VERSIONS.c.id == ATTACHMENTS.c.version_id)
+    .where(PAGE_VERSIONS.c.page_id == PAGES.c.id)
+    .exists()
+    .label("has_attachments")
+)
 _LATEST_NUMBER = (
     select(func.max(_PRIOR.c.version)).where(_PRIOR.c.page_id == PAGES.c.id).scalar_subquery()
 )
@@ -205,6 +213,9 @@ class PageState:
     last_modified: str | None
     last_fetched_at: datetime
     gone_at: datetime | None
+    #: Whether one of its versions has attachments: a 304 for the page then still
+    #: re-checks them (a file can be replaced while its page stays the same).
+    has_attachments: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,12 +237,18 @@ def known_pages(engine: Engine, source_id: int) -> list[PageState]:
     with database_errors(engine, "listing known pages"), engine.connect() as conn:
         rows = conn.execute(
             select(
-                Page.url, Page.id, Page.etag, Page.last_modified, Page.last_fetched_at, Page.gone_at
+                Page.url,
+                Page.id,
+                Page.etag,
+                Page.last_modified,
+                Page.last_fetched_at,
+                Page.gone_at,
+                _HAS_ATTACHMENTS,
             )
             .where(Page.source_id == source_id)
             .order_by(Page.id)
         ).all()
-    return [PageState(*row) for row in rows]
+    return [PageState(*row[:6], has_attachments=bool(row[6])) for row in rows]
 
 
 def load_raw(engine: Engine, raw_hash: str) -> bytes:

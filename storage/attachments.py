@@ -128,6 +128,7 @@ class StoredAttachment:
     version_id: int
     position: int
     url: str
+    link_text: str
     filename: str | None
     kind: str | None
     content_type: str | None

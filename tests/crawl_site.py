@@ -132,10 +132,12 @@ def rows(engine: Engine, sql: str, **params: Any) -> list[Any]:
 
 
 def outcomes(engine: Engine, run_id: int) -> dict[str, int]:
-    """Return {outcome: count} of the fetches of run ``run_id``."""
+    """Return {outcome: count} of the page fetches of run ``run_id`` (not attachments)."""
     found = rows(
         engine,
-        "SELECT outcome, COUNT(*) FROM fetches WHERE crawl_run_id = :r GROUP BY outcome",
+        # the page fetches: requests for attachments have their own assertions
+        "SELECT outcome, COUNT(*) FROM fetches WHERE crawl_run_id = :r AND NOT attachment"
+        " GROUP BY outcome",
         r=run_id,
     )
     return {outcome: int(n) for outcome, n in found}

@@ -169,6 +169,21 @@ sources:
             "www.xuancheng.gov.cn",
         )
 
+    def test_attachment_settings(self, tmp_path: Path) -> None:
+        config = _load(
+            tmp_path,
+            _source_yaml(
+                attachment_types='[".PDF", "docx", "pdf", "ofd"]',
+                attachment_hosts='["FILES.xuancheng.gov.cn"]',
+                max_attachments_per_page="0",
+            ),
+        )
+        settings = config.sources[0].settings
+        assert settings.attachments is True
+        assert settings.attachment_types == ("pdf", "docx", "ofd")
+        assert settings.attachment_hosts == ("files.xuancheng.gov.cn",)
+        assert settings.max_attachments_per_page == 0
+
     def test_start_urls_are_normalised_and_deduplicated(self, tmp_path: Path) -> None:
         text = MINIMAL.replace(
             '["https://sjzy.xuancheng.gov.cn/OpennessContent/showList/2/17/page_1.html"]',
@@ -337,6 +352,27 @@ SOURCE_ERRORS = [
         {"list_url_template": '"page.html#p{n}"'},
         "source 'xc': list_url_template: gives the same URL for every n (is {n} in a #fragment?)",
         id="template-n-in-fragment",
+    ),
+    pytest.param(
+        {"attachment_types": '["pdf", "tar.gz", "*.doc"]'},
+        "source 'xc': attachment_types: not a file extension (like pdf or docx): "
+        "'tar.gz', '*.doc'",
+        id="attachment-type-not-an-extension",
+    ),
+    pytest.param(
+        {"attachment_types": '"pdf"'},
+        "source 'xc': attachment_types: must be a list of file extensions, not string",
+        id="attachment-types-not-a-list",
+    ),
+    pytest.param(
+        {"attachment_hosts": '["https://cdn.example.cn/"]'},
+        "source 'xc': attachment_hosts: not a bare host name (no scheme or path)",
+        id="attachment-host-with-scheme",
+    ),
+    pytest.param(
+        {"max_attachment_bytes": "0"},
+        "source 'xc': max_attachment_bytes: must be >= 1, not 0",
+        id="attachment-cap-zero",
     ),
     pytest.param(
         {"max_concurrency": "null"},

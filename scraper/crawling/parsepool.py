@@ -11,7 +11,8 @@ does not go on, and the pages other workers hold are not disturbed.
 
 What crosses the process boundary: the page's bytes, URL and headers one way, the
 record of :func:`scraper.reader.read_page` (``PageRecord.to_dict()``: the storage-ready
-``ParsedDoc``) the other; nothing else is shared. A worker that dies (killed, out of
+``ParsedDoc``) the other; for an attachment (:meth:`ParserPool.extract`), its bytes one
+way and its text the other; nothing else is shared. A worker that dies (killed, out of
 memory) fails the page it held with the pool's error, and the pool replaces it.
 """
 
@@ -97,6 +98,31 @@ class ParserPool:
             finally:
                 self._idle.append(worker)
 
+    async def extract(
+        self,
+        data: bytes,
+        *,
+        url: str,
+        content_type: str | None,
+        filename: str | None,
+        timeout: float,
+    ) -> dict[str, Any]:
+        """Return the text of one attachment
+        (:func:`scraper.extract.files.read_file_to_dict`), read by a worker within
+        ``timeout`` seconds; raises :class:`ParseTimeout` past it, as :meth:`parse` does."""
+        from scraper.extract.files import read_file_to_dict
+
+        if self._free is None:
+            self._free = asyncio.Semaphore(self.workers)
+        async with self._free:
+            worker = self._idle.pop()
+            try:
+                return await worker.run(
+                    read_file_to_dict, (data, content_type, filename), url, timeout
+                )
+            finally:
+                self._idle.append(worker)
+
     def close(self) -> None:
         """End the worker processes (pages in flight are abandoned)."""
         for worker in self._idle:
@@ -122,7 +148,7 @@ class _Worker:
         self._pool: Pool | None = None
 
     async def run(
-        self, parse: ParseFunction, args: tuple[Any, ...], url: str, limit: float
+        self, parse: Callable[..., dict[str, Any]], args: tuple[Any, ...], url: str, limit: float
     ) -> dict[str, Any]:
         loop = asyncio.get_running_loop()
         done: asyncio.Future[dict[str, Any]] = loop.create_future()

@@ -25,6 +25,12 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 from sqlalchemy import Engine
 
 from scraper.config import Config, SourceConfig
+from scraper.crawling.attachments import (
+    AttachmentCollector,
+    changed_files,
+    choose_attachments,
+    wanted_again,
+)
 from scraper.crawling.discover import Discovery, discover_detail_urls
 from scraper.crawling.parsepool import ParserPool, ParseTimeout
 from scraper.crawling.writer import ArchiveWriter
@@ -36,6 +42,7 @@ from scraper.reader import read_page
 from scraper.settings import CrawlSettings
 from storage import archive
 from storage.archive import PageState, RunSummary
+from storage.attachments import AttachmentFile, previous_attachments
 from storage.content import ParsedDoc
 from storage.errors import DatabaseUnavailableError, SchemaError
 from storage.models import FetchOutcome, RunStatus
@@ -271,6 +278,15 @@ class _SourceCrawl:
             last_modified=page.last_modified if page else None,
         )
         self.health.observe(result)
+        done: dict[str, AttachmentFile] = {}
+        if result.kind is FetchKind.NOT_MODIFIED and page is not None and page.has_attachments:
+            # The page is the same, but a file it links may have been replaced.
+            rechecked = await self._recheck_attachments(result)
+            if rechecked is None:
+                return
+            done = rechecked
+            result = await self.fetcher.fetch(url, self.settings, allowed_hosts=self.allowed)
+            self.health.observe(result)
         if result.kind is not FetchKind.OK or result.body is None:
             ok = result.kind is FetchKind.OK  # an OK without a body: nothing to archive
             outcome = FetchOutcome.ERROR if ok else fetch_outcome(result.kind)
@@ -279,6 +295,7 @@ class _SourceCrawl:
             return
         try:
             doc = await self._parse(result)
+            files = await self._attachments(result.url, doc, done)
             written = await self._db(
                 archive.archive_page,
                 run_id=self.run_id,
@@ -295,6 +312,7 @@ class _SourceCrawl:
                 etag=result.etag,
                 last_modified=result.last_modified,
                 elapsed_ms=result.elapsed_ms,
+                attachments=files,
             )
         except FATAL_STORAGE_ERRORS:
             raise
@@ -311,6 +329,46 @@ class _SourceCrawl:
             return
         self._done(written.outcome)
 
+    async def _attachments(
+        self, url: str, doc: ParsedDoc, done: dict[str, AttachmentFile]
+    ) -> list[AttachmentFile]:
+        """Return the page's attachments as this visit finds them (``done``: files
+        already fetched in it). A cap that left links out is said in ``doc``'s warnings
+        (which are not part of its content)."""
+        wanted, over = choose_attachments(doc.get("attachments", []), self.settings)
+        if over:
+            doc["warnings"].append(
+                f"{over} attachment link(s) past max_attachments_per_page "
+                f"({self.settings.max_attachments_per_page}) not archived"
+            )
+        if not wanted:
+            return []
+        previous = await self._db(previous_attachments, url) if url in self.known else {}
+        collector = AttachmentCollector(self.fetcher, self.parser, self.settings)
+        try:
+            return await collector.collect(wanted, previous, done)
+        finally:
+            for result in collector.results:
+                self.health.observe(result)
+
+    async def _recheck_attachments(self, result: FetchResult) -> dict[str, AttachmentFile] | None:
+        """Check again the files of a page that answered 304 (``result``). Returns None
+        when none changed (the not-modified fetch and the files' requests are then
+        recorded); otherwise the files fetched, by URL, for the visit that fetches the
+        page again."""
+        previous = await self._db(previous_attachments, result.url)
+        collector = AttachmentCollector(self.fetcher, self.parser, self.settings)
+        try:
+            files = await collector.collect(wanted_again(list(previous.values())), previous)
+        finally:
+            for checked in collector.results:
+                self.health.observe(checked)
+        if changed_files(files, previous):
+            return {file.url: file for file in files}
+        await self._record(result, FetchOutcome.NOT_MODIFIED, attachments=files)
+        self._done(FetchOutcome.NOT_MODIFIED)
+        return None
+
     async def _parse(self, result: FetchResult) -> ParsedDoc:
         """Read a complete response into its record (pages parsed, documents extracted),
         in a worker process within ``parse_timeout`` seconds (:class:`ParserPool`): the
@@ -326,11 +384,17 @@ class _SourceCrawl:
         return cast(ParsedDoc, doc)
 
     async def _record(
-        self, result: FetchResult, outcome: FetchOutcome, *, error: str | None = None
+        self,
+        result: FetchResult,
+        outcome: FetchOutcome,
+        *,
+        error: str | None = None,
+        attachments: Sequence[AttachmentFile] = (),
     ) -> None:
         """Write the fetches row of a request that produced no version: under the URL
         requested (so a known page redirected to an error page is the page marked gone),
-        with where the redirects led as ``final_url``; ``error`` overrides the fetch's."""
+        with where the redirects led as ``final_url``; ``error`` overrides the fetch's;
+        ``attachments`` (of a 304 page, checked again) add their requests' rows."""
         await self._db(
             archive.record_fetch,
             run_id=self.run_id,
@@ -343,6 +407,7 @@ class _SourceCrawl:
             error=error or result.error,
             elapsed_ms=result.elapsed_ms,
             nbytes=len(result.body) if result.body is not None else None,
+            attachments=attachments,
         )
 
     def _done(self, outcome: FetchOutcome) -> None:

@@ -68,6 +68,9 @@ LONG_WAIT_SECONDS = 5.0
 #: httpx's timeouts are per network read, so a server dripping a byte at a time
 #: would otherwise hold a slot for hours.
 RESPONSE_DEADLINE_FACTOR = 4
+#: An attachment (its own, larger size cap) gets at least the time its whole cap takes
+#: at this many bytes per second: a big file from a slow government server is no drip.
+MIN_TRANSFER_RATE = 100 * 1024
 
 Sleep = Callable[[float], Awaitable[None]]
 Clock = Callable[[], float]
@@ -244,6 +247,7 @@ class Fetcher:
         allowed_hosts: Collection[str],
         etag: str | None = None,
         last_modified: str | None = None,
+        max_bytes: int | None = None,
     ) -> FetchResult:
         """Fetch ``url`` and return what happened. Never raises for network/HTTP problems.
 
@@ -251,7 +255,10 @@ class Fetcher:
         :func:`scraper.fetching.urls.is_allowed`); empty means ``settings.allowed_hosts``,
         and if that is empty too, the URL's own host. ``etag`` / ``last_modified``
         are the stored validators: they are sent as If-None-Match /
-        If-Modified-Since and a 304 answer is ``NOT_MODIFIED``.
+        If-Modified-Since and a 304 answer is ``NOT_MODIFIED``. ``max_bytes`` caps the
+        body (after decompression too) instead of ``settings.max_page_bytes``, for
+        attachments, and gives the response at least ``max_bytes /``
+        :data:`MIN_TRANSFER_RATE` seconds to arrive; a larger body is ``TOO_LARGE``.
         ``attempts`` counts every request made (retries and redirect hops, not
         robots.txt); it is 0 when none was made (ROBOTS, OFFSITE, bad URL).
         ``final_url`` is the last URL requested: after same-site redirects the page's
@@ -316,8 +323,9 @@ class Fetcher:
                 current,
                 settings,
                 headers=headers,
-                limit=settings.max_page_bytes,
+                limit=max_bytes or settings.max_page_bytes,
                 crawl_delay=crawl_delay,
+                min_deadline=max_bytes / MIN_TRANSFER_RATE if max_bytes else 0.0,
             )
             attempts += tries
             answered = current
@@ -450,6 +458,7 @@ class Fetcher:
         limit: int,
         crawl_delay: float | None,
         keep_prefix: bool = False,
+        min_deadline: float = 0.0,
     ) -> tuple[_Exchange, int]:
         """Return the last exchange for ``url`` and how many requests it took.
 
@@ -467,6 +476,7 @@ class Fetcher:
                 limit=limit,
                 crawl_delay=crawl_delay,
                 keep_prefix=keep_prefix,
+                min_deadline=min_deadline,
             )
             if ex.kind is not None and not ex.retryable:
                 return ex, attempt  # BLOCKED, GONE, TOO_LARGE, or an error not worth repeating
@@ -524,6 +534,7 @@ class Fetcher:
         limit: int,
         crawl_delay: float | None,
         keep_prefix: bool = False,
+        min_deadline: float = 0.0,
     ) -> _Exchange:
         """Make one GET request within the host's and the global limits; never raises httpx.
 
@@ -534,7 +545,8 @@ class Fetcher:
         async with self._client(host) as client:
             return await self._request_with(client, host, url, settings, headers=headers,
                                             limit=limit, crawl_delay=crawl_delay,
-                                            keep_prefix=keep_prefix)  # fmt: skip
+                                            keep_prefix=keep_prefix,
+                                            min_deadline=min_deadline)  # fmt: skip
 
     async def _request_with(
         self,
@@ -547,6 +559,7 @@ class Fetcher:
         limit: int,
         crawl_delay: float | None,
         keep_prefix: bool,
+        min_deadline: float = 0.0,
     ) -> _Exchange:
         interval = min_interval(settings.requests_per_second, crawl_delay)
         ex = _Exchange(url=url)
@@ -559,7 +572,7 @@ class Fetcher:
             )
         except (httpx.InvalidURL, httpx.HTTPError) as exc:
             return ex.fail(FetchKind.ERROR, _describe("invalid URL", exc))
-        deadline = settings.timeout * RESPONSE_DEADLINE_FACTOR
+        deadline = max(settings.timeout * RESPONSE_DEADLINE_FACTOR, min_deadline)
         async with self._slot(host, interval, settings):
             logger.debug("GET %s", url)
             try:
