@@ -14,6 +14,11 @@ its old parser version, so the next run tries again) and reported.
 
 Consecutive versions of one page that become identical under the new parser are
 reported, not merged: merging would rewrite history a researcher may already have cited.
+
+Attachments: a version's content hash keeps covering its files' SHA-256 (their bytes
+do not change). With ``extract`` given, the text of each file of a re-parsed version is
+read again from its blob (once per distinct file in a run) and its ``kind``, ``text``,
+``extractor`` and ``extract_error`` are rewritten where they differ.
 """
 
 from __future__ import annotations
@@ -46,12 +51,31 @@ from storage.content import (
     version_values,
 )
 from storage.engine import database_errors, write_transaction
-from storage.models import Page, PageVersion, TaskSection
+from storage.models import (
+    ATTACHMENTS,
+    PAGE_VERSIONS,
+    TASK_SECTIONS,
+    Page,
+    PageVersion,
+    TaskSection,
+)
 from storage.selection import resolve_sources
 
 #: ``(raw bytes, content type) -> ParsedDoc``: the parser, e.g.
 #: ``lambda raw, ct: parse_page(raw, headers={"content-type": ct}).to_dict()``.
 ParseFn = Callable[[bytes, str | None], ParsedDoc]
+
+#: ``(bytes, content type, file name) -> {"kind", "text", "extractor", "error"}``: how
+#: an attachment's text is read (scraper.extract.files.read_file_to_dict).
+ExtractFn = Callable[[bytes, str | None, str | None], dict[str, Any]]
+
+#: The ``attachments`` columns an extraction produces, and the keys it gives them as.
+EXTRACTED_COLUMNS: dict[str, str] = {
+    "kind": "kind",
+    "text": "text",
+    "extractor": "extractor",
+    "extract_error": "error",
+}
 
 #: Versions read, parsed and written per transaction.
 DEFAULT_BATCH_SIZE = 500
@@ -162,6 +186,7 @@ class _Plan:
     section_inserts: list[dict[str, Any]]
     section_deletes: list[int]
     new_hash: str
+    attachment_updates: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
 
 
 def reparse(
@@ -174,17 +199,21 @@ def reparse(
     dry_run: bool = False,
     batch_size: int = DEFAULT_BATCH_SIZE,
     on_batch: Callable[[ReparseReport], None] | None = None,
+    extract: ExtractFn | None = None,
 ) -> ReparseReport:
     """Re-parse every version not yet at ``parser_version`` (of ``sources``, fetched at or
     after ``since``) and rewrite what differs; return the report.
 
     Writes, per batch and in one transaction: changed parsed columns and
     ``content_hash`` of ``page_versions``, updated/inserted/deleted ``task_sections``
-    rows, and ``parser_version`` of every version parsed without error. With
-    ``dry_run`` nothing is written. ``on_batch`` is called after each batch.
+    rows, and ``parser_version`` of every version parsed without error; with
+    ``extract``, its attachments' text columns where a new reading differs (counted as
+    the field ``attachments``). With ``dry_run`` nothing is written. ``on_batch`` is
+    called after each batch.
     Raises UnknownRecordError for an unknown source name.
     """
     report = ReparseReport(parser_version, dry_run)
+    readings = _Readings(extract)
     with database_errors(engine, "re-parsing"):
         with engine.connect() as conn:
             source_ids = resolve_sources(conn, sources)
@@ -197,14 +226,16 @@ def reparse(
             if dry_run:
                 with engine.connect() as conn:
                     plans, last_id, size = _batch(
-                        conn, parse, parser_version, source_ids, since, last_id, batch_size, report
-                    )
+                        conn, parse, parser_version, source_ids, since, last_id, batch_size, report,
+                        readings,
+                    )  # fmt: skip
                     preview.update((p.version_id, p.new_hash) for p in plans)
             else:
                 with write_transaction(engine) as conn:
                     plans, last_id, size = _batch(
-                        conn, parse, parser_version, source_ids, since, last_id, batch_size, report
-                    )
+                        conn, parse, parser_version, source_ids, since, last_id, batch_size, report,
+                        readings,
+                    )  # fmt: skip
                     _apply(conn, plans, parser_version)
             if size == 0:
                 break
@@ -251,6 +282,7 @@ def _batch(
     after_id: int,
     size: int,
     report: ReparseReport,
+    readings: _Readings,
 ) -> tuple[list[_Plan], int, int]:
     """Read and parse the next batch after ``after_id``; return the write plans (every
     version parsed without error gets one), the last id read and the batch size."""
@@ -277,6 +309,7 @@ def _batch(
     if not stored:
         return [], after_id, 0
     sections = _sections(conn, [v.id for v in stored])
+    files = _attachments(conn, [v.id for v in stored])
     raws = read_blobs(conn, {v.raw_hash for v in stored})
     plans: list[_Plan] = []
     for version in stored:
@@ -286,7 +319,14 @@ def _batch(
                 raws[version.raw_hash] = read_blob(conn, version.raw_hash)
             raw = raws[version.raw_hash]
             doc = parse(raw, version.content_type)
-            plan = _plan(version, doc, raw, sections.get(version.id, {}), report)
+            attached = files.get(version.id, [])
+            plan = _plan(version, doc, raw, sections.get(version.id, {}), attached, report)
+            plan.attachment_updates.extend(readings.changes(conn, attached))
+            if plan.attachment_updates:
+                report.fields["attachments"] += 1
+                edited = plan.section_updates or plan.section_inserts or plan.section_deletes
+                if not (plan.columns or edited):
+                    report.changed += 1
         except Exception as exc:  # one bad page never stops the run (BlobError included)
             report.failed += 1
             if len(report.failures) < MAX_REPORTED_FAILURES:
@@ -312,17 +352,84 @@ def _sections(conn: Connection, version_ids: list[int]) -> dict[int, dict[int, d
     return out
 
 
+def _attachments(conn: Connection, version_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    """Return version id → its attachments (id, sha256, content_type, filename and the
+    extracted columns), in page order."""
+    out: dict[int, list[dict[str, Any]]] = {}
+    stmt = (
+        select(
+            ATTACHMENTS.c.id,
+            ATTACHMENTS.c.version_id,
+            ATTACHMENTS.c.sha256,
+            ATTACHMENTS.c.content_type,
+            ATTACHMENTS.c.filename,
+            *(ATTACHMENTS.c[name] for name in EXTRACTED_COLUMNS),
+        )
+        .where(ATTACHMENTS.c.version_id.in_(version_ids))
+        .order_by(ATTACHMENTS.c.version_id, ATTACHMENTS.c.position)
+    )
+    for row in conn.execute(stmt).mappings():
+        out.setdefault(row["version_id"], []).append(dict(row))
+    return out
+
+
+class _Readings:
+    """Attachments' text read again, once per distinct file (SHA-256) in a run."""
+
+    def __init__(self, extract: ExtractFn | None) -> None:
+        self.extract = extract
+        self.read: dict[str, dict[str, Any] | None] = {}
+
+    def changes(
+        self, conn: Connection, attached: list[dict[str, Any]]
+    ) -> list[tuple[int, dict[str, Any]]]:
+        """Return (attachment id, changed extracted columns) for the files whose new
+        reading differs. A file whose blob cannot be read or whose reading fails keeps
+        its columns (the failure is logged by the caller's report as no change)."""
+        if self.extract is None:
+            return []
+        updates = []
+        for row in attached:
+            sha = row["sha256"]
+            if sha is None:
+                continue
+            if sha not in self.read:
+                self.read[sha] = self._read(conn, sha, row["content_type"], row["filename"])
+            reading = self.read[sha]
+            if reading is None:
+                continue
+            diff = {
+                column: reading.get(key)
+                for column, key in EXTRACTED_COLUMNS.items()
+                if row[column] != reading.get(key)
+            }
+            if diff:
+                updates.append((row["id"], diff))
+        return updates
+
+    def _read(
+        self, conn: Connection, sha: str, content_type: str | None, filename: str | None
+    ) -> dict[str, Any] | None:
+        assert self.extract is not None
+        try:
+            return self.extract(read_blob(conn, sha), content_type, filename)
+        except Exception:  # a missing blob or a failing reader: the stored text stays
+            return None
+
+
 def _plan(
     version: _Stored,
     doc: ParsedDoc,
     raw: bytes,
     stored_sections: dict[int, dict[str, Any]],
+    attached: list[dict[str, Any]],
     report: ReparseReport,
 ) -> _Plan:
-    """Compare one new parse (of ``raw``) with the stored version; count the differences.
-    Pure apart from the report. Raises ValueError when the parse cannot be stored."""
+    """Compare one new parse (of ``raw``) with the stored version (whose attachments are
+    ``attached``); count the differences. Pure apart from the report. Raises ValueError
+    when the parse cannot be stored."""
     new_values = version_values(doc)
-    new_hash = content_hash(doc, raw)
+    new_hash = content_hash(doc, raw, [row["sha256"] for row in attached])
     changed = {
         name: new_values[name]
         for name in PARSED_COLUMNS
@@ -374,11 +481,16 @@ def _apply(conn: Connection, plans: list[_Plan], parser_version: str) -> None:
         (p.version_id, {**p.columns, "parser_version": parser_version}) for p in plans if p.columns
     )
     sections = _grouped(update for p in plans for update in p.section_updates)
-    for model, groups in ((PageVersion, versions), (TaskSection, sections)):
+    files = _grouped(update for p in plans for update in p.attachment_updates)
+    for table, groups in (
+        (PAGE_VERSIONS, versions),
+        (TASK_SECTIONS, sections),
+        (ATTACHMENTS, files),
+    ):
         for columns, rows in groups.items():
             stmt = (
-                update(model)
-                .where(model.id == bindparam("row_id"))
+                update(table)
+                .where(table.c.id == bindparam("row_id"))
                 .values({c: bindparam(f"new_{c}") for c in columns})
             )
             conn.execute(stmt, rows)

@@ -21,6 +21,7 @@ from scraper.commands.common import (
 )
 from scraper.commands.dates import SINCE
 from scraper.crawling.pipeline import reparse_raw
+from scraper.extract.files import read_file_to_dict
 from scraper.parse import PARSER_VERSION
 from storage.reparse import DEFAULT_BATCH_SIZE, ParseFn, ReparseReport, reparse
 
@@ -102,8 +103,9 @@ def reparse_command(
 
     Runs the parser over the raw bytes stored with every version not yet parsed by
     this parser version, rewrites the columns and task sections that differ, and
-    sets parser_version. It never fetches and never creates, deletes or merges a
-    version; consecutive versions that become identical are reported. Each batch is
+    sets parser_version. The text of their attachments is read again from the stored
+    files, and rewritten where it differs. It never fetches and never creates, deletes
+    or merges a version; consecutive versions that become identical are reported. Each batch is
     one transaction and finished versions are skipped, so an interrupted run simply
     continues when started again. Exit status 1 if some versions could not be parsed.
     """
@@ -124,6 +126,7 @@ def reparse_command(
                 dry_run=dry_run,
                 batch_size=batch_size,
                 on_batch=on_batch,
+                extract=read_file_to_dict,
             )
     finally:
         engine.dispose()
