@@ -19,6 +19,7 @@ from storage.attachments import (
 from storage.blobs import read_blob
 from storage.content import ParsedDoc
 from storage.models import FetchOutcome, RunStatus
+from storage.reparse import reparse
 from tests.storage.factories import Crawl, make_doc, no_reparse, raw_page
 
 URL = "https://www.xuancheng.gov.cn/OpennessContent/show/1.html"
@@ -176,3 +177,37 @@ def test_a_parser_upgrade_compares_with_the_previous_files(engine: Engine) -> No
     assert same.outcome == "unchanged"
     other = archive(crawl, doc, [file(1, XLSX, crawl)], parser_version="2", reparse=reparse)
     assert other.outcome == "new_version"
+
+
+def test_reparse_keeps_the_files_in_the_hash_and_reads_their_text_again(engine: Engine) -> None:
+    crawl = Crawl.start(engine)
+    doc = make_doc()
+    first = archive(crawl, doc, [file(1, PDF, crawl), file(2, None, crawl)])
+    before = query(
+        engine, "SELECT content_hash FROM page_versions WHERE id = :v", v=first.version_id
+    )
+    reads: list[bytes] = []
+
+    def extract(data: bytes, content_type: str | None, filename: str | None) -> dict[str, Any]:
+        reads.append(data)
+        return {
+            "kind": "pdf",
+            "text": "城市大脑建设任务（新读法）",
+            "extractor": "new 2",
+            "error": None,
+        }
+
+    report = reparse(engine, lambda raw, ct: doc, "2", extract=extract)
+    assert reads == [PDF]  # the file never downloaded has nothing to read
+    assert report.fields["attachments"] == 1 and report.changed == 1
+    assert (
+        query(engine, "SELECT content_hash FROM page_versions WHERE id = :v", v=first.version_id)
+        == before
+    )
+    assert query(engine, "SELECT position, text, extractor FROM attachments ORDER BY position") == [
+        (1, "城市大脑建设任务（新读法）", "new 2"),
+        (2, None, None),
+    ]
+    # and the next crawl of the same page and files is unchanged under the new parser
+    again = archive(crawl, doc, [file(1, PDF, crawl), file(2, None, crawl)], parser_version="2")
+    assert again.outcome == "unchanged"
