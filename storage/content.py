@@ -25,7 +25,7 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
-from typing import Any, TypeAlias, TypedDict
+from typing import Any, NotRequired, TypeAlias, TypedDict
 
 from sqlalchemy import Date
 
@@ -65,8 +65,22 @@ class ParsedSection(TypedDict):
     extra: dict[str, str]
 
 
+class ParsedAttachmentLink(TypedDict):
+    """One file the page links to or shows (``scraper.parse.record.AttachmentLink``)."""
+
+    url: str
+    text: str
+    filename: str | None
+    extension: str
+    image: bool
+
+
 class ParsedDoc(TypedDict):
-    """One parsed page, exactly as ``PageRecord.to_dict()`` returns it."""
+    """One parsed page, exactly as ``PageRecord.to_dict()`` returns it.
+
+    ``attachments`` is NotRequired: the parser always gives it, but documents built
+    before it existed (by hand in tests and benches, or stored as JSON) lack it; read it
+    with ``doc.get("attachments", [])``. It is not part of :func:`content_hash`."""
 
     encoding: str
     encoding_source: str
@@ -74,6 +88,7 @@ class ParsedDoc(TypedDict):
     sections: list[ParsedSection]
     body_text: str
     warnings: list[str]
+    attachments: NotRequired[list[ParsedAttachmentLink]]
 
 
 def canonical_json(value: Any) -> bytes:

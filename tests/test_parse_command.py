@@ -68,6 +68,7 @@ def test_json_one_line_per_input_in_order(pages: dict[str, Path]) -> None:
         "sections",
         "body_text",
         "warnings",
+        "attachments",
     ]
 
 

@@ -82,12 +82,12 @@ def extract_links(html: str, base_url: str, selector: str) -> list[str]:
     first with :func:`selector_error`).
     """
     tree = LexborHTMLParser(_inline_datastores(html))
-    base = _document_base(tree, base_url)
+    base = document_base(tree, base_url)
     found: dict[str, None] = {}
     for node in tree.css(selector):
         anchors = [node] if node.tag in ("a", "area") else node.css("a[href]")
         for anchor in anchors:
-            url = _resolve(anchor.attributes.get("href"), base)
+            url = resolve_href(anchor.attributes.get("href"), base)
             if url is not None:
                 found.setdefault(url, None)
     return list(found)
@@ -189,8 +189,9 @@ def _scripts(html: str) -> Iterator[tuple[int, int, int, int]]:
         position = closing + len("</script>")
 
 
-def _document_base(tree: LexborHTMLParser, base_url: str) -> str:
-    """Return the URL relative links resolve against: ``<base href>`` if any, else base_url."""
+def document_base(tree: LexborHTMLParser, base_url: str) -> str:
+    """Return the URL relative links resolve against: ``<base href>`` if any, else base_url.
+    (Also used by :mod:`scraper.parse.attachments`.)"""
     base = tree.css_first("base[href]")
     if base is not None:
         href = base.attributes.get("href")
@@ -201,8 +202,10 @@ def _document_base(tree: LexborHTMLParser, base_url: str) -> str:
     return base_url
 
 
-def _resolve(href: str | None, base: str) -> str | None:
-    """Return the normal form of one href against base, or None if it is not a page link."""
+def resolve_href(href: str | None, base: str) -> str | None:
+    """Return the normal form of one href against base, or None if it is not a page link
+    (empty, ``#``-only, ``javascript:``/``mailto:``/``tel:``/``data:``, or relative with
+    no base to resolve it against)."""
     if href is None:
         return None
     text = href.strip()

@@ -1,6 +1,7 @@
 """``parse_page``: bytes (+ URL and headers) in, :class:`PageRecord` out. Pure; never raises.
 
-One selectolax (Lexbor) parse per page. The content container is walked first;
+One selectolax (Lexbor) parse per page. The content container is walked first (and its
+attachment links, with those of the attachment lists around it, are read);
 then it is replaced by a place marker, and the rest of the page — where the
 metadata block, info line and title live — is walked once, split at that marker.
 """
@@ -13,6 +14,7 @@ from typing import Any
 
 from selectolax.lexbor import LexborHTMLParser
 
+from scraper.parse.attachments import find_attachments
 from scraper.parse.body import body_lines
 from scraper.parse.bounds import bound_markup
 from scraper.parse.container import find_content, list_links
@@ -65,12 +67,13 @@ def parse_page(
 ) -> PageRecord:
     """Parse one disclosure page. Never raises: what cannot be read becomes a warning.
 
-    ``headers`` supplies the HTTP ``Content-Type`` charset; ``url`` is accepted for
-    callers' convenience and for future site-specific rules (unused today).
+    ``headers`` supplies the HTTP ``Content-Type`` charset; ``url`` is the page's own
+    URL, which the attachment links resolve against (without it, only absolute links,
+    or links under an absolute ``<base href>``, are reported).
     """
     content_type = _header(headers, "content-type")
     try:
-        return _parse(data, content_type)
+        return _parse(data, content_type, url)
     except Exception as exc:  # a last resort: the parser must never stop a crawl
         decoded = decode_html(data if isinstance(data, bytes) else b"", content_type)
         return PageRecord(
@@ -83,7 +86,7 @@ def parse_page(
         )
 
 
-def _parse(data: bytes, content_type: str | None) -> PageRecord:
+def _parse(data: bytes, content_type: str | None, url: str | None) -> PageRecord:
     decoded = decode_html(data, content_type)
     warnings = list(decoded.warnings)
     text, bound = bound_markup(without_markers(decoded.text))
@@ -107,6 +110,8 @@ def _parse(data: bytes, content_type: str | None) -> PageRecord:
     container = choice.node
     if choice.guessed:
         warnings.append("article container guessed by text density")
+    # Before the container leaves the tree (below): its links and images are read here.
+    attachments = find_attachments(tree, container, url)
     body_blocks: list[Block] = []
     before: Sequence[Block] = ()
     after: Sequence[Block] = ()
@@ -145,6 +150,7 @@ def _parse(data: bytes, content_type: str | None) -> PageRecord:
         encoding=decoded.encoding,
         encoding_source=decoded.source,
         warnings=tuple(warnings),
+        attachments=attachments,
     )
 
 

@@ -54,6 +54,28 @@ class Section:
     extra: dict[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class AttachmentLink:
+    """A file the page links to or shows: the document as an attachment (附件：1. ….pdf),
+    found by :mod:`scraper.parse.attachments` (docs/parsing.md, "Attachment links").
+
+    ``url`` is absolute and normalised. ``text`` is the link's text, whitespace collapsed
+    (an image's ``alt`` or ``title``). ``filename`` is the best file name the page gives:
+    the link text when it ends in a known extension, else a ``filename=``/``name=`` query
+    parameter (percent-decoded, UTF-8 or GBK), else the URL path's last segment when it
+    has a known extension; None otherwise. ``extension`` is the known extension of
+    ``filename`` or of the URL path, lower case, without the dot (``''`` when neither
+    has one: a download handler with no name). ``image`` marks an ``<img>`` of the
+    article body (a link ``<a href="….jpg">`` is not one).
+    """
+
+    url: str
+    text: str
+    filename: str | None
+    extension: str
+    image: bool = False
+
+
 #: Canonical metadata fields, in the order they are printed and stored: the fields of
 #: Metadata. Its twin on storage's side is storage.models.CANONICAL_FIELDS (the
 #: ``page_versions`` columns; the parser never imports storage), held equal by a test.
@@ -75,6 +97,7 @@ class PageRecord:
     ``encoding_source`` says how it was chosen: ``http``, ``bom``, ``meta``,
     ``detected`` or ``fallback``. ``warnings`` are human-readable notes on what
     could not be read ("no metadata block found"); they never stop parsing.
+    ``attachments`` are the files the page links to (:class:`AttachmentLink`).
     """
 
     metadata: Metadata
@@ -83,6 +106,8 @@ class PageRecord:
     encoding: str
     encoding_source: str
     warnings: tuple[str, ...] = ()
+    #: The page's attachment links, in document order (not part of the content hash).
+    attachments: tuple[AttachmentLink, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """Return the JSON-ready form printed by ``govarchive parse --json``
@@ -111,4 +136,14 @@ class PageRecord:
             ],
             "body_text": self.body_text,
             "warnings": list(self.warnings),
+            "attachments": [
+                {
+                    "url": a.url,
+                    "text": a.text,
+                    "filename": a.filename,
+                    "extension": a.extension,
+                    "image": a.image,
+                }
+                for a in self.attachments
+            ],
         }

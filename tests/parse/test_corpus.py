@@ -1,8 +1,8 @@
 """The golden corpus: every page in tests/fixtures/pages/ parsed and compared with its golden JSON.
 
 Each ``NN_name.html`` is a real-looking page; ``NN_name.json`` is what docs/parsing.md
-says the parser must read from it (``PageRecord.to_dict()`` without ``warnings``,
-plus ``_input``: the URL and HTTP Content-Type to pass in). The goldens are derived
+says the parser must read from it (``PageRecord.to_dict()`` without ``warnings`` and
+``attachments``, plus ``_input``: the URL and HTTP Content-Type to pass in). The goldens are derived
 from the authored page data (tests/fixtures/builder/), never from the parser.
 
 The parser and the ``parse`` command are imported inside the tests, so the corpus is
@@ -91,7 +91,9 @@ def test_corpus_has_enough_pages_of_the_promised_size() -> None:
 
 @per_page
 def test_golden_has_the_record_shape(name: str) -> None:
-    """A golden is exactly PageRecord.to_dict() minus warnings, plus _input and _note."""
+    """A golden is exactly PageRecord.to_dict() minus warnings and attachments, plus _input
+    and _note. (Attachment links are not content the goldens derive from authored data:
+    tests/parse/test_attachments.py holds them to pages labelled by hand.)"""
     golden = _golden(name)
     assert set(golden) == GOLDEN_KEYS
     assert set(golden["_input"]) == {"url", "content_type"}
@@ -107,6 +109,7 @@ def test_golden_has_the_record_shape(name: str) -> None:
     )
     as_dict = record.to_dict()
     assert as_dict.pop("warnings") == []
+    assert as_dict.pop("attachments") == []
     assert as_dict == {key: golden[key] for key in as_dict}
     numbers = [section["number"] for section in golden["sections"]]
     assert numbers == sorted(set(numbers)), f"section numbers not strictly increasing: {numbers}"

@@ -82,6 +82,7 @@ def test_record_to_dict_shape() -> None:
         "sections",
         "body_text",
         "warnings",
+        "attachments",
     ]
     assert result["sections"][0]["number"] == 1
     assert PARSER_VERSION

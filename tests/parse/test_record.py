@@ -16,6 +16,7 @@ from scraper.parse import (
     Section,
     parse_page,
 )
+from scraper.parse.record import AttachmentLink
 
 PAGES = sorted((Path(__file__).parent.parent / "fixtures" / "pages").glob("*.html"))
 
@@ -28,6 +29,7 @@ def _slow_dict(record: PageRecord) -> dict[str, object]:
         "sections": [asdict(s) for s in record.sections],
         "body_text": record.body_text,
         "warnings": list(record.warnings),
+        "attachments": [asdict(a) for a in record.attachments],
     }
 
 
@@ -45,6 +47,7 @@ def test_to_dict_keys_are_the_public_field_names() -> None:
         encoding="utf-8",
         encoding_source="meta",
         warnings=("w",),
+        attachments=(AttachmentLink("http://a.cn/a.pdf", "附件", "a.pdf", "pdf"),),
     )
     d = record.to_dict()
     assert list(d["metadata"]) == [*CANONICAL_FIELDS, "metadata_extra"]

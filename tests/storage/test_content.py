@@ -54,8 +54,15 @@ def test_typed_dicts_mirror_page_record_to_dict() -> None:
         body_text="b",
         encoding="utf-8",
         encoding_source="meta",
+        attachments=(record.AttachmentLink("http://a.cn/a.pdf", "a", "a.pdf", "pdf"),),
     ).to_dict()
     assert set(typing.get_type_hints(content.ParsedDoc)) == set(sample)
+    assert list(typing.get_type_hints(content.ParsedAttachmentLink)) == list(
+        sample["attachments"][0]
+    )
+    assert [f.name for f in dataclasses.fields(record.AttachmentLink)] == list(
+        sample["attachments"][0]
+    )
     assert list(sample["metadata"]) == [*CANONICAL_FIELDS, "metadata_extra"]
     assert set(typing.get_type_hints(content.ParsedSection)) == set(sample["sections"][0])
     names = [f.name for f in dataclasses.fields(record.Metadata)]
