@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from scraper.crawling.attachments import (
+from scraper.crawling.filefetch import (
     WantedAttachment,
     carried,
     changed_files,

@@ -355,8 +355,7 @@ SOURCE_ERRORS = [
     ),
     pytest.param(
         {"attachment_types": '["pdf", "tar.gz", "*.doc"]'},
-        "source 'xc': attachment_types: not a file extension (like pdf or docx): "
-        "'tar.gz', '*.doc'",
+        "source 'xc': attachment_types: not a file extension (like pdf or docx): 'tar.gz', '*.doc'",
         id="attachment-type-not-an-extension",
     ),
     pytest.param(

@@ -25,13 +25,13 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 from sqlalchemy import Engine
 
 from scraper.config import Config, SourceConfig
-from scraper.crawling.attachments import (
+from scraper.crawling.discover import Discovery, discover_detail_urls
+from scraper.crawling.filefetch import (
     AttachmentCollector,
     changed_files,
     choose_attachments,
     wanted_again,
 )
-from scraper.crawling.discover import Discovery, discover_detail_urls
 from scraper.crawling.parsepool import ParserPool, ParseTimeout
 from scraper.crawling.writer import ArchiveWriter
 from scraper.fetching.fetch import Fetcher

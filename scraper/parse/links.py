@@ -191,7 +191,7 @@ def _scripts(html: str) -> Iterator[tuple[int, int, int, int]]:
 
 def document_base(tree: LexborHTMLParser, base_url: str) -> str:
     """Return the URL relative links resolve against: ``<base href>`` if any, else base_url.
-    (Also used by :mod:`scraper.parse.attachments`.)"""
+    (Also used by :mod:`scraper.parse.filelinks`.)"""
     base = tree.css_first("base[href]")
     if base is not None:
         href = base.attributes.get("href")

@@ -14,11 +14,11 @@ from typing import Any
 
 from selectolax.lexbor import LexborHTMLParser
 
-from scraper.parse.attachments import find_attachments
 from scraper.parse.body import body_lines
 from scraper.parse.bounds import bound_markup
 from scraper.parse.container import find_content, list_links
 from scraper.parse.encoding import decode_html
+from scraper.parse.filelinks import find_attachments
 from scraper.parse.layout import (
     LINE,
     PLACE,

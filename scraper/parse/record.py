@@ -57,7 +57,7 @@ class Section:
 @dataclass(frozen=True, slots=True)
 class AttachmentLink:
     """A file the page links to or shows: the document as an attachment (附件：1. ….pdf),
-    found by :mod:`scraper.parse.attachments` (docs/parsing.md, "Attachment links").
+    found by :mod:`scraper.parse.filelinks` (docs/parsing.md, "Attachment links").
 
     ``url`` is absolute and normalised. ``text`` is the link's text, whitespace collapsed
     (an image's ``alt`` or ``title``). ``filename`` is the best file name the page gives:

@@ -1,4 +1,4 @@
-"""Attachment links (scraper.parse.attachments): each rule on small pages, then the real
+"""Attachment links (scraper.parse.filelinks): each rule on small pages, then the real
 pages of tests/fixtures/real/ against links labelled by hand
 (tests/fixtures/real_attachments.json)."""
 

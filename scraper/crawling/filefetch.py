@@ -2,7 +2,7 @@
 
 The parser reports the page's candidate attachment links (``doc["attachments"]``: the
 article's and its attachment list's links to files and download handlers, and the
-article's images, see :mod:`scraper.parse.attachments`). :func:`choose_attachments`
+article's images, see :mod:`scraper.parse.filelinks`). :func:`choose_attachments`
 (pure) keeps those the source's settings ask for; :class:`AttachmentCollector` fetches
 each through the crawl's :class:`~scraper.fetching.fetch.Fetcher` (so the host's rate,
 robots.txt, retries and conditional requests apply as to pages, with the attachment size
