@@ -111,7 +111,7 @@ def pdf_bytes(
         else None
     )
     pdf = canvas.Canvas(out, pagesize=A4, encrypt=encrypt, invariant=1)
-    width, height = A4
+    _width, height = A4
     per_line = 30  # characters of 14 pt text in the 6.7-inch measure
     y = height - 72
     for text in block_lines(blocks):
@@ -205,7 +205,7 @@ def xlsx_bytes(
     for number, (name, rows) in enumerate(sheets.items(), start=1):
         xml = _sheet_xml(rows, strings)
         parts[f"xl/worksheets/sheet{number}.xml"] = sheet_xml if sheet_xml and number == 1 else xml
-        entries.append(f"<sheet name={quoteattr(name)} sheetId=\"{number}\" r:id=\"rId{number}\"/>")
+        entries.append(f'<sheet name={quoteattr(name)} sheetId="{number}" r:id="rId{number}"/>')
         rels.append(
             f'<Relationship Id="rId{number}" Type="{_REL}/worksheet"'
             f' Target="worksheets/sheet{number}.xml"/>'
@@ -325,7 +325,7 @@ def ofd_bytes(pages: Sequence[Sequence[str]], *, per_char: bool = False) -> byte
         )
     parts["Doc_0/Document.xml"] = (
         f'<?xml version="1.0" encoding="UTF-8"?><ofd:Document xmlns:ofd="{_OFD}">'
-        '<ofd:CommonData><ofd:PageArea><ofd:PhysicalBox>0 0 210 297</ofd:PhysicalBox>'
+        "<ofd:CommonData><ofd:PageArea><ofd:PhysicalBox>0 0 210 297</ofd:PhysicalBox>"
         "</ofd:PageArea><ofd:PublicRes>PublicRes.xml</ofd:PublicRes></ofd:CommonData>"
         f"<ofd:Pages>{''.join(page_entries)}</ofd:Pages></ofd:Document>"
     )

@@ -12,9 +12,9 @@ cannot be read becomes a warning and no text.
   HTML, which is the parser's (:mod:`scraper.parse`).
 
 Modules: :mod:`~scraper.extract.kinds` (sniffing), :mod:`~scraper.extract.plain` (text,
-JSON, CSV), :mod:`~scraper.extract.pdf` (pypdf), :mod:`~scraper.extract.docx` (the
+JSON, CSV), :mod:`~scraper.extract.pdf` (pypdfium2), :mod:`~scraper.extract.docx` (the
 standard library's zipfile and XML parser). Imports neither httpx nor :mod:`storage`;
-shared by the crawl and, later, by attachments.
+shared by the crawl and by attachments.
 """
 
 from scraper.extract.kinds import DocumentKind, sniff_kind
