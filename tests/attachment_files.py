@@ -257,11 +257,16 @@ def _zip(parts: Mapping[str, bytes | str]) -> bytes:
     return out.getvalue()
 
 
-def bomb_zip(member: str, size: int, *, lie: bool = False) -> bytes:
-    """Return a zip whose ``member`` inflates to ``size`` bytes of spaces (a few KB
-    compressed). ``lie`` makes its central directory state 1,000 bytes instead."""
+def bomb_zip(
+    member: str, size: int, *, lie: bool = False, parts: Mapping[str, str] | None = None
+) -> bytes:
+    """Return a zip of ``parts`` and then ``member``, which inflates to ``size`` bytes of
+    spaces (about 1 KB a MB compressed). ``lie`` makes its central directory state 1,000
+    bytes instead."""
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, text in (parts or {}).items():
+            archive.writestr(name, text)
         info = zipfile.ZipInfo(member, date_time=(2024, 5, 1, 8, 0, 0))
         info.compress_type = zipfile.ZIP_DEFLATED
         with archive.open(info, "w") as part:
@@ -272,7 +277,7 @@ def bomb_zip(member: str, size: int, *, lie: bool = False) -> bytes:
     data = out.getvalue()
     if not lie:
         return data
-    central = data.rindex(b"PK\x01\x02")  # its uncompressed size is at offset 24
+    central = data.rindex(b"PK\x01\x02")  # the member's; its uncompressed size is at 24
     return data[: central + 24] + struct.pack("<I", 1000) + data[central + 28 :]
 
 
