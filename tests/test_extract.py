@@ -7,12 +7,12 @@ import json
 import zipfile
 
 import pytest
-from pypdf import PdfReader, PdfWriter
 
 from scraper.extract import DocumentKind, extract_text, sniff_kind
 from scraper.extract.docx import MAX_DOCUMENT_XML, extract_docx
 from scraper.extract.pdf import extract_pdf
 from scraper.extract.plain import extract_plain
+from tests.attachment_files import pdf_bytes as cjk_pdf_bytes
 from tests.documents import DOCX_TYPE, docx_bytes, ole_bytes, pdf_bytes
 
 pytestmark = pytest.mark.timeout(60)
@@ -127,11 +127,7 @@ class TestPdf:
 
 
 def _encrypted(*, user: str) -> bytes:
-    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(pdf_bytes(["Secret text"]))))
-    writer.encrypt(user_password=user, owner_password="owner", algorithm="RC4-128")
-    out = io.BytesIO()
-    writer.write(out)
-    return out.getvalue()
+    return cjk_pdf_bytes([("p", "Secret text")], user_password=user)
 
 
 _W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"

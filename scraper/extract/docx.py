@@ -17,7 +17,7 @@ import zipfile
 from collections.abc import Iterator
 from xml.etree import ElementTree
 
-from scraper.extract.result import DOCUMENT_SOURCE, Extracted, tidy_lines
+from scraper.extract.result import Extracted, Reading, tidy_lines
 
 #: The largest word/document.xml read (decompressed): some 2,000 pages of text. Larger
 #: gives no text and a warning (its parsed tree would take about ten times as much memory).
@@ -34,30 +34,37 @@ _P, _TBL, _TR, _TC, _SDT, _SDT_CONTENT = (
 )
 _T, _TAB, _BR, _CR = f"{_W}t", f"{_W}tab", f"{_W}br", f"{_W}cr"
 
+#: What reads .docx files (this module; its number changes when its output does).
+DOCX_READER = "docx-xml 1"
+
 
 def extract_docx(data: bytes) -> Extracted:
+    """Return the text of a .docx document, as a detail document. Never raises."""
+    return read_docx(data).extracted("docx")
+
+
+def read_docx(data: bytes) -> Reading:
     """Return the text of a .docx document. Never raises."""
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             info = archive.getinfo("word/document.xml")
             if info.file_size > MAX_DOCUMENT_XML:
-                return _nothing(f"its text is over {MAX_DOCUMENT_XML} bytes")
+                return Reading("", f"its text is over {MAX_DOCUMENT_XML} bytes")
             with archive.open(info) as part:
                 xml = part.read(MAX_DOCUMENT_XML + 1)
         if len(xml) > MAX_DOCUMENT_XML:  # the zip's stated size lied
-            return _nothing(f"its text is over {MAX_DOCUMENT_XML} bytes")
+            return Reading("", f"its text is over {MAX_DOCUMENT_XML} bytes")
         if b"<!DOCTYPE" in xml or b"<!ENTITY" in xml:  # Word never writes one
-            return _nothing("its XML declares a DTD")
+            return Reading("", "its XML declares a DTD")
         root = ElementTree.fromstring(xml)
         body = root.find(f"{_W}body")
         lines = list(_blocks(body)) if body is not None else []
     # zipfile, zlib and the XML parser raise many kinds of error on broken files
     # (BadZipFile, KeyError for a missing part, ParseError, RecursionError …).
     except Exception as exc:
-        return _nothing(f"a .docx that cannot be read ({type(exc).__name__}: {exc})")
+        return Reading("", f"a .docx that cannot be read ({type(exc).__name__}: {exc})")
     text = tidy_lines(lines)
-    warnings = () if text else ("no text extracted: an empty .docx; compared by its bytes",)
-    return Extracted(text, "docx", DOCUMENT_SOURCE, warnings)
+    return Reading(text) if text else Reading("", "an empty .docx")
 
 
 def _blocks(parent: ElementTree.Element) -> Iterator[str]:
@@ -83,9 +90,3 @@ def _paragraph(paragraph: ElementTree.Element) -> str:
         elif node.tag in (_BR, _CR):
             parts.append("\n")
     return "".join(parts)
-
-
-def _nothing(what: str) -> Extracted:
-    return Extracted(
-        "", "docx", DOCUMENT_SOURCE, (f"no text extracted: {what}; compared by its bytes",)
-    )

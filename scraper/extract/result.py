@@ -27,6 +27,29 @@ class Extracted:
     warnings: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """What one format's reader got out of a file, before it is worded for a detail
+    document (:class:`Extracted`) or an attachment (:class:`scraper.extract.files.FileText`).
+
+    ``text`` is as :class:`Extracted` has it ('' when nothing was read); ``problem`` says
+    why there is no text (``"an encrypted PDF that needs a password"``); ``notes`` say what
+    a text that was read leaves out (``"text of the first 2000 pages only"``).
+    """
+
+    text: str
+    problem: str | None = None
+    notes: tuple[str, ...] = ()
+
+    def extracted(self, encoding: str) -> Extracted:
+        """The reading as a detail document's :class:`Extracted`: a problem becomes the
+        warning ``no text extracted: …; compared by its bytes``."""
+        warnings = self.notes
+        if self.problem is not None:
+            warnings += (f"no text extracted: {self.problem}; compared by its bytes",)
+        return Extracted(self.text, encoding, DOCUMENT_SOURCE, warnings)
+
+
 #: What the warnings call each kind.
 KIND_NAMES: dict[DocumentKind, str] = {
     DocumentKind.HTML: "an HTML page",
@@ -43,7 +66,7 @@ def extract_text(data: bytes, kind: DocumentKind, content_type: str | None = Non
     Never raises: a broken, encrypted, oversized or hostile file gives no text and a
     warning naming the problem. Raises ValueError only for ``kind`` HTML (the parser's).
     """
-    # Imported here so that reading a page never loads pypdf.
+    # Imported here so that reading a page never loads PDFium.
     if kind is DocumentKind.TEXT:
         from scraper.extract.plain import extract_plain
 

@@ -9,7 +9,7 @@ from scraper.parse.record import CANONICAL_FIELDS, SECTION_FIELDS, Metadata, Pag
 
 #: Bumped whenever a change to the parser can change its output for some page.
 #: Stored in ``page_versions.parser_version``; see docs/schema.md.
-PARSER_VERSION = "2"
+PARSER_VERSION = "3"
 
 __all__ = [
     "CANONICAL_FIELDS",
