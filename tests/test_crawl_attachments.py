@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import Engine
 
 from scraper.crawling.pipeline import SourceRun, crawl
+from tests import attachment_files
 from tests.crawl_site import DisclosureSite, outcomes, rows, scalar
 from tests.documents import DOCX_TYPE, docx_bytes, pdf_bytes
 from tests.site.server import TestSite, serve
@@ -59,7 +60,8 @@ class AttachmentSite:
     def __init__(self, site: TestSite) -> None:
         self.site = site
         self.docs = DisclosureSite(site, count=2, per_page=2)
-        self.pdf = pdf_bytes(["Work plan 2023", "Task one: city brain"])
+        # a Chinese government document in a CID font, as real 通知 PDFs are
+        self.pdf = attachment_files.pdf_bytes(attachment_files.government_document(1))
         self.word = {
             0: docx_bytes(["城市大脑建设任务分工", "牵头单位：市数据资源局"]),
             1: docx_bytes(["数字政府建设任务分工", "牵头单位：市政务服务中心"]),
@@ -127,7 +129,7 @@ def test_a_crawl_archives_every_attachment_once_with_its_text(
 ) -> None:
     files = AttachmentSite(site)
     run = _crawl(files.config(database_url), engine)
-    assert outcomes(engine, run.run_id) == {"new_version": 2, "list_page": 1}
+    assert outcomes(engine, run.run_id) == {"new_version": 2, "list_page": 2}
     assert run.summary.pages_seen == 2  # attachment requests are not pages
     assert attachment_outcomes(engine, run.run_id) == {"new_version": 4}
     assert site.hits(PDF_PATH) == 2  # once per page: each visit checks its files
@@ -144,13 +146,14 @@ def test_a_crawl_archives_every_attachment_once_with_its_text(
         assert [error for *_, error in got] == [None, None]
     # the shared file is one blob
     assert scalar(engine, "SELECT count(*) FROM blobs WHERE hash = :h", h=pdf_hash) == 1
-    # and its text, and the Word files' Chinese text, can be found with SQL
+    # and its Chinese text, and the Word files', can be found with SQL
     found = rows(
         engine,
-        "SELECT DISTINCT a.sha256 FROM attachments a WHERE a.text LIKE :t",
-        t="%city brain%",
+        "SELECT DISTINCT a.sha256, a.extractor FROM attachments a WHERE a.text LIKE :t",
+        t="%优化营商环境工作要点%",
     )
-    assert found == [(pdf_hash,)]
+    assert [sha for sha, _ in found] == [pdf_hash]
+    assert found[0][1].startswith("pypdfium2")
     owners = rows(
         engine,
         "SELECT p.url FROM attachments a JOIN page_versions v ON v.id = a.version_id "
@@ -168,7 +171,7 @@ def test_an_unchanged_recrawl_makes_no_version_and_asks_conditionally(
     _crawl(config, engine)
     site.clear_log()
     again = _crawl(config, engine)
-    assert outcomes(engine, again.run_id) == {"not_modified": 2, "list_page": 1}
+    assert outcomes(engine, again.run_id) == {"not_modified": 2, "list_page": 2}
     assert attachment_outcomes(engine, again.run_id) == {"not_modified": 4}
     assert all(r.headers.get("if-none-match") for r in site.requests_to(PDF_PATH))
     assert [v for _, v in versions(engine)] == [1, 1]
@@ -185,14 +188,14 @@ def test_a_replaced_file_makes_exactly_one_new_version_of_each_page_linking_it(
     replaced = _crawl(config, engine)
     # the pages answered 304; their files were checked again, one had changed, so each
     # page was fetched again and archived with the new file
-    assert outcomes(engine, replaced.run_id) == {"new_version": 2, "list_page": 1}
+    assert outcomes(engine, replaced.run_id) == {"new_version": 2, "list_page": 2}
     assert [v for _, v in versions(engine)] == [2, 2]
     for i in (0, 1):
         got = latest_files(engine, files.docs.doc_url(i))
         assert got[0][4] == hashlib.sha256(new_pdf).hexdigest()
     assert site.hits(PDF_PATH) == 2 + 2  # not downloaded again for the re-fetched page
     settled = _crawl(config, engine)
-    assert outcomes(engine, settled.run_id) == {"not_modified": 2, "list_page": 1}
+    assert outcomes(engine, settled.run_id) == {"not_modified": 2, "list_page": 2}
     assert [v for _, v in versions(engine)] == [2, 2]
 
 
@@ -244,7 +247,7 @@ def test_a_failed_download_of_an_unchanged_page_makes_no_version(
     _crawl(config, engine)
     site.add(PDF_PATH, "Bad Gateway", status=502, content_type="text/plain")
     run = _crawl(config, engine)
-    assert outcomes(engine, run.run_id) == {"not_modified": 2, "list_page": 1}
+    assert outcomes(engine, run.run_id) == {"not_modified": 2, "list_page": 2}
     assert attachment_outcomes(engine, run.run_id)["error"] == 2
     assert [v for _, v in versions(engine)] == [1, 1]
 
@@ -294,6 +297,31 @@ def test_a_download_handler_link_and_a_corrupt_file(
     assert kind == "pdf"  # the bytes decide, not the name
     assert text is None and error
     assert size == len(b"%PDF-1.4\n% broken beyond repair")
+
+
+def test_spreadsheets_and_ofd_files_are_read(
+    site: TestSite, engine: Engine, database_url: str
+) -> None:
+    files = AttachmentSite(site)
+    table = attachment_files.xlsx_bytes({"任务表": [["序号", "工作任务"], ["1", "城市大脑二期"]]})
+    ofd = attachment_files.ofd_bytes([["关于数字政府建设的实施意见", "一、总体要求"]])
+    files.serve_file("/uploadfile/renwu.xlsx", table, "application/vnd.ms-excel")
+    files.serve_file("/uploadfile/yijian.ofd", ofd, "application/octet-stream")
+    files.serve_page(
+        1,
+        extra=[
+            ("/uploadfile/renwu.xlsx", "3.任务表.xlsx"),
+            ("/uploadfile/yijian.ofd", "4.实施意见.ofd"),
+        ],
+    )
+    _crawl(files.config(database_url), engine)
+    got = rows(
+        engine,
+        "SELECT kind, text FROM attachments WHERE position > 2 ORDER BY position",
+    )
+    assert [kind for kind, _ in got] == ["xlsx", "ofd"]
+    assert "城市大脑二期" in got[0][1] and "任务表" in got[0][1]
+    assert "关于数字政府建设的实施意见" in got[1][1]
 
 
 def test_attachments_off_fetches_none(site: TestSite, engine: Engine, database_url: str) -> None:

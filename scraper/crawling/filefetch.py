@@ -25,7 +25,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from scraper.crawling.parsepool import ParserPool, ParseTimeout
-from scraper.extract.kinds import SNIFF_BYTES, looks_like_html
+from scraper.extract.kinds import SNIFF_BYTES, looks_like_html, sniff_file_kind
 from scraper.fetching.fetch import Fetcher
 from scraper.fetching.response import FetchKind, FetchResult
 from scraper.fetching.urls import host_of, is_allowed
@@ -285,11 +285,17 @@ class AttachmentCollector:
         except ParseTimeout:
             log.warning("%s: reading its text took longer than %g s; kept without", file.url, limit)
             return replace(
-                file, extract_error=f"reading its text took longer than {limit:g} s; stopped"
+                file,
+                kind=sniff_file_kind(body, file.content_type, file.filename),
+                extract_error=f"reading its text took longer than {limit:g} s; stopped",
             )
         except Exception as exc:  # a worker that died: the file is kept, without text
             log.warning("%s: text extraction failed: %s", file.url, exc)
-            return replace(file, extract_error=f"text extraction failed: {exc}")
+            return replace(
+                file,
+                kind=sniff_file_kind(body, file.content_type, file.filename),
+                extract_error=f"text extraction failed: {type(exc).__name__}: {exc}",
+            )
         return replace(
             file,
             kind=read.get("kind"),
