@@ -341,3 +341,25 @@ def test_a_compression_bomb_served_as_a_file_is_too_large(
     assert attachment_outcomes(engine, run.run_id)["too_large"] == 1
     got = latest_files(engine, files.docs.doc_url(0))
     assert got[1][4] is None and got[1][5].startswith("too_large")
+
+
+def test_a_file_whose_text_takes_too_long_is_kept_without_it(
+    site: TestSite, engine: Engine, database_url: str
+) -> None:
+    files = AttachmentSite(site)
+    long_pdf = attachment_files.pdf_bytes(attachment_files.government_document(12))
+    files.serve_file(PDF_PATH, long_pdf, "application/pdf")
+    _crawl(files.config(database_url, attachment_timeout=0.005), engine)
+    got = rows(
+        engine,
+        "SELECT DISTINCT kind, sha256, text, extract_error FROM attachments WHERE position = 1",
+    )
+    assert got == [
+        (
+            "pdf",
+            hashlib.sha256(long_pdf).hexdigest(),
+            None,
+            "reading its text took longer than 0.005 s; stopped",
+        )
+    ]
+    assert scalar(engine, "SELECT size FROM blobs WHERE hash = :h", h=got[0][1]) == len(long_pdf)
