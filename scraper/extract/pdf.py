@@ -1,7 +1,7 @@
 """PDF documents: their text layer, read with pypdfium2 (PDFium, Chrome's PDF engine). Pure.
 
 Why PDFium (docs/attachments.md has the figures): it reads a ten-page Chinese government
-PDF 3 to 13 times faster than pypdf, the pure-Python reader used before (1-2 ms a page);
+PDF 3 to 15 times faster than pypdf, the pure-Python reader used before (1-2 ms a page);
 it maps CID fonts through Adobe's predefined CMaps (``UniGB-UCS2-H`` and the like) and
 embedded subset fonts through their ToUnicode tables as a viewer does; it keeps words and
 table cells apart where pypdf ran them together ("XX 市2024 年"); and it is fuzzed as part
