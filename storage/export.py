@@ -21,13 +21,14 @@ The columns are read from the models (storage/models.py), never listed again her
 ``versions``, ``sections`` and ``fetches`` hold every column of their table (``id`` named
 ``version_id``, ``section_id``, ``fetch_id``) with their page's and source's names beside
 them; ``latest`` holds the columns of the ``latest_versions`` view, which leaves out what
-:data:`LATEST_LEAVES_OUT` names. Each column's kind (int, text, date, timestamp, json)
+:data:`LATEST_LEAVES_OUT` names. Each column's kind (int, bool, text, date, timestamp, json)
 follows its SQL type. The columns a dataset had when this rule was introduced keep their
 order (:data:`FIRST_COLUMNS`); a column a model gains later comes after them, in model
 order, so a script that reads a file by column position keeps working (``fetches`` gained
-``final_url`` and ``content_hash`` so). Timestamps are ISO 8601 in UTC, dates
-``YYYY-MM-DD``, JSON columns JSON text in CSV and Parquet and nested objects in JSON Lines;
-NULL is an empty CSV field.
+``final_url``, ``content_hash`` and ``attachment`` so). Timestamps are ISO 8601 in UTC,
+dates ``YYYY-MM-DD``, booleans ``true``/``false`` in CSV and booleans elsewhere, JSON
+columns JSON text in CSV and Parquet and nested objects in JSON Lines; NULL is an empty
+CSV field.
 """
 
 from __future__ import annotations
@@ -42,7 +43,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeAlias
 
-from sqlalchemy import JSON, Connection, Date, Engine, Integer, Select, String, Table, func, select
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Connection,
+    Date,
+    Engine,
+    Integer,
+    Select,
+    String,
+    Table,
+    func,
+    select,
+)
 from sqlalchemy.sql.elements import ColumnElement, Label
 
 from storage.engine import database_errors, describe
@@ -258,6 +271,8 @@ def column_kind(column: ColumnElement[Any]) -> Kind:
         return "date"
     if isinstance(sql_type, Integer):
         return "int"
+    if isinstance(sql_type, Boolean):
+        return "bool"
     if isinstance(sql_type, JSON):
         return "json"
     if isinstance(sql_type, String):
