@@ -28,6 +28,7 @@ from storage.export import (
 )
 from storage.migrate import head_revision
 from storage.models import (
+    ATTACHMENTS,
     BLOBS,
     CANONICAL_FIELDS,
     FETCHES,
@@ -129,7 +130,13 @@ def test_round_trip_rows_and_manifest(engine: Engine, tmp_path: Path, fmt: str) 
     for entry in manifest["files"]:
         assert entry["sha256"] == file_sha256(out / entry["name"])
         assert entry["bytes"] == (out / entry["name"]).stat().st_size
-    assert manifest["rows"] == {"latest": 3, "versions": 6, "sections": 8, "fetches": 8}
+    assert manifest["rows"] == {
+        "latest": 3,
+        "versions": 6,
+        "sections": 8,
+        "fetches": 8,
+        "attachments": 0,  # this archive's pages link none (tests/test_export_attachments.py)
+    }
     assert manifest["schema_revision"] == head_revision()
     assert manifest["parser_versions"] == ["1"]
     assert manifest["command"] == "govarchive export --what all"
@@ -424,6 +431,35 @@ PUBLISHED_HEADERS: dict[str, list[str]] = {
         "raw_hash",
         "version_id",
     ],
+    # since revision 0005
+    "attachments": [
+        "attachment_id",
+        "version_id",
+        "page_id",
+        "source_name",
+        "page_url",
+        "version",
+        "version_fetched_at",
+        "title",
+        "publisher",
+        "published_date",
+        "position",
+        "url",
+        "link_text",
+        "filename",
+        "kind",
+        "content_type",
+        "size",
+        "sha256",
+        "text",
+        "extractor",
+        "extract_error",
+        "download_error",
+        "fetched_at",
+        "etag",
+        "last_modified",
+        "parser_version",
+    ],
 }
 
 
@@ -442,6 +478,18 @@ EXPECTED_COLUMNS: dict[str, set[str]] = {
     "sections": _model_columns(TASK_SECTIONS, "section_id")
     | {"page_id", "source_name", "url", "version", "fetched_at", "parser_version"},
     "fetches": _model_columns(FETCHES, "fetch_id") | {"source_name"},
+    "attachments": _model_columns(ATTACHMENTS, "attachment_id")
+    | {
+        "page_id",
+        "source_name",
+        "page_url",
+        "version",
+        "version_fetched_at",
+        "title",
+        "publisher",
+        "published_date",
+        "parser_version",
+    },
 }
 
 
