@@ -382,9 +382,7 @@ def _extensions(value: Any, problems: _Problems, where: str) -> Any:
     names = tuple(dict.fromkeys(v.strip().lower().removeprefix(".") for v in value))
     bad = [n for n in names if not _EXTENSION.match(n)]
     if bad:
-        problems.add(
-            where, f"not a file extension (like pdf or docx): {', '.join(map(repr, bad))}"
-        )
+        problems.add(where, f"not a file extension (like pdf or docx): {', '.join(map(repr, bad))}")
         return _INVALID
     return names
 
