@@ -19,7 +19,7 @@ from scraper.commands.common import (
 )
 from scraper.fetching.urls import normalize_url
 from storage.attachmentchanges import AttachmentChange
-from storage.errors import UnknownRecordError, UnknownVersionError
+from storage.errors import UnknownAttachmentError, UnknownRecordError, UnknownVersionError
 from storage.history import (
     HistoryEntry,
     PageHistory,
@@ -215,14 +215,14 @@ def render_diff(diff: VersionDiff) -> list[tuple[str, str | None]]:
 def first_found(refs: list[int | str], load: Callable[[int | str], T]) -> T:
     """Return ``load(ref)`` for the first of ``refs`` that names an archived page.
 
-    A missing version of a found page is raised at once; if no ref names a page,
-    the first ref's UnknownRecordError is raised.
+    A missing version or attachment of a found page is raised at once; if no ref names
+    a page, the first ref's UnknownRecordError is raised.
     """
     first: UnknownRecordError | None = None
     for ref in refs:
         try:
             return load(ref)
-        except UnknownVersionError:
+        except (UnknownVersionError, UnknownAttachmentError):
             raise
         except UnknownRecordError as exc:
             first = first or exc
