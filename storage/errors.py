@@ -13,7 +13,8 @@
     │   └── NotAnArchiveError     has govarchive's tables but no migration record
     ├── InvalidDocumentError      a ParsedDoc or timestamp that cannot be stored (names URL, field)
     ├── UnknownRecordError        a source, run, page or version that does not exist
-    │   └── UnknownVersionError   the page exists but not that version number
+    │   ├── UnknownVersionError   the page exists but not that version number
+    │   └── UnknownAttachmentError  the version exists but has no attachment at that position
     ├── WriteConflictError        a write kept colliding with another writer and was given up
     └── BlobError                 a stored raw body is missing or cannot be decompressed
 
@@ -90,6 +91,10 @@ class UnknownRecordError(StorageError):
 
 class UnknownVersionError(UnknownRecordError):
     """The page exists but has no version with that number."""
+
+
+class UnknownAttachmentError(UnknownRecordError):
+    """The page's version exists but has no attachment at that position."""
 
 
 class WriteConflictError(StorageError):

@@ -2,9 +2,12 @@
 plus ``manifest.json``.
 
 - :func:`export` — write one file per dataset (``latest``, ``versions``, ``sections``,
-  ``fetches``) into a directory, then ``manifest.json``: the command line, the database's
-  schema revision, the parser versions present, row counts, time ranges and the SHA-256
-  of every file, so a dataset can be cited and checked later.
+  ``fetches``, ``attachments``) into a directory, then ``manifest.json``: the command
+  line, the database's schema revision, the parser versions present, row counts, time
+  ranges and the SHA-256 of every file, so a dataset can be cited and checked later.
+  With ``attachment_files``, also the bytes of every file the ``attachments`` rows name,
+  once each (:mod:`storage.exportattachments`), listed with their SHA-256 in the
+  manifest's ``attachment_files``.
 - :data:`DATASETS` — what each dataset holds and which column ``since``/``until`` filter.
 
 Rows are streamed from a server-side cursor (``yield_per``) and written batch by batch,
@@ -18,16 +21,18 @@ the files of an earlier export in ``--out`` as they were; ExportWriteError names
 and the problem. Reads only; never writes the database.
 
 The columns are read from the models (storage/models.py), never listed again here:
-``versions``, ``sections`` and ``fetches`` hold every column of their table (``id`` named
-``version_id``, ``section_id``, ``fetch_id``) with their page's and source's names beside
-them; ``latest`` holds the columns of the ``latest_versions`` view, which leaves out what
-:data:`LATEST_LEAVES_OUT` names. Each column's kind (int, text, date, timestamp, json)
-follows its SQL type. The columns a dataset had when this rule was introduced keep their
-order (:data:`FIRST_COLUMNS`); a column a model gains later comes after them, in model
-order, so a script that reads a file by column position keeps working (``fetches`` gained
-``final_url`` and ``content_hash`` so). Timestamps are ISO 8601 in UTC, dates
-``YYYY-MM-DD``, JSON columns JSON text in CSV and Parquet and nested objects in JSON Lines;
-NULL is an empty CSV field.
+``versions``, ``sections``, ``fetches`` and ``attachments`` hold every column of their
+table (``id`` named ``version_id``, ``section_id``, ``fetch_id``, ``attachment_id``) with
+their page's and source's names beside them (``attachments`` also the version's number,
+date, title, publisher and published date); ``latest`` holds the columns of the
+``latest_versions`` view, which leaves out what :data:`LATEST_LEAVES_OUT` names. Each
+column's kind (int, bool, text, date, timestamp, json) follows its SQL type. The columns
+a dataset had when this rule was introduced keep their order (:data:`FIRST_COLUMNS`); a
+column a model gains later comes after them, in model order, so a script that reads a
+file by column position keeps working (``fetches`` gained ``final_url``,
+``content_hash`` and ``attachment`` so). Timestamps are ISO 8601 in UTC, dates
+``YYYY-MM-DD``, booleans ``true``/``false`` in CSV and booleans elsewhere, JSON columns
+JSON text in CSV and Parquet and nested objects in JSON Lines; NULL is an empty CSV field.
 """
 
 from __future__ import annotations
@@ -42,10 +47,29 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeAlias
 
-from sqlalchemy import JSON, Connection, Date, Engine, Integer, Select, String, Table, func, select
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Connection,
+    Date,
+    Engine,
+    Integer,
+    Select,
+    String,
+    Table,
+    func,
+    select,
+)
 from sqlalchemy.sql.elements import ColumnElement, Label
 
 from storage.engine import database_errors, describe
+from storage.exportattachments import (
+    FOLDER,
+    FileCollector,
+    WantedFile,
+    WrittenFile,
+    write_attachment_file,
+)
 from storage.exportfiles import (
     FORMATS,
     PATH_ERRORS,
@@ -60,11 +84,13 @@ from storage.exportfiles import (
 )
 from storage.migrate import current_revision
 from storage.models import (
+    ATTACHMENTS,
     FETCHES,
     PAGE_VERSIONS,
     PAGES,
     SOURCES,
     TASK_SECTIONS,
+    Attachment,
     CrawlRun,
     Fetch,
     Page,
@@ -226,6 +252,36 @@ FIRST_COLUMNS: dict[str, tuple[str, ...]] = {
         "raw_hash",
         "version_id",
     ),
+    # Since revision 0005 (attachments): the attachment's key and what identifies its
+    # version, then every column of the table in model order.
+    "attachments": (
+        "attachment_id",
+        "version_id",
+        "page_id",
+        "source_name",
+        "page_url",
+        "version",
+        "version_fetched_at",
+        "title",
+        "publisher",
+        "published_date",
+        "position",
+        "url",
+        "link_text",
+        "filename",
+        "kind",
+        "content_type",
+        "size",
+        "sha256",
+        "text",
+        "extractor",
+        "extract_error",
+        "download_error",
+        "fetched_at",
+        "etag",
+        "last_modified",
+        "parser_version",
+    ),
 }
 
 #: Columns the ``latest`` dataset leaves out, by table: those the ``latest_versions``
@@ -258,6 +314,8 @@ def column_kind(column: ColumnElement[Any]) -> Kind:
         return "date"
     if isinstance(sql_type, Integer):
         return "int"
+    if isinstance(sql_type, Boolean):
+        return "bool"
     if isinstance(sql_type, JSON):
         return "json"
     if isinstance(sql_type, String):
@@ -344,6 +402,25 @@ DATASETS: dict[str, Dataset] = {
             SOURCES.c.name.label("source_name"),
         ],
     ),
+    "attachments": _dataset(
+        "attachments",
+        "one row per attachment (a file a version's page linked) of every version, with "
+        "the version's page, number, date, title, publisher and published date; the bytes "
+        "are not in it (--attachment-files writes them)",
+        "version_fetched_at",
+        [
+            *_table_columns(ATTACHMENTS, key="attachment_id"),
+            PAGE_VERSIONS.c.page_id.label("page_id"),
+            SOURCES.c.name.label("source_name"),
+            PAGES.c.url.label("page_url"),
+            PAGE_VERSIONS.c.version.label("version"),
+            PAGE_VERSIONS.c.fetched_at.label("version_fetched_at"),
+            PAGE_VERSIONS.c.title.label("title"),
+            PAGE_VERSIONS.c.publisher.label("publisher"),
+            PAGE_VERSIONS.c.published_date.label("published_date"),
+            PAGE_VERSIONS.c.parser_version.label("parser_version"),
+        ],
+    ),
 }
 
 
@@ -388,10 +465,12 @@ class FileSummary:
 
 @dataclass(frozen=True, slots=True)
 class ExportResult:
-    """The files written and the manifest (as written to ``manifest.json``)."""
+    """The files written and the manifest (as written to ``manifest.json``);
+    ``attachment_files`` the attachments' bytes written (with ``attachment_files``)."""
 
     files: tuple[FileSummary, ...]
     manifest: dict[str, Any]
+    attachment_files: tuple[WrittenFile, ...] = ()
 
 
 def parquet_available() -> bool:
@@ -408,6 +487,7 @@ def export(
     filters: ExportFilters | None = None,
     bom: bool = False,
     overwrite: bool = False,
+    attachment_files: bool = False,
     command: str = "",
     generator: str = "govarchive",
     batch_size: int = DEFAULT_BATCH_SIZE,
@@ -417,30 +497,47 @@ def export(
     ``out_dir/manifest.json``; return what was written.
 
     ``bom`` starts CSV files with a UTF-8 byte order mark (for spreadsheet programs
-    that otherwise guess a legacy encoding). ``command`` and ``generator`` are
-    recorded in the manifest. ``on_rows(dataset, n)`` is called after every batch.
-    Raises ExportError for an unknown dataset or format, a missing pyarrow, or files
-    already in ``out_dir`` (unless ``overwrite``); ExportWriteError for a file or folder
-    that cannot be written (nothing is left half-written); UnknownRecordError for a
-    source name the archive does not hold. Reads the database only.
+    that otherwise guess a legacy encoding). ``attachment_files`` (with the
+    ``attachments`` dataset) also writes the bytes of each distinct file its rows name
+    to ``out_dir/attachments/<sha256>.<ext>``, checked against their SHA-256 once
+    written. ``command`` and ``generator`` are recorded in the manifest.
+    ``on_rows(dataset, n)`` is called after every batch.
+    Raises ExportError for an unknown dataset or format, a missing pyarrow,
+    ``attachment_files`` without the ``attachments`` dataset, or files already in
+    ``out_dir`` (unless ``overwrite``); ExportWriteError for a file or folder that cannot
+    be written (nothing is left half-written); UnknownRecordError for a source name the
+    archive does not hold; BlobError (naming the file's SHA-256 and a version linking it)
+    for an attachment file whose stored bytes are missing or corrupt. Reads the database
+    only.
     """
     filters = filters or ExportFilters()
-    chosen = _check_request(datasets, fmt, out_dir, overwrite=overwrite)
+    chosen = _check_request(
+        datasets, fmt, out_dir, overwrite=overwrite, attachment_files=attachment_files
+    )
     created = _make_folder(out_dir)
     written: list[Path] = []  # complete files still under their .partial names
+    files: list[WrittenFile] = []
     try:
         revision = current_revision(engine)
         with database_errors(engine, "exporting"), _snapshot(engine) as conn:
             source_ids = resolve_sources(conn, filters.sources)
             summaries: list[FileSummary] = []
+            collector: FileCollector | None = None
             for dataset in chosen:
                 summary = FileSummary(dataset.name, f"{dataset.name}.{EXTENSIONS[fmt]}")
                 stmt = _statement(dataset, source_ids, filters)
                 rows = _stream(conn, stmt, batch_size)
+                if attachment_files and dataset.name == "attachments":
+                    collector = FileCollector([name for name, _ in dataset.columns])
+                    rows = collector.watch(rows)
                 path = out_dir / summary.name
                 written.append(path)
                 _write_file(path, fmt, dataset, rows, summary, bom, on_rows)
                 summaries.append(summary)
+            if collector is not None:
+                folder = out_dir / FOLDER
+                created += _make_folder(folder)
+                files = _write_attachment_files(conn, folder, collector.files.values(), written)
         manifest = _manifest(
             engine,
             chosen,
@@ -451,6 +548,7 @@ def export(
             revision=revision,
             command=command,
             generator=generator,
+            attachment_files=files if attachment_files else None,
         )
         path = out_dir / MANIFEST_NAME
         written.append(path)
@@ -463,7 +561,24 @@ def export(
         for folder in reversed(created):
             _remove(folder)
         raise
-    return ExportResult(tuple(summaries), manifest)
+    return ExportResult(tuple(summaries), manifest, tuple(files))
+
+
+def _write_attachment_files(
+    conn: Connection, folder: Path, files: Iterable[WantedFile], written: list[Path]
+) -> list[WrittenFile]:
+    """Write each file from its blob under its ``.partial`` name, one at a time (each
+    path appended to ``written`` first, for the caller to rename or remove).
+    ExportWriteError names a file that cannot be written."""
+    done: list[WrittenFile] = []
+    for wanted in files:
+        path = folder / wanted.name
+        written.append(path)
+        try:
+            done.append(write_attachment_file(conn, path, wanted))
+        except OSError as exc:
+            raise ExportWriteError(path, exc) from exc
+    return done
 
 
 def _make_folder(folder: Path) -> list[Path]:
@@ -518,11 +633,12 @@ def _snapshot(engine: Engine) -> Iterator[Connection]:
 
 
 def verify_manifest(out_dir: Path) -> list[str]:
-    """Return a problem per file of ``out_dir/manifest.json`` that is missing or whose
-    SHA-256 differs; an empty list when every file matches. Reads files only."""
+    """Return a problem per file of ``out_dir/manifest.json`` (datasets and attachment
+    files) that is missing or whose SHA-256 differs; an empty list when every file
+    matches. Reads files only."""
     manifest = json.loads((out_dir / MANIFEST_NAME).read_text("utf-8"))
     problems: list[str] = []
-    for entry in manifest["files"]:
+    for entry in [*manifest["files"], *(manifest.get("attachment_files") or [])]:
         path = out_dir / entry["name"]
         if not path.is_file():
             problems.append(f"{entry['name']}: missing")
@@ -532,7 +648,7 @@ def verify_manifest(out_dir: Path) -> list[str]:
 
 
 def _check_request(
-    datasets: Sequence[str], fmt: str, out_dir: Path, *, overwrite: bool
+    datasets: Sequence[str], fmt: str, out_dir: Path, *, overwrite: bool, attachment_files: bool
 ) -> list[Dataset]:
     if fmt not in FORMATS:
         raise ExportError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
@@ -547,11 +663,18 @@ def _check_request(
             "`pip install 'govarchive[parquet]'` (or choose --format csv or jsonl)"
         )
     chosen = [DATASETS[d] for d in dict.fromkeys(datasets)]
+    if attachment_files and "attachments" not in datasets:
+        raise ExportError(
+            "--attachment-files writes the files the attachments dataset names; "
+            "add --what attachments"
+        )
     if out_dir.exists() and not out_dir.is_dir():
         raise ExportError(f"{out_dir} exists and is not a directory")
     if not overwrite:
         names = [f"{d.name}.{EXTENSIONS[fmt]}" for d in chosen] + [MANIFEST_NAME]
-        present = [n for n in names if (out_dir / n).exists()]
+        if attachment_files:
+            names.append(f"{FOLDER}/")
+        present = [n for n in names if (out_dir / n.rstrip("/")).exists()]
         if present:
             raise ExportError(
                 f"{out_dir} already holds {', '.join(present)}; choose another --out "
@@ -576,7 +699,16 @@ def _statement(dataset: Dataset, source_ids: list[int] | None, f: ExportFilters)
     else:
         time_col = PageVersion.fetched_at
         source_col = Page.source_id
-        if dataset.name == "latest":
+        if dataset.name == "attachments":
+            stmt = (
+                select(*dataset.selected)
+                .select_from(Attachment)
+                .join(PageVersion, PageVersion.id == Attachment.version_id)
+                .join(Page, Page.id == PageVersion.page_id)
+                .join(Source, Source.id == Page.source_id)
+                .order_by(Attachment.version_id, Attachment.position)
+            )
+        elif dataset.name == "latest":
             stmt = _latest(dataset, f.until)
         elif dataset.name == "versions":
             stmt = (
@@ -699,6 +831,7 @@ def _manifest(
     revision: str | None,
     command: str,
     generator: str,
+    attachment_files: Sequence[WrittenFile] | None,
 ) -> dict[str, Any]:
     firsts = [s.first for s in summaries if s.first is not None]
     lasts = [s.last for s in summaries if s.last is not None]
@@ -719,6 +852,12 @@ def _manifest(
         "rows": {s.dataset: s.rows for s in summaries},
         "time_range": _range(min(firsts, default=None), max(lasts, default=None)),
         "files": [s.to_dict(d) for s, d in zip(summaries, chosen, strict=True)],
+        # Only when asked for: manifests of exports without them are as they were.
+        **(
+            {"attachment_files": [f.to_dict() for f in attachment_files]}
+            if attachment_files is not None
+            else {}
+        ),
     }
 
 

@@ -7,6 +7,7 @@ which decide how a value is written:
 kind        CSV                           JSON Lines              Parquet
 ==========  ============================  ======================  =======================
 int         decimal                       number                  int64
+bool        ``true`` / ``false``          true / false            bool
 text        as is                         string                  string
 date        ``YYYY-MM-DD``                string                  date32
 timestamp   ISO 8601 in UTC (``+00:00``)  string                  timestamp[us, UTC]
@@ -35,7 +36,7 @@ from typing import Any, Literal, Protocol
 
 Format = Literal["csv", "jsonl", "parquet"]
 FORMATS: tuple[Format, ...] = ("csv", "jsonl", "parquet")
-Kind = Literal["int", "text", "date", "timestamp", "json"]
+Kind = Literal["int", "bool", "text", "date", "timestamp", "json"]
 Columns = Sequence[tuple[str, Kind]]
 
 
@@ -65,6 +66,8 @@ def csv_text(value: Any, kind: Kind) -> str:
     """Return the CSV text of one value (see the module table)."""
     if value is None:
         return ""
+    if kind == "bool":
+        return "true" if value else "false"
     if kind == "timestamp":
         return iso_utc(value)
     if kind == "date":
@@ -78,6 +81,8 @@ def json_value(value: Any, kind: Kind) -> Any:
     """Return the JSON Lines value of one value (see the module table)."""
     if value is None or kind in ("int", "text", "json"):
         return value
+    if kind == "bool":
+        return bool(value)
     if kind == "timestamp":
         return iso_utc(value)
     return value.isoformat()
@@ -200,6 +205,7 @@ class _ParquetWriter:
         self.pa = pa
         types = {
             "int": pa.int64(),
+            "bool": pa.bool_(),
             "text": pa.string(),
             "date": pa.date32(),
             "timestamp": pa.timestamp("us", tz="UTC"),

@@ -4,7 +4,9 @@
   naming similar URLs when there is none).
 - :func:`page_history` — every version of a page, oldest first, each with when it was
   first and last seen and what changed from the version before: which metadata fields,
-  and which sections appeared, disappeared, changed status or changed text.
+  which sections appeared, disappeared, changed status or changed text, and what became
+  of each attachment (new, replaced, unchanged, carried over a failed download,
+  downloaded at last, removed: :mod:`storage.attachmentchanges`).
 - :func:`version_diff` — the full difference between two versions: field by field, and
   for long texts (body, section progress …) a line diff with in-line character marks.
 
@@ -22,6 +24,12 @@ from typing import Any, Literal
 
 from sqlalchemy import Connection, Engine, func, select
 
+from storage.attachmentchanges import (
+    AttachmentChange,
+    AttachmentSnapshot,
+    compare_attachments,
+    load_attachments,
+)
 from storage.content import CANONICAL_FIELDS, SECTION_FIELDS
 from storage.engine import database_errors, describe
 from storage.errors import UnknownRecordError, UnknownVersionError
@@ -67,7 +75,8 @@ class SectionSnapshot:
 
 @dataclass(frozen=True, slots=True)
 class VersionSnapshot:
-    """One stored version: its identity, when it was seen, and its parsed content.
+    """One stored version: its identity, when it was seen, its parsed content and its
+    attachments (in page order).
 
     ``last_seen_at`` is the latest fetch that observed this version (new_version,
     unchanged or not_modified); ``fetches`` how many did."""
@@ -82,6 +91,7 @@ class VersionSnapshot:
     parser_version: str
     fields: dict[str, Any]
     sections: tuple[SectionSnapshot, ...]
+    attachments: tuple[AttachmentSnapshot, ...] = ()
 
     def section_map(self) -> dict[int, SectionSnapshot]:
         """Return the sections keyed by number."""
@@ -133,10 +143,23 @@ class VersionChange:
 
 @dataclass(frozen=True, slots=True)
 class HistoryEntry:
-    """One version in a page's history; ``change`` is None for the first version."""
+    """One version in a page's history; ``change`` is None for the first version.
+    ``attachments`` says what became of each of its attachments since the version
+    before (all ``new`` in a first version); ``removed_attachments`` lists the files
+    the version before linked and this one does not."""
 
     snapshot: VersionSnapshot
     change: VersionChange | None
+    attachments: tuple[AttachmentChange, ...] = ()
+    removed_attachments: tuple[AttachmentChange, ...] = ()
+
+    @property
+    def attachments_changed(self) -> bool:
+        """True when a file is new, replaced, downloaded at last or removed (a carried
+        or unchanged one is no change)."""
+        return bool(self.removed_attachments) or any(
+            a.change in ("new", "replaced", "downloaded") for a in self.attachments
+        )
 
     def to_dict(self) -> dict[str, Any]:
         s = self.snapshot
@@ -151,6 +174,8 @@ class HistoryEntry:
             "title": s.fields.get("title"),
             "sections": len(s.sections),
             "changes": self.change.to_dict() if self.change is not None else None,
+            "attachments": [a.to_dict() for a in self.attachments],
+            "removed_attachments": [a.to_dict() for a in self.removed_attachments],
         }
 
 
@@ -229,7 +254,9 @@ class SectionDiff:
 
 @dataclass(frozen=True, slots=True)
 class VersionDiff:
-    """The full difference between two versions of one page."""
+    """The full difference between two versions of one page. ``attachments`` holds the
+    files that are not unchanged from ``old`` to ``new`` (new, replaced, carried,
+    downloaded at last, removed)."""
 
     page: PageInfo
     old: VersionSnapshot
@@ -237,11 +264,14 @@ class VersionDiff:
     fields: tuple[ValueDiff, ...]
     metadata_extra: tuple[ValueDiff, ...]
     sections: tuple[SectionDiff, ...]
+    attachments: tuple[AttachmentChange, ...] = ()
 
     @property
     def identical(self) -> bool:
-        """True when the two versions' parsed content is the same."""
-        return not (self.fields or self.metadata_extra or self.sections)
+        """True when the two versions' parsed content and files are the same (a file
+        carried over a failed download is the same file)."""
+        files = any(a.change != "carried" for a in self.attachments)
+        return not (self.fields or self.metadata_extra or self.sections or files)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -251,6 +281,7 @@ class VersionDiff:
             "fields": [v.to_dict() for v in self.fields],
             "metadata_extra": [v.to_dict() for v in self.metadata_extra],
             "sections": [s.to_dict() for s in self.sections],
+            "attachments": [a.to_dict() for a in self.attachments],
         }
 
 
@@ -306,7 +337,9 @@ def diff_snapshots(page: PageInfo, old: VersionSnapshot, new: VersionSnapshot) -
             if (a.value(k) if a else None) != (b.value(k) if b else None)
         )
         sections.append(SectionDiff(change.number, change.title, change.kind, values))
-    return VersionDiff(page, old, new, fields, extra, tuple(sections))
+    files, removed = compare_attachments(old.attachments, new.attachments)
+    changed = tuple(f for f in [*files, *removed] if f.change != "unchanged")
+    return VersionDiff(page, old, new, fields, extra, tuple(sections), changed)
 
 
 def _value_diff(name: str, old: Any, new: Any) -> ValueDiff:
@@ -434,6 +467,7 @@ def load_snapshots(
             .group_by(Fetch.version_id)
         ).all()
         seen = {vid: (last, n) for vid, last, n in observed if vid is not None}
+    attachments = load_attachments(conn, ids)
     snapshots: list[VersionSnapshot] = []
     for row in rows:
         fields = {n: getattr(row, n) for n in CANONICAL_FIELDS}
@@ -452,6 +486,7 @@ def load_snapshots(
                 row.parser_version,
                 fields,
                 tuple(sections[row.id]),
+                tuple(attachments[row.id]),
             )
         )
     return snapshots
@@ -463,10 +498,12 @@ def page_history(engine: Engine, ref: int | str) -> PageHistory:
     with database_errors(engine, "reading a page's history"), engine.connect() as conn:
         page = find_page(conn, ref)
         snapshots = load_snapshots(conn, page.page_id)
-    entries = [
-        HistoryEntry(s, compare(snapshots[i - 1], s) if i else None)
-        for i, s in enumerate(snapshots)
-    ]
+    entries = []
+    for i, s in enumerate(snapshots):
+        before = snapshots[i - 1] if i else None
+        files, removed = compare_attachments(before.attachments if before else (), s.attachments)
+        change = compare(before, s) if before else None
+        entries.append(HistoryEntry(s, change, tuple(files), tuple(removed)))
     return PageHistory(page, tuple(entries))
 
 

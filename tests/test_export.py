@@ -28,6 +28,7 @@ from storage.export import (
 )
 from storage.migrate import head_revision
 from storage.models import (
+    ATTACHMENTS,
     BLOBS,
     CANONICAL_FIELDS,
     FETCHES,
@@ -129,7 +130,13 @@ def test_round_trip_rows_and_manifest(engine: Engine, tmp_path: Path, fmt: str) 
     for entry in manifest["files"]:
         assert entry["sha256"] == file_sha256(out / entry["name"])
         assert entry["bytes"] == (out / entry["name"]).stat().st_size
-    assert manifest["rows"] == {"latest": 3, "versions": 6, "sections": 8, "fetches": 8}
+    assert manifest["rows"] == {
+        "latest": 3,
+        "versions": 6,
+        "sections": 8,
+        "fetches": 8,
+        "attachments": 0,  # this archive's pages link none (tests/test_export_attachments.py)
+    }
     assert manifest["schema_revision"] == head_revision()
     assert manifest["parser_versions"] == ["1"]
     assert manifest["command"] == "govarchive export --what all"
@@ -424,6 +431,35 @@ PUBLISHED_HEADERS: dict[str, list[str]] = {
         "raw_hash",
         "version_id",
     ],
+    # since revision 0005
+    "attachments": [
+        "attachment_id",
+        "version_id",
+        "page_id",
+        "source_name",
+        "page_url",
+        "version",
+        "version_fetched_at",
+        "title",
+        "publisher",
+        "published_date",
+        "position",
+        "url",
+        "link_text",
+        "filename",
+        "kind",
+        "content_type",
+        "size",
+        "sha256",
+        "text",
+        "extractor",
+        "extract_error",
+        "download_error",
+        "fetched_at",
+        "etag",
+        "last_modified",
+        "parser_version",
+    ],
 }
 
 
@@ -442,6 +478,18 @@ EXPECTED_COLUMNS: dict[str, set[str]] = {
     "sections": _model_columns(TASK_SECTIONS, "section_id")
     | {"page_id", "source_name", "url", "version", "fetched_at", "parser_version"},
     "fetches": _model_columns(FETCHES, "fetch_id") | {"source_name"},
+    "attachments": _model_columns(ATTACHMENTS, "attachment_id")
+    | {
+        "page_id",
+        "source_name",
+        "page_url",
+        "version",
+        "version_fetched_at",
+        "title",
+        "publisher",
+        "published_date",
+        "parser_version",
+    },
 }
 
 
@@ -472,10 +520,11 @@ def test_existing_columns_keep_their_place_and_new_ones_come_last(
     for name, published in PUBLISHED_HEADERS.items():
         header = _csv_header(tmp_path / f"{name}.csv")
         assert header[: len(published)] == published, name
-    # fetches gained the columns revision 0003 added to the table, after the old ones
+    # fetches gained the columns revisions 0003 and 0005 added to the table, after the old ones
     assert _csv_header(tmp_path / "fetches.csv")[len(PUBLISHED_HEADERS["fetches"]) :] == [
         "final_url",
         "content_hash",
+        "attachment",
     ]
     assert [list(FIRST_COLUMNS[name]) for name in DATASETS] == [
         PUBLISHED_HEADERS[name] for name in DATASETS
@@ -495,6 +544,34 @@ def test_fetches_export_final_url_and_content_hash(engine: Engine, tmp_path: Pat
     row = next(r for r in read_rows(tmp_path / "fetches.jsonl", "jsonl") if r["fetch_id"] == first)
     assert row["final_url"] == "https://example.gov.cn/moved.html"
     assert row["content_hash"] == "ab" * 32
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl", "parquet"])
+def test_fetches_export_the_boolean_attachment_column(
+    engine: Engine, tmp_path: Path, fmt: str
+) -> None:
+    """A boolean column is written as a boolean in every format: true/false in CSV, JSON
+    booleans, a Parquet bool column."""
+    build(engine)
+    with engine.begin() as conn:
+        first = conn.execute(select(Fetch.id).order_by(Fetch.id).limit(1)).scalar_one()
+        conn.execute(update(Fetch).where(Fetch.id == first).values(attachment=True))
+    export(engine, tmp_path, datasets=["fetches"], fmt=fmt)  # type: ignore[arg-type]
+    rows = read_rows(tmp_path / f"fetches.{fmt}", fmt)
+    flags = {int(r["fetch_id"]): r["attachment"] for r in rows}
+    expected: dict[str, tuple[Any, Any]] = {
+        "csv": ("true", "false"),
+        "jsonl": (True, False),
+        "parquet": (True, False),
+    }
+    yes, no = expected[fmt]
+    assert flags.pop(first) == yes
+    assert flags and set(flags.values()) == {no}
+    assert {type(v) for v in flags.values()} == {type(no)}  # a bool, not 0/1
+    if fmt == "parquet":
+        assert str(pq.read_schema(tmp_path / "fetches.parquet").field("attachment").type) == "bool"
+    manifest = json.loads((tmp_path / "manifest.json").read_text("utf-8"))
+    assert manifest["files"][0]["columns"][-1] == "attachment"
 
 
 def test_latest_has_the_columns_of_the_latest_versions_view(engine: Engine) -> None:

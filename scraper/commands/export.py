@@ -37,6 +37,7 @@ def _command_line(
     until: str | None,
     out: Path,
     bom: bool,
+    attachment_files: bool,
     database: str | None,
     config_path: Path | None,
 ) -> str:
@@ -54,6 +55,8 @@ def _command_line(
         words += ["--until", until]
     if bom:
         words.append("--bom")
+    if attachment_files:
+        words.append("--attachment-files")
     if database:
         words += ["--database", redact_url(database)]
     if config_path:
@@ -80,7 +83,9 @@ def _command_line(
     multiple=True,
     required=True,
     help="Dataset to export (repeatable): latest (newest version of each page), versions, "
-    "sections (task sections of every version) or fetches (every fetch attempt).",
+    "sections (task sections of every version), fetches (every fetch attempt) or "
+    "attachments (the files each version's page linked, with the version's page, title, "
+    "publisher and published date).",
 )
 @click.option(
     "--source",
@@ -111,6 +116,13 @@ def _command_line(
 )
 @click.option("--bom", is_flag=True, help="Start CSV files with a UTF-8 BOM (for Excel).")
 @click.option("--overwrite", is_flag=True, help="Replace files of an earlier export in --out.")
+@click.option(
+    "--attachment-files",
+    is_flag=True,
+    help="With --what attachments: also write the bytes of every file its rows name, once "
+    "each, to --out/attachments/<sha256>.<ext> (SHA-256 and size in manifest.json). Rows "
+    "whose file was never downloaded (sha256 empty) have none.",
+)
 def export_command(
     config_path: Path | None,
     database: str | None,
@@ -122,6 +134,7 @@ def export_command(
     out: Path,
     bom: bool,
     overwrite: bool,
+    attachment_files: bool,
 ) -> None:
     """Export archive data to files, with a manifest.json for citing the dataset.
 
@@ -130,9 +143,15 @@ def export_command(
     range and the SHA-256 of every file. Rows are streamed, so the archive's size
     does not matter. Timestamps are UTC (ISO 8601). Reads the archive only.
 
+    --what attachments has one row per file a selected version's page linked (selected
+    by --source, --since and --until on the version), with its page URL, version number,
+    title, publisher and published date; --attachment-files adds the files themselves,
+    each once, checked against their SHA-256.
+
     Files appear only when the whole export succeeded; one that fails (a full disk, a
     read-only folder) names the file and the problem, exits 1 (2 when --out cannot be
-    a folder) and leaves --out as it was.
+    a folder; 3 when a file's stored bytes are missing or damaged, naming its SHA-256
+    and version) and leaves --out as it was.
     """
     command = _command_line(
         fmt,
@@ -142,6 +161,7 @@ def export_command(
         until.isoformat() if until else None,
         out,
         bom,
+        attachment_files,
         database,
         config_path,
     )
@@ -157,6 +177,7 @@ def export_command(
                     filters=ExportFilters(sources=sources, since=since, until=until),
                     bom=bom,
                     overwrite=overwrite,
+                    attachment_files=attachment_files,
                     command=command,
                     generator=f"govarchive {__version__}",
                 )
@@ -170,5 +191,11 @@ def export_command(
         click.echo(
             f"{out / summary.name}: {summary.rows} rows, {summary.bytes:,} bytes, "
             f"sha256 {summary.sha256}"
+        )
+    if attachment_files:
+        size = sum(f.bytes for f in result.attachment_files)
+        click.echo(
+            f"{out / 'attachments'}: {len(result.attachment_files)} files, {size:,} bytes, "
+            "each named by its sha256"
         )
     click.echo(f"{out / 'manifest.json'}: what was exported, from where, and the files' hashes")

@@ -18,8 +18,10 @@ from scraper.commands.common import (
     translated_errors,
 )
 from scraper.fetching.urls import normalize_url
-from storage.errors import UnknownRecordError, UnknownVersionError
+from storage.attachmentchanges import AttachmentChange
+from storage.errors import UnknownAttachmentError, UnknownRecordError, UnknownVersionError
 from storage.history import (
+    HistoryEntry,
     PageHistory,
     SectionChange,
     ValueDiff,
@@ -86,6 +88,50 @@ def _section_line(change: SectionChange) -> str:
     return f"{head}: {'; '.join(parts)}"
 
 
+def _attachment_line(change: AttachmentChange, before: int | None) -> str:
+    """One attachment and what became of it since version ``before``, the version just
+    before it (None when not known to be: a diff of two versions)."""
+    a = change.attachment
+    if a.sha256 is None:
+        facts = "not downloaded"
+    else:
+        size = f"{a.size:,} bytes" if a.size is not None else "size unknown"
+        text = "text read" if a.text_read else "no text"
+        facts = f"{a.kind or '-'}, {size}, sha256 {a.sha256[:12]}, {text}"
+    where = "-" if change.change == "removed" else str(a.position)
+    earlier = f"v{before}" if before is not None else "an earlier version"
+    failed = a.download_error or "no reason recorded"
+    if change.change == "new":
+        what = "new" + (f"; download failed: {failed}" if a.sha256 is None else "")
+    elif change.change == "replaced":
+        was = (change.previous_sha256 or "")[:12]
+        what = f"replaced (same URL, was sha256 {was})"
+    elif change.change == "carried":
+        kept = f"the file is {earlier}'s" if a.sha256 is not None else "never downloaded"
+        what = f"download failed ({failed}); {kept}"
+    elif change.change == "downloaded":
+        what = f"downloaded ({earlier}'s download had failed)"
+    elif change.change == "removed":
+        what = f"removed (was attachment {a.position})"
+    else:
+        what = "unchanged"
+    return f"{where} {_short(a.name, 40)} ({facts}): {what}"
+
+
+def _attachment_lines(entry: HistoryEntry, before: int | None) -> list[str]:
+    """The lines of one version's attachments: a count, then one line per file."""
+    changes = [*entry.attachments, *entry.removed_attachments]
+    if not changes:
+        return []
+    counts: dict[str, int] = {}
+    for change in changes:
+        counts[change.change] = counts.get(change.change, 0) + 1
+    summary = ", ".join(f"{n} {kind}" for kind, n in counts.items())
+    lines = [f"    attachments ({len(entry.attachments)}): {summary}"]
+    lines.extend(f"      {_attachment_line(c, before)}" for c in changes)
+    return lines
+
+
 def render_history(history: PageHistory) -> list[str]:
     """Return the text lines of ``govarchive history`` for one page."""
     page = history.page
@@ -97,6 +143,7 @@ def render_history(history: PageHistory) -> list[str]:
         f"{len(history.entries)} version(s)",
         "",
     ]
+    before: int | None = None
     for entry in history.entries:
         s = entry.snapshot
         seen = f"{s.fetches} fetch{'es' if s.fetches != 1 else ''}"
@@ -106,12 +153,15 @@ def render_history(history: PageHistory) -> list[str]:
         )
         if entry.change is None:
             lines.append(f"    first version: {len(s.sections)} task section(s)")
-            continue
-        if not entry.change.fields and not entry.change.sections:
-            lines.append("    no difference in the parsed content (see `reparse`)")
-        if entry.change.fields:
-            lines.append(f"    fields: {', '.join(entry.change.fields)}")
-        lines.extend(f"    {_section_line(c)}" for c in entry.change.sections)
+        else:
+            change = entry.change
+            if not change.fields and not change.sections and not entry.attachments_changed:
+                lines.append("    no difference in the parsed content (see `reparse`)")
+            if change.fields:
+                lines.append(f"    fields: {', '.join(change.fields)}")
+            lines.extend(f"    {_section_line(c)}" for c in change.sections)
+        lines.extend(_attachment_lines(entry, before))
+        before = s.version
     return lines
 
 
@@ -153,20 +203,26 @@ def render_diff(diff: VersionDiff) -> list[tuple[str, str | None]]:
             out.append((f"  section {section.number} {section.title} ({kind[section.kind]})", None))
             for value in section.values:
                 out.extend(_value_lines(value, "    "))
+    if diff.attachments:
+        out.append(("attachments", None))
+        colours = {"new": "green", "removed": "red", "replaced": "yellow", "downloaded": "green"}
+        for change in diff.attachments:
+            line = _attachment_line(change, None)
+            out.append((f"  {line}", colours.get(change.change)))
     return out
 
 
 def first_found(refs: list[int | str], load: Callable[[int | str], T]) -> T:
     """Return ``load(ref)`` for the first of ``refs`` that names an archived page.
 
-    A missing version of a found page is raised at once; if no ref names a page,
-    the first ref's UnknownRecordError is raised.
+    A missing version or attachment of a found page is raised at once; if no ref names
+    a page, the first ref's UnknownRecordError is raised.
     """
     first: UnknownRecordError | None = None
     for ref in refs:
         try:
             return load(ref)
-        except UnknownVersionError:
+        except (UnknownVersionError, UnknownAttachmentError):
             raise
         except UnknownRecordError as exc:
             first = first or exc
@@ -204,9 +260,14 @@ def history_command(
     """Show a page's versions in order and what changed between them.
 
     URL_OR_PAGE_ID is a page's URL as archived or its id (pages.id). Each version
-    shows when it was first and last seen, which metadata fields changed, and which
-    task sections appeared, disappeared or changed status. With --diff V1 V2, a
-    readable diff of two versions' fields and section texts. Reads the archive only.
+    shows when it was first and last seen, which metadata fields changed, which
+    task sections appeared, disappeared or changed status, and its attachments
+    (position, file name or URL, kind, size, short SHA-256, whether text was read)
+    with what became of each since the version before: new, replaced (same URL, other
+    bytes), unchanged, carried (this crawl's download failed; the file is the earlier
+    version's), downloaded (the earlier download had failed) or removed. With --diff
+    V1 V2, a readable diff of two versions' fields, section texts and files. Reads the
+    archive only.
     """
     engine = open_archive(database, config_path, create=False)
     try:

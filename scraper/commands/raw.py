@@ -1,4 +1,5 @@
-"""``govarchive raw``: write the stored raw HTML of a page's version, for audit."""
+"""``govarchive raw``: write the stored raw HTML of a page's version, or one of its
+attachments, for audit."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from scraper.commands.common import (
     translated_errors,
 )
 from scraper.commands.history import VERSION_NUMBER, first_found, page_refs
-from storage.audit import raw_version
+from storage.audit import RawAttachment, RawVersion, raw_attachment, raw_version
 from storage.exportfiles import PATH_ERRORS, os_error_number, os_problem, write_atomic
 
 
@@ -30,6 +31,15 @@ from storage.exportfiles import PATH_ERRORS, os_error_number, os_problem, write_
     help="Version number (1, 2, 3 …); default the newest.",
 )
 @click.option(
+    "--attachment",
+    "attachment",
+    type=VERSION_NUMBER,
+    default=None,
+    metavar="N",
+    help="Write the version's attachment N (1, 2, 3 … in the order the page linked them; "
+    "`govarchive history` lists them) instead of the page.",
+)
+@click.option(
     "--out",
     "out",
     type=click.Path(path_type=Path),
@@ -40,40 +50,86 @@ from storage.exportfiles import PATH_ERRORS, os_error_number, os_problem, write_
 @config_option
 @database_option
 def raw_command(
-    page: str, version: int | None, out: Path | None, config_path: Path | None, database: str | None
+    page: str,
+    version: int | None,
+    attachment: int | None,
+    out: Path | None,
+    config_path: Path | None,
+    database: str | None,
 ) -> None:
     """Write the raw response body archived for PAGE (a URL or page id), byte for byte.
 
     The bytes are those the site served for that version (checked against their
     SHA-256), in the site's own encoding: open them in a browser, diff two versions,
-    or re-parse them with `govarchive parse`. Where they came from is printed on
-    standard error. A file that cannot be written ends with a message naming it and
-    the problem: exit 2 for a path that cannot be a file here, 1 when writing failed
-    (a full disk, a read-only folder); an older file of that name is left as it was.
+    or re-parse them with `govarchive parse`. With --attachment N, the bytes of the
+    version's attachment N instead (a PDF, Word file …), as downloaded. Where they came
+    from is printed on standard error.
+
+    A page, version or attachment that does not exist is refused (exit 2), and so is an
+    attachment whose file was never downloaded (exit 1, with the reason recorded). A
+    file that cannot be written ends with a message naming it and the problem: exit 2
+    for a path that cannot be a file here, 1 when writing failed (a full disk, a
+    read-only folder); an older file of that name is left as it was.
     """
     if out is not None:
         _check_output_path(out)
     engine = open_archive(database, config_path, create=False)
     try:
         with translated_errors():
-            found = first_found(page_refs(page), lambda ref: raw_version(engine, ref, version))
+            refs = page_refs(page)
+            if attachment is None:
+                data = _version_bytes(first_found(refs, lambda r: raw_version(engine, r, version)))
+            else:
+                position = attachment
+                file = first_found(refs, lambda r: raw_attachment(engine, r, version, position))
+                data = _attachment_bytes(file)
     finally:
         engine.dispose()
+    if out is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+    else:
+        try:
+            write_atomic(out, data)
+        except OSError as exc:
+            error = BadUsage if os_error_number(exc) in PATH_ERRORS else WorkFailed
+            raise error(f"cannot write {out}: {os_problem(exc)}") from exc
+
+
+def _version_bytes(found: RawVersion) -> bytes:
+    """Say on standard error where the version's bytes came from and return them."""
     click.echo(
         f"{found.url} version {found.version}, fetched {found.fetched_at:%Y-%m-%d %H:%M} UTC, "
         f"{len(found.data)} bytes, sha256 {found.raw_hash}, "
         f"content-type {found.content_type or '-'}, decoded as {found.encoding or '-'}",
         err=True,
     )
-    if out is None:
-        sys.stdout.buffer.write(found.data)
-        sys.stdout.buffer.flush()
-    else:
-        try:
-            write_atomic(out, found.data)
-        except OSError as exc:
-            error = BadUsage if os_error_number(exc) in PATH_ERRORS else WorkFailed
-            raise error(f"cannot write {out}: {os_problem(exc)}") from exc
+    return found.data
+
+
+def _attachment_bytes(file: RawAttachment) -> bytes:
+    """Say on standard error what the attachment is and return its bytes; WorkFailed
+    (exit 1) with the recorded reason when they were never downloaded."""
+    where = f"{file.page_url} version {file.version} attachment {file.position}"
+    if file.data is None:
+        raise WorkFailed(
+            f"{where} ({file.url}) was never downloaded: "
+            f"{file.download_error or 'no reason recorded'}; the archive holds no bytes of it"
+        )
+    fetched = f"{file.fetched_at:%Y-%m-%d %H:%M} UTC" if file.fetched_at else "-"
+    click.echo(
+        f"{where}: {file.url}, file name {file.filename or '-'}, fetched {fetched}, "
+        f"{len(file.data)} bytes, sha256 {file.sha256}, kind {file.kind or '-'}, "
+        f"content-type {file.content_type or '-'}",
+        err=True,
+    )
+    if file.download_error is not None:
+        click.echo(
+            f"note: this version's download failed ({file.download_error}); these are the "
+            "bytes of an earlier version's file at the same URL",
+            err=True,
+        )
+    return file.data
 
 
 def _check_output_path(out: Path) -> None:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+import hashlib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from storage.archive import ArchiveResult, archive_page, ensure_source, record_fetch, start_run
+from storage.attachments import AttachmentFile
 from storage.content import ParsedDoc, ParsedSection
 from storage.models import FetchOutcome
 
@@ -86,6 +88,46 @@ def raw_page(doc: ParsedDoc, *, views: int = 0) -> bytes:
     ).encode()
 
 
+def attachment(
+    position: int,
+    url: str,
+    data: bytes | None,
+    *,
+    kind: str | None = "pdf",
+    filename: str | None = None,
+    link_text: str | None = None,
+    text: str | None = None,
+    extract_error: str | None = None,
+    download_error: str | None = None,
+    carried: bytes | None = None,
+    at: datetime | None = None,
+) -> AttachmentFile:
+    """Return one attachment of a page as a crawl hands it to ``archive_page``.
+
+    ``data``: the bytes downloaded in this crawl (stored as a blob), None when none came
+    (then ``download_error`` says why). ``carried``: the bytes of the previous version's
+    file at this URL, kept because this crawl's download failed (already stored: only its
+    SHA-256 is given)."""
+    kept = data if data is not None else carried
+    name = filename if filename is not None else url.rsplit("/", 1)[-1]
+    return AttachmentFile(
+        position=position,
+        url=url,
+        link_text=link_text if link_text is not None else name,
+        filename=name,
+        kind=kind if kept is not None else None,
+        content_type="application/pdf" if kind == "pdf" and kept is not None else None,
+        size=len(kept) if kept is not None else None,
+        sha256=hashlib.sha256(kept).hexdigest() if kept is not None else None,
+        raw=data,
+        text=text if kept is not None else None,
+        extractor="test 1" if text is not None and kept is not None else None,
+        extract_error=extract_error,
+        download_error=download_error,
+        fetched_at=(at or T0) if data is not None else None,
+    )
+
+
 def no_reparse(raw: bytes, content_type: str | None) -> ParsedDoc:
     """A reparse callback for tests where the parser version never changes."""
     raise AssertionError("reparse must not be called when parser versions match")
@@ -121,7 +163,9 @@ class Crawl:
         last_modified: str | None = None,
         at: datetime | None = None,
         final_url: str | None = None,
+        attachments: Sequence[AttachmentFile] = (),
     ) -> ArchiveResult:
+        """Archive ``doc`` (and ``attachments``, see :func:`attachment`) as fetched now."""
         body = raw if raw is not None else raw_page(doc)
         return archive_page(
             self.engine,
@@ -139,6 +183,7 @@ class Crawl:
             last_modified=last_modified,
             elapsed_ms=120,
             final_url=final_url,
+            attachments=attachments,
         )
 
     def fetch(self, url: str, outcome: str, at: datetime | None = None, **kw: Any) -> None:

@@ -18,7 +18,7 @@ from storage.archive import finish_run, start_run
 from storage.content import ParsedSection
 from storage.engine import make_engine
 from storage.models import RunStatus
-from tests.storage.factories import Crawl, make_doc
+from tests.storage.factories import Crawl, attachment, make_doc
 from tests.storage.jobs import build_queue
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "schema.md"
@@ -26,6 +26,8 @@ BASE = "https://sjzy.xuancheng.gov.cn/OpennessContent/show/"
 Q2, Q3, GONE = BASE + "2336931.html", BASE + "2405711.html", BASE + "2200001.html"
 NOTICE = "https://www.anqing.gov.cn/xxgk/show-385009.html"
 PUBLISHER = "市数据资源局(市政务服务局)"
+FILES = "https://sjzy.xuancheng.gov.cn/uploadfiles/"
+Q2_PDF, Q3_PDF, Q3_DOCX = FILES + "q2.pdf", FILES + "q3.pdf", FILES + "q3.docx"
 
 
 def recipes() -> dict[str, str]:
@@ -59,6 +61,15 @@ def tasks(*statuses: str) -> list[ParsedSection]:
     ]
 
 
+# The reports' attachments: Q2 links one PDF; Q3 a PDF (replaced between its versions:
+# only the old one mentions 一网通办) and a .docx. No request is recorded for them, so the
+# recipes on fetches and runs count what they did before attachments existed.
+Q2_FILES = [attachment(1, Q2_PDF, b"%PDF q2", text="推进长三角“一网通办”，完成。")]
+Q3_DOCX_FILE = attachment(2, Q3_DOCX, b"PK docx", kind="docx", text="任务表，一网通办")
+Q3_FILES_V1 = [attachment(1, Q3_PDF, b"%PDF q3 v1", text="一网通办覆盖面"), Q3_DOCX_FILE]
+Q3_FILES_V2 = [attachment(1, Q3_PDF, b"%PDF q3 v2", text="城市大脑"), Q3_DOCX_FILE]
+
+
 def build(engine: Engine) -> None:
     xc = Crawl.start(engine, "xuancheng-sjzy")
     report: dict[str, Any] = {"publisher": PUBLISHER, "published_date": "2021-07-09"}
@@ -70,13 +81,19 @@ def build(engine: Engine) -> None:
             **report,
         ),
         at=at("2024-05-01"),
+        attachments=Q2_FILES,
     )
     q3: dict[str, Any] = {
         **report,
         "title": "2021年度三季度政府工作报告任务进展情况",
         "published_date": "2021-10-11",
     }
-    xc.page(Q3, make_doc(sections=tasks("已完成", "滞后", "已完成"), **q3), at=at("2024-05-02"))
+    xc.page(
+        Q3,
+        make_doc(sections=tasks("已完成", "滞后", "已完成"), **q3),
+        at=at("2024-05-02"),
+        attachments=Q3_FILES_V1,
+    )
     xc.page(
         GONE,
         make_doc(title="已撤下的通知", sections=[], published_date="2020-03-01"),
@@ -89,6 +106,7 @@ def build(engine: Engine) -> None:
         Q3,
         make_doc(sections=tasks("已完成", "持续推进", "已完成"), body="更新", **q3),
         at=at("2024-06-15"),
+        attachments=Q3_FILES_V2,
     )
     xc.page(
         Q2,
@@ -98,6 +116,7 @@ def build(engine: Engine) -> None:
             **report,
         ),
         at=at("2024-06-15"),
+        attachments=Q2_FILES,
     )
     xc.fetch(GONE, "gone", http_status=404, at=at("2024-06-20"))
     xc.fetch(BASE + "1.html", "error", error="timeout", at=at("2024-06-20"))
@@ -165,6 +184,35 @@ EXPECTED: dict[str, Callable[[list[dict[str, Any]]], Any]] = {
             (PUBLISHER, "2021", 2),
             (PUBLISHER, "2020", 1),
         ]
+    ),
+    "All PDFs of one publisher in a year": lambda rows: (
+        [
+            (
+                r["url"],
+                str(r["published_date"]),
+                r["filename"],
+                r["first_version"],
+                r["last_version"],
+            )
+            for r in rows
+        ]
+        == [
+            (Q2, "2021-07-09", "q2.pdf", 1, 1),
+            (Q3, "2021-10-11", "q3.pdf", 1, 1),
+            (Q3, "2021-10-11", "q3.pdf", 2, 2),
+        ]
+    ),
+    "Attachments replaced after publication": lambda rows: (
+        [(r["url"], r["file_url"], r["old_version"], r["new_version"]) for r in rows]
+        == [(Q3, Q3_PDF, 1, 2)]
+        and str(rows[0]["old_fetched_at"])[:10] == "2024-05-02"
+        and str(rows[0]["new_fetched_at"])[:10] == "2024-06-15"
+        and rows[0]["old_sha256"] == Q3_FILES_V1[0].sha256
+        and rows[0]["new_sha256"] == Q3_FILES_V2[0].sha256
+    ),
+    "Attachments whose text contains a phrase": lambda rows: (
+        [(r["url"], r["position"], r["filename"]) for r in rows]
+        == [(Q2, 1, "q2.pdf"), (Q3, 2, "q3.docx")]
     ),
 }
 
