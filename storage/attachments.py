@@ -36,20 +36,6 @@ from storage.blobs import put_blob
 from storage.engine import database_errors
 from storage.models import ATTACHMENTS, FETCHES, PAGE_VERSIONS, PAGES, FetchOutcome
 
-#: Outcomes of an attachment request that brought no bytes: the file is carried over
-#: from the previous version, or has none.
-FAILED_OUTCOMES: frozenset[FetchOutcome] = frozenset(
-    {
-        FetchOutcome.ERROR,
-        FetchOutcome.BLOCKED,
-        FetchOutcome.TOO_LARGE,
-        FetchOutcome.GONE,
-        FetchOutcome.SKIPPED_ROBOTS,
-        FetchOutcome.OFFSITE,
-        FetchOutcome.SKIPPED_HOST_PAUSED,
-    }
-)
-
 
 @dataclass(frozen=True, slots=True)
 class AttachmentRequest:

@@ -258,10 +258,16 @@ def test_every_fetch_row_names_its_run_and_url(
 ) -> None:
     docs = DisclosureSite(site, count=3, per_page=3)
     run = _crawl(docs.config(database_url), engine)
-    urls = [
-        u for (u,) in rows(engine, "SELECT url FROM fetches WHERE crawl_run_id = :r", r=run.run_id)
-    ]
-    assert all(re.match(r"http://127\.0\.0\.1:\d+/OpennessContent/", u) for u in urls)
+    fetched = rows(
+        engine,
+        "SELECT url, attachment, page_id FROM fetches WHERE crawl_run_id = :r",
+        r=run.run_id,
+    )
+    pages = [url for url, attachment, _ in fetched if not attachment]
+    assert all(re.match(r"http://127\.0\.0\.1:\d+/OpennessContent/", u) for u in pages)
+    # the files the corpus pages link are fetched too, each under the page linking it
+    files = [(url, page_id) for url, attachment, page_id in fetched if attachment]
+    assert files and all(page_id is not None for _, page_id in files)
 
 
 def test_stop_during_slow_discovery_ends_the_run_promptly(
