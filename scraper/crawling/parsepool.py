@@ -87,16 +87,8 @@ class ParserPool:
         worker raised otherwise.
         """
         limit = self.timeout if timeout is None else timeout
-        if self._free is None:
-            self._free = asyncio.Semaphore(self.workers)
-        async with self._free:
-            worker = self._idle.pop()
-            try:
-                return await worker.run(
-                    self._parse, (data, url, dict(headers) if headers else None), url, limit
-                )
-            finally:
-                self._idle.append(worker)
+        args = (data, url, dict(headers) if headers else None)
+        return await self._run(self._parse, args, url, limit)
 
     async def extract(
         self,
@@ -112,14 +104,19 @@ class ParserPool:
         ``timeout`` seconds; raises :class:`ParseTimeout` past it, as :meth:`parse` does."""
         from scraper.extract.files import read_file_to_dict
 
+        return await self._run(read_file_to_dict, (data, content_type, filename), url, timeout)
+
+    async def _run(
+        self, work: Callable[..., dict[str, Any]], args: tuple[Any, ...], url: str, limit: float
+    ) -> dict[str, Any]:
+        """Run ``work(*args)`` on a free worker within ``limit`` seconds (waiting for one
+        first; the limit counts from when it takes the work)."""
         if self._free is None:
             self._free = asyncio.Semaphore(self.workers)
         async with self._free:
             worker = self._idle.pop()
             try:
-                return await worker.run(
-                    read_file_to_dict, (data, content_type, filename), url, timeout
-                )
+                return await worker.run(work, args, url, limit)
             finally:
                 self._idle.append(worker)
 
