@@ -25,7 +25,9 @@ The columns are read from the models (storage/models.py), never listed again her
 table (``id`` named ``version_id``, ``section_id``, ``fetch_id``, ``attachment_id``) with
 their page's and source's names beside them (``attachments`` also the version's number,
 date, title, publisher and published date); ``latest`` holds the columns of the
-``latest_versions`` view, which leaves out what :data:`LATEST_LEAVES_OUT` names. Each
+``latest_versions`` view, which leaves out what :data:`LATEST_LEAVES_OUT` names, and
+last a ``citation`` of each version (:mod:`storage.citation`, as `govarchive cite` writes
+it). Each
 column's kind (int, bool, text, date, timestamp, json) follows its SQL type. The columns
 a dataset had when this rule was introduced keep their order (:data:`FIRST_COLUMNS`); a
 column a model gains later comes after them, in model order, so a script that reads a
@@ -42,7 +44,7 @@ import json
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeAlias
@@ -62,6 +64,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql.elements import ColumnElement, Label
 
+from storage.citation import latest_row_citation
 from storage.engine import database_errors, describe
 from storage.exportattachments import (
     FOLDER,
@@ -148,8 +151,9 @@ class ExportWriteError(ExportError):
 @dataclass(frozen=True, slots=True)
 class Dataset:
     """One exportable dataset: its columns (name, kind) and the SQL expressions that
-    give them (``selected``, labelled, in the same order), and the column the time
-    filters and the manifest's time range use."""
+    give them (``selected``, labelled, in the same order; columns computed per row,
+    :data:`COMPUTED_COLUMNS`, follow them), and the column the time filters and the
+    manifest's time range use."""
 
     name: str
     description: str
@@ -424,6 +428,25 @@ DATASETS: dict[str, Dataset] = {
 }
 
 
+#: Columns computed per row rather than selected, last in their dataset: ``latest``'s
+#: ``citation`` (storage.citation's text style, the same as `govarchive cite`'s).
+COMPUTED_COLUMNS: dict[str, tuple[tuple[str, Kind], ...]] = {"latest": (("citation", "text"),)}
+for _name, _computed in COMPUTED_COLUMNS.items():
+    DATASETS[_name] = replace(DATASETS[_name], columns=DATASETS[_name].columns + _computed)
+
+
+def _with_citations(
+    batches: Iterable[Sequence[Any]], dataset: Dataset, generator: str
+) -> Iterator[Sequence[Any]]:
+    """Yield each batch of ``latest`` rows with its citation appended to every row."""
+    names = [name for name, _ in dataset.columns[: len(dataset.selected)]]
+    for batch in batches:
+        yield [
+            (*row, latest_row_citation(dict(zip(names, row, strict=True)), generator))
+            for row in batch
+        ]
+
+
 @dataclass(frozen=True, slots=True)
 class ExportFilters:
     """Which rows to export: sources by name (empty: all), and ``since <= time <
@@ -527,6 +550,8 @@ def export(
                 summary = FileSummary(dataset.name, f"{dataset.name}.{EXTENSIONS[fmt]}")
                 stmt = _statement(dataset, source_ids, filters)
                 rows = _stream(conn, stmt, batch_size)
+                if dataset.name == "latest":
+                    rows = _with_citations(rows, dataset, generator)
                 if attachment_files and dataset.name == "attachments":
                     collector = FileCollector([name for name, _ in dataset.columns])
                     rows = collector.watch(rows)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from scraper.commands.check_source import check_source_command
+from scraper.commands.cite import cite_command
 from scraper.commands.crawl import crawl_command
 from scraper.commands.db import db
 from scraper.commands.demo import demo_command
@@ -32,6 +33,7 @@ def all_commands() -> list[click.Command]:
         # the archive
         db,
         history_command,
+        cite_command,
         raw_command,
         export_command,
         reparse_command,
