@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from scraper.commands.changes import changes_command
 from scraper.commands.check_source import check_source_command
 from scraper.commands.cite import cite_command
 from scraper.commands.crawl import crawl_command
@@ -33,6 +34,7 @@ def all_commands() -> list[click.Command]:
         # the archive
         db,
         history_command,
+        changes_command,
         cite_command,
         raw_command,
         export_command,
