@@ -9,6 +9,8 @@ plus ``manifest.json``.
   once each (:mod:`storage.exportattachments`), listed with their SHA-256 in the
   manifest's ``attachment_files``.
 - :data:`DATASETS` — what each dataset holds and which column ``since``/``until`` filter.
+  ``published_since``/``published_until`` filter every dataset but ``fetches`` on the
+  version's ``published_date`` (``latest``: the newest version's).
 
 Rows are streamed from a server-side cursor (``yield_per``) and written batch by batch,
 so memory stays flat however large the archive is. All files of one export are read in
@@ -24,7 +26,8 @@ The columns are read from the models (storage/models.py), never listed again her
 ``versions``, ``sections``, ``fetches`` and ``attachments`` hold every column of their
 table (``id`` named ``version_id``, ``section_id``, ``fetch_id``, ``attachment_id``) with
 their page's and source's names beside them (``attachments`` also the version's number,
-date, title, publisher and published date); ``latest`` holds the columns of the
+date, title, publisher and published date; ``sections`` the report's title as
+``report_title``, its publisher and published date); ``latest`` holds the columns of the
 ``latest_versions`` view, which leaves out what :data:`LATEST_LEAVES_OUT` names. Each
 column's kind (int, bool, text, date, timestamp, json) follows its SQL type. The columns
 a dataset had when this rule was introduced keep their order (:data:`FIRST_COLUMNS`); a
@@ -43,7 +46,7 @@ import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, TypeAlias
 
@@ -381,9 +384,16 @@ DATASETS: dict[str, Dataset] = {
     ),
     "sections": _dataset(
         "sections",
-        "one row per task section of every version, with the version's page and date",
+        "one row per task section of every version, with the version's page, date, and "
+        "the report's title, publisher and published date",
         "fetched_at",
         [
+            # Added after FIRST_COLUMNS: the report's own title, publisher and date, so a
+            # section can be read without joining latest or versions. Listed first so that
+            # a column task_sections gains later comes after them and they keep their places.
+            PAGE_VERSIONS.c.title.label("report_title"),
+            PAGE_VERSIONS.c.publisher.label("publisher"),
+            PAGE_VERSIONS.c.published_date.label("published_date"),
             *_table_columns(TASK_SECTIONS, key="section_id"),
             PAGE_VERSIONS.c.page_id.label("page_id"),
             SOURCES.c.name.label("source_name"),
@@ -426,12 +436,23 @@ DATASETS: dict[str, Dataset] = {
 
 @dataclass(frozen=True, slots=True)
 class ExportFilters:
-    """Which rows to export: sources by name (empty: all), and ``since <= time <
-    until`` on the dataset's time column (aware datetimes; None: unbounded)."""
+    """Which rows to export: sources by name (empty: all), ``since <= time < until`` on
+    the dataset's time column (aware datetimes; None: unbounded), and
+    ``published_since <= published_date <= published_until`` on the version's
+    published date (both ends inclusive; a version without one is left out as soon as
+    either is given). The ``fetches`` dataset has no published date: :func:`export`
+    refuses the published filters with it."""
 
     sources: tuple[str, ...] = ()
     since: datetime | None = None
     until: datetime | None = None
+    published_since: date | None = None
+    published_until: date | None = None
+
+    @property
+    def by_published_date(self) -> bool:
+        """Whether either published-date bound is given."""
+        return self.published_since is not None or self.published_until is not None
 
 
 @dataclass(slots=True)
@@ -502,7 +523,8 @@ def export(
     to ``out_dir/attachments/<sha256>.<ext>``, checked against their SHA-256 once
     written. ``command`` and ``generator`` are recorded in the manifest.
     ``on_rows(dataset, n)`` is called after every batch.
-    Raises ExportError for an unknown dataset or format, a missing pyarrow,
+    Raises ExportError for an unknown dataset or format, a missing pyarrow, the
+    published-date filters with the ``fetches`` dataset,
     ``attachment_files`` without the ``attachments`` dataset, or files already in
     ``out_dir`` (unless ``overwrite``); ExportWriteError for a file or folder that cannot
     be written (nothing is left half-written); UnknownRecordError for a source name the
@@ -514,6 +536,12 @@ def export(
     chosen = _check_request(
         datasets, fmt, out_dir, overwrite=overwrite, attachment_files=attachment_files
     )
+    if filters.by_published_date and "fetches" in datasets:
+        raise ExportError(
+            "fetches have no published date: --published-since/--published-until select "
+            "versions (latest, versions, sections, attachments); export fetches separately "
+            "with --since/--until on the time they were requested"
+        )
     created = _make_folder(out_dir)
     written: list[Path] = []  # complete files still under their .partial names
     files: list[WrittenFile] = []
@@ -733,6 +761,10 @@ def _statement(dataset: Dataset, source_ids: list[int] | None, f: ExportFilters)
         stmt = stmt.where(time_col >= f.since)
     if f.until is not None and dataset.name != "latest":
         stmt = stmt.where(time_col < f.until)
+    if f.published_since is not None:
+        stmt = stmt.where(PageVersion.published_date >= f.published_since)
+    if f.published_until is not None:
+        stmt = stmt.where(PageVersion.published_date <= f.published_until)
     return stmt
 
 
@@ -847,6 +879,8 @@ def _manifest(
             "sources": list(filters.sources),
             "since": iso_utc(filters.since) if filters.since else None,
             "until_exclusive": iso_utc(filters.until) if filters.until else None,
+            "published_since": _iso_date(filters.published_since),
+            "published_until": _iso_date(filters.published_until),
         },
         "parser_versions": sorted(set().union(*(s.parser_versions for s in summaries))),
         "rows": {s.dataset: s.rows for s in summaries},
@@ -859,6 +893,10 @@ def _manifest(
             else {}
         ),
     }
+
+
+def _iso_date(day: date | None) -> str | None:
+    return day.isoformat() if day is not None else None
 
 
 def _json_bytes(value: Any) -> bytes:

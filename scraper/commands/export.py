@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shlex
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import click
@@ -25,8 +25,12 @@ from storage.export import (
     ExportError,
     ExportFilters,
     ExportWriteError,
+    FileSummary,
     export,
 )
+
+#: A calendar date (YYYY-MM-DD), for the published-date filters.
+_DAY = click.DateTime(formats=["%Y-%m-%d"])
 
 
 def _command_line(
@@ -35,6 +39,7 @@ def _command_line(
     sources: tuple[str, ...],
     since: str | None,
     until: str | None,
+    published: tuple[date | None, date | None],
     out: Path,
     bom: bool,
     attachment_files: bool,
@@ -53,6 +58,9 @@ def _command_line(
         words += ["--since", since]
     if until:
         words += ["--until", until]
+    for option, day in zip(("--published-since", "--published-until"), published, strict=True):
+        if day is not None:
+            words += [option, day.isoformat()]
     if bom:
         words.append("--bom")
     if attachment_files:
@@ -108,6 +116,21 @@ def _command_line(
     "`latest`, each page as it stood then.",
 )
 @click.option(
+    "--published-since",
+    type=_DAY,
+    default=None,
+    metavar="DATE",
+    help="Only versions published (the page's 发布日期) on or after this date; "
+    "not with --what fetches.",
+)
+@click.option(
+    "--published-until",
+    type=_DAY,
+    default=None,
+    metavar="DATE",
+    help="Only versions published on or before this date (inclusive).",
+)
+@click.option(
     "--out",
     "out",
     type=click.Path(path_type=Path, file_okay=False),
@@ -131,6 +154,8 @@ def export_command(
     sources: tuple[str, ...],
     since: datetime | None,
     until: datetime | None,
+    published_since: datetime | None,
+    published_until: datetime | None,
     out: Path,
     bom: bool,
     overwrite: bool,
@@ -143,6 +168,12 @@ def export_command(
     range and the SHA-256 of every file. Rows are streamed, so the archive's size
     does not matter. Timestamps are UTC (ISO 8601). Reads the archive only.
 
+    --published-since and --published-until select versions by the date the page says
+    it was published (latest: each page's newest version), whenever it was fetched.
+
+    A dataset with no rows is a warning on stderr naming the filters that excluded
+    everything; its file (a CSV header only) and manifest.json are still written.
+
     --what attachments has one row per file a selected version's page linked (selected
     by --source, --since and --until on the version), with its page URL, version number,
     title, publisher and published date; --attachment-files adds the files themselves,
@@ -153,12 +184,24 @@ def export_command(
     a folder; 3 when a file's stored bytes are missing or damaged, naming its SHA-256
     and version) and leaves --out as it was.
     """
+    published = (
+        published_since.date() if published_since else None,
+        published_until.date() if published_until else None,
+    )
+    filters = ExportFilters(
+        sources=sources,
+        since=since,
+        until=until,
+        published_since=published[0],
+        published_until=published[1],
+    )
     command = _command_line(
         fmt,
         what,
         sources,
         since.isoformat() if since else None,
         until.isoformat() if until else None,
+        published,
         out,
         bom,
         attachment_files,
@@ -174,7 +217,7 @@ def export_command(
                     out,
                     datasets=what,
                     fmt=fmt,  # type: ignore[arg-type]
-                    filters=ExportFilters(sources=sources, since=since, until=until),
+                    filters=filters,
                     bom=bom,
                     overwrite=overwrite,
                     attachment_files=attachment_files,
@@ -199,3 +242,24 @@ def export_command(
             "each named by its sha256"
         )
     click.echo(f"{out / 'manifest.json'}: what was exported, from where, and the files' hashes")
+    for summary in result.files:
+        if summary.rows == 0:
+            click.echo(_empty_warning(summary, filters), err=True)
+
+
+def _empty_warning(summary: FileSummary, filters: ExportFilters) -> str:
+    """The warning for a dataset the filters left empty, naming the filters."""
+    given = [f"--source {name}" for name in filters.sources]
+    bounds = {
+        "--since": filters.since,
+        "--until (exclusive)": filters.until,
+        "--published-since": filters.published_since,
+        "--published-until": filters.published_until,
+    }
+    given += [f"{option} {value.isoformat()}" for option, value in bounds.items() if value]
+    why = (
+        f"the filters {', '.join(given)} excluded every row"
+        if given
+        else "the archive holds none (no filter was given)"
+    )
+    return f"warning: {summary.name} has no rows: {why}"
