@@ -487,11 +487,17 @@ class FileSummary:
 @dataclass(frozen=True, slots=True)
 class ExportResult:
     """The files written and the manifest (as written to ``manifest.json``);
-    ``attachment_files`` the attachments' bytes written (with ``attachment_files``)."""
+    ``attachment_files`` the attachments' bytes written (with ``attachment_files``).
+    With ``overwrite``: ``removed``, the files of the earlier export (as its manifest
+    listed them) this one did not write again and so removed, and ``kept``, the files in
+    ``out_dir`` neither manifest lists, left where they were; both relative to
+    ``out_dir``, sorted."""
 
     files: tuple[FileSummary, ...]
     manifest: dict[str, Any]
     attachment_files: tuple[WrittenFile, ...] = ()
+    removed: tuple[str, ...] = ()
+    kept: tuple[str, ...] = ()
 
 
 def parquet_available() -> bool:
@@ -526,7 +532,9 @@ def export(
     Raises ExportError for an unknown dataset or format, a missing pyarrow, the
     published-date filters with the ``fetches`` dataset,
     ``attachment_files`` without the ``attachments`` dataset, or files already in
-    ``out_dir`` (unless ``overwrite``); ExportWriteError for a file or folder that cannot
+    ``out_dir`` (unless ``overwrite``: then, once the new export is complete, every file
+    the earlier export's manifest listed that this one did not write again is removed,
+    and nothing else); ExportWriteError for a file or folder that cannot
     be written (nothing is left half-written); UnknownRecordError for a source name the
     archive does not hold; BlobError (naming the file's SHA-256 and a version linking it)
     for an attachment file whose stored bytes are missing or corrupt. Reads the database
@@ -542,6 +550,7 @@ def export(
             "versions (latest, versions, sections, attachments); export fetches separately "
             "with --since/--until on the time they were requested"
         )
+    earlier = _earlier_export(out_dir) if overwrite else set()
     created = _make_folder(out_dir)
     written: list[Path] = []  # complete files still under their .partial names
     files: list[WrittenFile] = []
@@ -589,7 +598,54 @@ def export(
         for folder in reversed(created):
             _remove(folder)
         raise
-    return ExportResult(tuple(summaries), manifest, tuple(files))
+    removed: list[str] = []
+    kept: list[str] = []
+    if overwrite:
+        now = {path.relative_to(out_dir).as_posix() for path in written}
+        removed = _remove_earlier(out_dir, earlier - now)
+        kept = sorted(_files_in(out_dir) - now - earlier)
+    return ExportResult(tuple(summaries), manifest, tuple(files), tuple(removed), tuple(kept))
+
+
+def _earlier_export(out_dir: Path) -> set[str]:
+    """The files (relative to ``out_dir``) the manifest of an earlier export in
+    ``out_dir`` lists, datasets and attachment files; an empty set when there is no
+    manifest or it cannot be read as one. A name that would lead outside ``out_dir`` is
+    ignored: --overwrite never removes anything but an earlier export's own files."""
+    try:
+        manifest = json.loads((out_dir / MANIFEST_NAME).read_text("utf-8"))
+        entries = [*manifest["files"], *(manifest.get("attachment_files") or [])]
+        names = {str(entry["name"]) for entry in entries}
+    except (OSError, ValueError, KeyError, TypeError):
+        return set()
+    root = out_dir.resolve()
+    return {n for n in names if (out_dir / n).resolve().parent in (root, root / FOLDER)}
+
+
+def _remove_earlier(out_dir: Path, names: set[str]) -> list[str]:
+    """Remove the earlier export's files named (relative to ``out_dir``), then its
+    attachment folder if that left it empty; return the names removed. A file that is
+    already gone or cannot be removed is skipped: the new export is complete either way."""
+    removed = []
+    for name in sorted(names):
+        try:
+            (out_dir / name).unlink()
+        except OSError:
+            continue
+        removed.append(name)
+    folder = out_dir / FOLDER
+    if removed and folder.is_dir() and not any(folder.iterdir()):
+        _remove(folder)
+    return removed
+
+
+def _files_in(out_dir: Path) -> set[str]:
+    """The files at the top of ``out_dir`` and in its attachment folder, relative to it."""
+    found = {p.name for p in out_dir.iterdir() if p.is_file()}
+    folder = out_dir / FOLDER
+    if folder.is_dir():
+        found |= {f"{FOLDER}/{p.name}" for p in folder.iterdir() if p.is_file()}
+    return found
 
 
 def _write_attachment_files(

@@ -138,7 +138,12 @@ def _command_line(
     help="Directory to write the files and manifest.json to (created if missing).",
 )
 @click.option("--bom", is_flag=True, help="Start CSV files with a UTF-8 BOM (for Excel).")
-@click.option("--overwrite", is_flag=True, help="Replace files of an earlier export in --out.")
+@click.option(
+    "--overwrite",
+    is_flag=True,
+    help="Replace an earlier export in --out: every file its manifest.json lists is replaced "
+    "or removed; other files are kept (with a note).",
+)
 @click.option(
     "--attachment-files",
     is_flag=True,
@@ -242,6 +247,15 @@ def export_command(
             "each named by its sha256"
         )
     click.echo(f"{out / 'manifest.json'}: what was exported, from where, and the files' hashes")
+    if result.removed:
+        click.echo(
+            f"removed {len(result.removed)} files of the earlier export that this one does "
+            f"not have: {', '.join(result.removed)}"
+        )
+    for name in result.kept:
+        click.echo(
+            f"note: kept {out / name}: neither this export nor the earlier one lists it", err=True
+        )
     for summary in result.files:
         if summary.rows == 0:
             click.echo(_empty_warning(summary, filters), err=True)
