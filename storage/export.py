@@ -33,7 +33,8 @@ column's kind (int, bool, text, date, timestamp, json) follows its SQL type. The
 a dataset had when this rule was introduced keep their order (:data:`FIRST_COLUMNS`); a
 column a model gains later comes after them, in model order, so a script that reads a
 file by column position keeps working (``fetches`` gained ``final_url``,
-``content_hash`` and ``attachment`` so). Timestamps are ISO 8601 in UTC, dates
+``content_hash`` and ``attachment`` so). Timestamps are ISO 8601 in UTC unless a
+:class:`TimeStyle` asks for another zone or the spreadsheet form (Parquet: UTC), dates
 ``YYYY-MM-DD``, booleans ``true``/``false`` in CSV and booleans elsewhere, JSON columns
 JSON text in CSV and Parquet and nested objects in JSON Lines; NULL is an empty CSV field.
 """
@@ -76,8 +77,10 @@ from storage.exportattachments import (
 from storage.exportfiles import (
     FORMATS,
     PATH_ERRORS,
+    UTC_ISO,
     Format,
     Kind,
+    TimeStyle,
     file_sha256,
     iso_utc,
     open_writer,
@@ -116,6 +119,7 @@ __all__ = [
     "ExportWriteError",
     "FileSummary",
     "Format",
+    "TimeStyle",
     "export",
     "file_sha256",
     "parquet_available",
@@ -513,6 +517,7 @@ def export(
     fmt: Format,
     filters: ExportFilters | None = None,
     bom: bool = False,
+    times: TimeStyle = UTC_ISO,
     overwrite: bool = False,
     attachment_files: bool = False,
     command: str = "",
@@ -523,6 +528,8 @@ def export(
     """Write each of ``datasets`` to ``out_dir/<dataset>.<ext>`` and then
     ``out_dir/manifest.json``; return what was written.
 
+    ``times`` says how CSV and JSON Lines write timestamps (zone, ISO or spreadsheet
+    style; Parquet keeps UTC); the manifest records it.
     ``bom`` starts CSV files with a UTF-8 byte order mark (for spreadsheet programs
     that otherwise guess a legacy encoding). ``attachment_files`` (with the
     ``attachments`` dataset) also writes the bytes of each distinct file its rows name
@@ -569,7 +576,7 @@ def export(
                     rows = collector.watch(rows)
                 path = out_dir / summary.name
                 written.append(path)
-                _write_file(path, fmt, dataset, rows, summary, bom, on_rows)
+                _write_file(path, fmt, dataset, rows, summary, (bom, times), on_rows)
                 summaries.append(summary)
             if collector is not None:
                 folder = out_dir / FOLDER
@@ -582,6 +589,7 @@ def export(
             fmt=fmt,
             filters=filters,
             bom=bom,
+            times=times,
             revision=revision,
             command=command,
             generator=generator,
@@ -853,7 +861,7 @@ def _write_file(
     dataset: Dataset,
     batches: Iterable[Sequence[Any]],
     summary: FileSummary,
-    bom: bool,
+    style: tuple[bool, TimeStyle],
     on_rows: Callable[[str, int], None] | None,
 ) -> None:
     """Write every batch to ``path.partial`` (the caller renames it when the whole
@@ -861,7 +869,7 @@ def _write_file(
     size and SHA-256. ExportWriteError names ``path`` when the file cannot be written."""
     partial = partial_path(path)
     try:
-        _write_batches(partial, fmt, dataset, batches, summary, bom, on_rows)
+        _write_batches(partial, fmt, dataset, batches, summary, style, on_rows)
         summary.bytes = partial.stat().st_size
         summary.sha256 = file_sha256(partial)
     except OSError as exc:
@@ -874,13 +882,14 @@ def _write_batches(
     dataset: Dataset,
     batches: Iterable[Sequence[Any]],
     summary: FileSummary,
-    bom: bool,
+    style: tuple[bool, TimeStyle],
     on_rows: Callable[[str, int], None] | None,
 ) -> None:
     time_index = [n for n, _ in dataset.columns].index(dataset.time_column)
     names = [n for n, _ in dataset.columns]
     pv_index = names.index("parser_version") if dataset.has_parser_version else None
-    writer = open_writer(partial, fmt, dataset.columns, bom=bom)
+    bom, time_style = style
+    writer = open_writer(partial, fmt, dataset.columns, bom=bom, times=time_style)
     try:
         for batch in batches:
             writer.write(batch)
@@ -916,6 +925,7 @@ def _manifest(
     fmt: str,
     filters: ExportFilters,
     bom: bool,
+    times: TimeStyle,
     revision: str | None,
     command: str,
     generator: str,
@@ -931,6 +941,9 @@ def _manifest(
         "schema_revision": revision,
         "format": fmt,
         "csv_bom": bom if fmt == "csv" else None,
+        # How the files' timestamps read; the manifest's own are UTC. Parquet keeps UTC.
+        "time_zone": "UTC" if fmt == "parquet" else times.zone_name,
+        "time_format": "iso8601" if fmt == "parquet" or not times.excel else "excel",
         "filters": {
             "sources": list(filters.sources),
             "since": iso_utc(filters.since) if filters.since else None,

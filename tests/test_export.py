@@ -765,3 +765,68 @@ def test_querying_doc_names_what_latest_leaves_out() -> None:
     for table, names in LATEST_LEAVES_OUT.items():
         for name in names:
             assert f"`{table}.{name}`" in doc, name
+
+
+# -- time zones: --tz and --excel ---------------------------------------------------------
+
+
+def _cli_export(database_url: str, out: Path, *extra: str) -> Any:
+    args = ["export", "--database", database_url, "--what", "versions", "--out", str(out)]
+    return CliRunner().invoke(cli, [*args, *extra])
+
+
+def test_cli_writes_times_in_shanghai_by_default_and_in_the_zone_asked(
+    database_url: str, engine: Engine, tmp_path: Path
+) -> None:
+    build(engine)
+    # the first version was fetched at T0 + 1 min: 2024-03-01 02:01 UTC, 10:01 in Shanghai
+    assert _cli_export(database_url, tmp_path / "sh").exit_code == 0
+    first = read_rows(tmp_path / "sh" / "versions.csv", "csv")[0]
+    assert first["fetched_at"] == "2024-03-01T10:01:00+08:00"
+    manifest = json.loads((tmp_path / "sh" / "manifest.json").read_text("utf-8"))
+    assert (manifest["time_zone"], manifest["time_format"]) == ("Asia/Shanghai", "iso8601")
+    assert "--tz Asia/Shanghai" in manifest["command"]
+    # the manifest's own times stay UTC
+    assert manifest["time_range"]["min"] == "2024-03-01T02:01:00+00:00"
+
+    assert (
+        _cli_export(database_url, tmp_path / "utc", "--tz", "UTC", "--format", "jsonl").exit_code
+        == 0
+    )
+    first = read_rows(tmp_path / "utc" / "versions.jsonl", "jsonl")[0]
+    assert first["fetched_at"] == "2024-03-01T02:01:00+00:00"
+
+    result = _cli_export(database_url, tmp_path / "pq", "--format", "parquet")
+    assert result.exit_code == 0, result.output
+    first = read_rows(tmp_path / "pq" / "versions.parquet", "parquet")[0]
+    assert first["fetched_at"] == T0.replace(minute=1)
+    schema = pq.read_schema(tmp_path / "pq" / "versions.parquet")
+    assert str(schema.field("fetched_at").type) == "timestamp[us, tz=UTC]"
+    manifest = json.loads((tmp_path / "pq" / "manifest.json").read_text("utf-8"))
+    assert manifest["time_zone"] == "UTC"
+
+
+def test_cli_excel_preset(database_url: str, engine: Engine, tmp_path: Path) -> None:
+    build(engine)
+    result = _cli_export(database_url, tmp_path / "x", "--excel", "--tz", "Asia/Urumqi")
+    assert result.exit_code == 0, result.output
+    data = (tmp_path / "x" / "versions.csv").read_bytes()
+    assert data.startswith(b"\xef\xbb\xbfversion_id,")
+    first = read_rows(tmp_path / "x" / "versions.csv", "csv")[0]
+    assert first["fetched_at"] == "2024-03-01 08:01:00"  # UTC+6, no offset written
+    manifest = json.loads((tmp_path / "x" / "manifest.json").read_text("utf-8"))
+    assert (manifest["time_zone"], manifest["time_format"]) == ("Asia/Urumqi", "excel")
+    assert manifest["csv_bom"] is True
+    assert "--tz Asia/Urumqi --excel" in manifest["command"]
+
+
+def test_cli_refuses_an_unknown_zone_and_excel_with_another_format(
+    database_url: str, engine: Engine, tmp_path: Path
+) -> None:
+    bad = _cli_export(database_url, tmp_path / "a", "--tz", "Mars/Olympus")
+    assert bad.exit_code == 2
+    assert "--tz 'Mars/Olympus' is not a time zone" in bad.output
+    excel = _cli_export(database_url, tmp_path / "b", "--excel", "--format", "jsonl")
+    assert excel.exit_code == 2
+    assert "--excel writes CSV" in excel.output
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()

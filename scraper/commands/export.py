@@ -5,6 +5,7 @@ from __future__ import annotations
 import shlex
 from datetime import date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
 
@@ -26,8 +27,13 @@ from storage.export import (
     ExportFilters,
     ExportWriteError,
     FileSummary,
+    TimeStyle,
     export,
 )
+
+#: The display zone of timestamps in CSV and JSON Lines unless --tz says otherwise: the
+#: sites' own, so a time reads as the page and its publisher give it.
+DEFAULT_ZONE = "Asia/Shanghai"
 
 #: A calendar date (YYYY-MM-DD), for the published-date filters.
 _DAY = click.DateTime(formats=["%Y-%m-%d"])
@@ -41,6 +47,7 @@ def _command_line(
     until: str | None,
     published: tuple[date | None, date | None],
     out: Path,
+    times: TimeStyle,
     bom: bool,
     attachment_files: bool,
     database: str | None,
@@ -61,7 +68,10 @@ def _command_line(
     for option, day in zip(("--published-since", "--published-until"), published, strict=True):
         if day is not None:
             words += [option, day.isoformat()]
-    if bom:
+    words += ["--tz", times.zone_name]
+    if times.excel:
+        words.append("--excel")
+    elif bom:
         words.append("--bom")
     if attachment_files:
         words.append("--attachment-files")
@@ -139,6 +149,21 @@ def _command_line(
 )
 @click.option("--bom", is_flag=True, help="Start CSV files with a UTF-8 BOM (for Excel).")
 @click.option(
+    "--tz",
+    "zone",
+    default=DEFAULT_ZONE,
+    show_default=True,
+    metavar="ZONE",
+    help="Time zone (IANA name, e.g. UTC) timestamps are written in, in CSV and JSON Lines, "
+    "with their offset. The archive stores UTC; Parquet keeps UTC-aware timestamps.",
+)
+@click.option(
+    "--excel",
+    is_flag=True,
+    help="CSV for Excel: a UTF-8 BOM and timestamps as YYYY-MM-DD HH:MM:SS in the --tz zone, "
+    "without an offset.",
+)
+@click.option(
     "--overwrite",
     is_flag=True,
     help="Replace an earlier export in --out: every file its manifest.json lists is replaced "
@@ -163,6 +188,8 @@ def export_command(
     published_until: datetime | None,
     out: Path,
     bom: bool,
+    zone: str,
+    excel: bool,
     overwrite: bool,
     attachment_files: bool,
 ) -> None:
@@ -171,7 +198,10 @@ def export_command(
     Writes one file per --what into --out, then manifest.json: the command line, the
     database's schema revision, the parser versions present, row counts, the time
     range and the SHA-256 of every file. Rows are streamed, so the archive's size
-    does not matter. Timestamps are UTC (ISO 8601). Reads the archive only.
+    does not matter. Timestamps in CSV and JSON Lines are ISO 8601 in --tz (default
+    Asia/Shanghai, with the offset: the database stays UTC); Parquet keeps UTC-aware
+    timestamps, which readers show in any zone. --excel: CSV with a BOM and local times
+    as YYYY-MM-DD HH:MM:SS. The manifest records the zone. Reads the archive only.
 
     --published-since and --published-until select versions by the date the page says
     it was published (latest: each page's newest version), whenever it was fetched.
@@ -200,6 +230,10 @@ def export_command(
         published_since=published[0],
         published_until=published[1],
     )
+    if excel and fmt != "csv":
+        raise BadUsage(f"--excel writes CSV; it cannot be combined with --format {fmt}")
+    times = TimeStyle(_zone(zone), zone, excel)
+    bom = bom or excel
     command = _command_line(
         fmt,
         what,
@@ -208,6 +242,7 @@ def export_command(
         until.isoformat() if until else None,
         published,
         out,
+        times,
         bom,
         attachment_files,
         database,
@@ -224,6 +259,7 @@ def export_command(
                     fmt=fmt,  # type: ignore[arg-type]
                     filters=filters,
                     bom=bom,
+                    times=times,
                     overwrite=overwrite,
                     attachment_files=attachment_files,
                     command=command,
@@ -259,6 +295,16 @@ def export_command(
     for summary in result.files:
         if summary.rows == 0:
             click.echo(_empty_warning(summary, filters), err=True)
+
+
+def _zone(name: str) -> ZoneInfo:
+    """The zone ``name`` names; BadUsage (exit 2) naming it when there is none."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise BadUsage(
+            f"--tz {name!r} is not a time zone; give an IANA name such as Asia/Shanghai or UTC"
+        ) from exc
 
 
 def _empty_warning(summary: FileSummary, filters: ExportFilters) -> str:
