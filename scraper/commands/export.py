@@ -210,9 +210,9 @@ def export_command(
     everything; its file (a CSV header only) and manifest.json are still written.
 
     --what attachments has one row per file a selected version's page linked (selected
-    by --source, --since and --until on the version), with its page URL, version number,
-    title, publisher and published date; --attachment-files adds the files themselves,
-    each once, checked against their SHA-256.
+    by --source, --since, --until and the published-date options on the version), with
+    its page URL, version number, title, publisher and published date; --attachment-files
+    adds the files themselves, each once, checked against their SHA-256.
 
     Files appear only when the whole export succeeded; one that fails (a full disk, a
     read-only folder) names the file and the problem, exits 1 (2 when --out cannot be
