@@ -9,6 +9,8 @@ plus ``manifest.json``.
   once each (:mod:`storage.exportattachments`), listed with their SHA-256 in the
   manifest's ``attachment_files``.
 - :data:`DATASETS` — what each dataset holds and which column ``since``/``until`` filter.
+  ``published_since``/``published_until`` filter every dataset but ``fetches`` on the
+  version's ``published_date`` (``latest``: the newest version's).
 
 Rows are streamed from a server-side cursor (``yield_per``) and written batch by batch,
 so memory stays flat however large the archive is. All files of one export are read in
@@ -24,7 +26,8 @@ The columns are read from the models (storage/models.py), never listed again her
 ``versions``, ``sections``, ``fetches`` and ``attachments`` hold every column of their
 table (``id`` named ``version_id``, ``section_id``, ``fetch_id``, ``attachment_id``) with
 their page's and source's names beside them (``attachments`` also the version's number,
-date, title, publisher and published date); ``latest`` holds the columns of the
+date, title, publisher and published date; ``sections`` the report's title as
+``report_title``, its publisher and published date); ``latest`` holds the columns of the
 ``latest_versions`` view, which leaves out what :data:`LATEST_LEAVES_OUT` names, and
 last a ``citation`` of each version (:mod:`storage.citation`, as `govarchive cite` writes
 it). Each
@@ -32,7 +35,8 @@ column's kind (int, bool, text, date, timestamp, json) follows its SQL type. The
 a dataset had when this rule was introduced keep their order (:data:`FIRST_COLUMNS`); a
 column a model gains later comes after them, in model order, so a script that reads a
 file by column position keeps working (``fetches`` gained ``final_url``,
-``content_hash`` and ``attachment`` so). Timestamps are ISO 8601 in UTC, dates
+``content_hash`` and ``attachment`` so). Timestamps are ISO 8601 in UTC unless a
+:class:`TimeStyle` asks for another zone or the spreadsheet form (Parquet: UTC), dates
 ``YYYY-MM-DD``, booleans ``true``/``false`` in CSV and booleans elsewhere, JSON columns
 JSON text in CSV and Parquet and nested objects in JSON Lines; NULL is an empty CSV field.
 """
@@ -45,7 +49,7 @@ import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, TypeAlias
 
@@ -76,8 +80,10 @@ from storage.exportattachments import (
 from storage.exportfiles import (
     FORMATS,
     PATH_ERRORS,
+    UTC_ISO,
     Format,
     Kind,
+    TimeStyle,
     file_sha256,
     iso_utc,
     open_writer,
@@ -116,6 +122,7 @@ __all__ = [
     "ExportWriteError",
     "FileSummary",
     "Format",
+    "TimeStyle",
     "export",
     "file_sha256",
     "parquet_available",
@@ -385,9 +392,16 @@ DATASETS: dict[str, Dataset] = {
     ),
     "sections": _dataset(
         "sections",
-        "one row per task section of every version, with the version's page and date",
+        "one row per task section of every version, with the version's page, date, and "
+        "the report's title, publisher and published date",
         "fetched_at",
         [
+            # Added after FIRST_COLUMNS: the report's own title, publisher and date, so a
+            # section can be read without joining latest or versions. Listed first so that
+            # a column task_sections gains later comes after them and they keep their places.
+            PAGE_VERSIONS.c.title.label("report_title"),
+            PAGE_VERSIONS.c.publisher.label("publisher"),
+            PAGE_VERSIONS.c.published_date.label("published_date"),
             *_table_columns(TASK_SECTIONS, key="section_id"),
             PAGE_VERSIONS.c.page_id.label("page_id"),
             SOURCES.c.name.label("source_name"),
@@ -449,12 +463,23 @@ def _with_citations(
 
 @dataclass(frozen=True, slots=True)
 class ExportFilters:
-    """Which rows to export: sources by name (empty: all), and ``since <= time <
-    until`` on the dataset's time column (aware datetimes; None: unbounded)."""
+    """Which rows to export: sources by name (empty: all), ``since <= time < until`` on
+    the dataset's time column (aware datetimes; None: unbounded), and
+    ``published_since <= published_date <= published_until`` on the version's
+    published date (both ends inclusive; a version without one is left out as soon as
+    either is given). The ``fetches`` dataset has no published date: :func:`export`
+    refuses the published filters with it."""
 
     sources: tuple[str, ...] = ()
     since: datetime | None = None
     until: datetime | None = None
+    published_since: date | None = None
+    published_until: date | None = None
+
+    @property
+    def by_published_date(self) -> bool:
+        """Whether either published-date bound is given."""
+        return self.published_since is not None or self.published_until is not None
 
 
 @dataclass(slots=True)
@@ -489,11 +514,17 @@ class FileSummary:
 @dataclass(frozen=True, slots=True)
 class ExportResult:
     """The files written and the manifest (as written to ``manifest.json``);
-    ``attachment_files`` the attachments' bytes written (with ``attachment_files``)."""
+    ``attachment_files`` the attachments' bytes written (with ``attachment_files``).
+    With ``overwrite``: ``removed``, the files of the earlier export (as its manifest
+    listed them) this one did not write again and so removed, and ``kept``, the files in
+    ``out_dir`` neither manifest lists, left where they were; both relative to
+    ``out_dir``, sorted."""
 
     files: tuple[FileSummary, ...]
     manifest: dict[str, Any]
     attachment_files: tuple[WrittenFile, ...] = ()
+    removed: tuple[str, ...] = ()
+    kept: tuple[str, ...] = ()
 
 
 def parquet_available() -> bool:
@@ -509,6 +540,7 @@ def export(
     fmt: Format,
     filters: ExportFilters | None = None,
     bom: bool = False,
+    times: TimeStyle = UTC_ISO,
     overwrite: bool = False,
     attachment_files: bool = False,
     command: str = "",
@@ -519,15 +551,20 @@ def export(
     """Write each of ``datasets`` to ``out_dir/<dataset>.<ext>`` and then
     ``out_dir/manifest.json``; return what was written.
 
+    ``times`` says how CSV and JSON Lines write timestamps (zone, ISO or spreadsheet
+    style; Parquet keeps UTC); the manifest records it.
     ``bom`` starts CSV files with a UTF-8 byte order mark (for spreadsheet programs
     that otherwise guess a legacy encoding). ``attachment_files`` (with the
     ``attachments`` dataset) also writes the bytes of each distinct file its rows name
     to ``out_dir/attachments/<sha256>.<ext>``, checked against their SHA-256 once
     written. ``command`` and ``generator`` are recorded in the manifest.
     ``on_rows(dataset, n)`` is called after every batch.
-    Raises ExportError for an unknown dataset or format, a missing pyarrow,
+    Raises ExportError for an unknown dataset or format, a missing pyarrow, the
+    published-date filters with the ``fetches`` dataset,
     ``attachment_files`` without the ``attachments`` dataset, or files already in
-    ``out_dir`` (unless ``overwrite``); ExportWriteError for a file or folder that cannot
+    ``out_dir`` (unless ``overwrite``: then, once the new export is complete, every file
+    the earlier export's manifest listed that this one did not write again is removed,
+    and nothing else); ExportWriteError for a file or folder that cannot
     be written (nothing is left half-written); UnknownRecordError for a source name the
     archive does not hold; BlobError (naming the file's SHA-256 and a version linking it)
     for an attachment file whose stored bytes are missing or corrupt. Reads the database
@@ -537,6 +574,13 @@ def export(
     chosen = _check_request(
         datasets, fmt, out_dir, overwrite=overwrite, attachment_files=attachment_files
     )
+    if filters.by_published_date and "fetches" in datasets:
+        raise ExportError(
+            "fetches have no published date: --published-since/--published-until select "
+            "versions (latest, versions, sections, attachments); export fetches separately "
+            "with --since/--until on the time they were requested"
+        )
+    earlier = _earlier_export(out_dir) if overwrite else set()
     created = _make_folder(out_dir)
     written: list[Path] = []  # complete files still under their .partial names
     files: list[WrittenFile] = []
@@ -557,7 +601,7 @@ def export(
                     rows = collector.watch(rows)
                 path = out_dir / summary.name
                 written.append(path)
-                _write_file(path, fmt, dataset, rows, summary, bom, on_rows)
+                _write_file(path, fmt, dataset, rows, summary, (bom, times), on_rows)
                 summaries.append(summary)
             if collector is not None:
                 folder = out_dir / FOLDER
@@ -570,6 +614,7 @@ def export(
             fmt=fmt,
             filters=filters,
             bom=bom,
+            times=times,
             revision=revision,
             command=command,
             generator=generator,
@@ -586,7 +631,54 @@ def export(
         for folder in reversed(created):
             _remove(folder)
         raise
-    return ExportResult(tuple(summaries), manifest, tuple(files))
+    removed: list[str] = []
+    kept: list[str] = []
+    if overwrite:
+        now = {path.relative_to(out_dir).as_posix() for path in written}
+        removed = _remove_earlier(out_dir, earlier - now)
+        kept = sorted(_files_in(out_dir) - now - earlier)
+    return ExportResult(tuple(summaries), manifest, tuple(files), tuple(removed), tuple(kept))
+
+
+def _earlier_export(out_dir: Path) -> set[str]:
+    """The files (relative to ``out_dir``) the manifest of an earlier export in
+    ``out_dir`` lists, datasets and attachment files; an empty set when there is no
+    manifest or it cannot be read as one. A name that would lead outside ``out_dir`` is
+    ignored: --overwrite never removes anything but an earlier export's own files."""
+    try:
+        manifest = json.loads((out_dir / MANIFEST_NAME).read_text("utf-8"))
+        entries = [*manifest["files"], *(manifest.get("attachment_files") or [])]
+        names = {str(entry["name"]) for entry in entries}
+    except (OSError, ValueError, KeyError, TypeError):
+        return set()
+    root = out_dir.resolve()
+    return {n for n in names if (out_dir / n).resolve().parent in (root, root / FOLDER)}
+
+
+def _remove_earlier(out_dir: Path, names: set[str]) -> list[str]:
+    """Remove the earlier export's files named (relative to ``out_dir``), then its
+    attachment folder if that left it empty; return the names removed. A file that is
+    already gone or cannot be removed is skipped: the new export is complete either way."""
+    removed = []
+    for name in sorted(names):
+        try:
+            (out_dir / name).unlink()
+        except OSError:
+            continue
+        removed.append(name)
+    folder = out_dir / FOLDER
+    if removed and folder.is_dir() and not any(folder.iterdir()):
+        _remove(folder)
+    return removed
+
+
+def _files_in(out_dir: Path) -> set[str]:
+    """The files at the top of ``out_dir`` and in its attachment folder, relative to it."""
+    found = {p.name for p in out_dir.iterdir() if p.is_file()}
+    folder = out_dir / FOLDER
+    if folder.is_dir():
+        found |= {f"{FOLDER}/{p.name}" for p in folder.iterdir() if p.is_file()}
+    return found
 
 
 def _write_attachment_files(
@@ -758,6 +850,10 @@ def _statement(dataset: Dataset, source_ids: list[int] | None, f: ExportFilters)
         stmt = stmt.where(time_col >= f.since)
     if f.until is not None and dataset.name != "latest":
         stmt = stmt.where(time_col < f.until)
+    if f.published_since is not None:
+        stmt = stmt.where(PageVersion.published_date >= f.published_since)
+    if f.published_until is not None:
+        stmt = stmt.where(PageVersion.published_date <= f.published_until)
     return stmt
 
 
@@ -790,7 +886,7 @@ def _write_file(
     dataset: Dataset,
     batches: Iterable[Sequence[Any]],
     summary: FileSummary,
-    bom: bool,
+    style: tuple[bool, TimeStyle],
     on_rows: Callable[[str, int], None] | None,
 ) -> None:
     """Write every batch to ``path.partial`` (the caller renames it when the whole
@@ -798,7 +894,7 @@ def _write_file(
     size and SHA-256. ExportWriteError names ``path`` when the file cannot be written."""
     partial = partial_path(path)
     try:
-        _write_batches(partial, fmt, dataset, batches, summary, bom, on_rows)
+        _write_batches(partial, fmt, dataset, batches, summary, style, on_rows)
         summary.bytes = partial.stat().st_size
         summary.sha256 = file_sha256(partial)
     except OSError as exc:
@@ -811,13 +907,14 @@ def _write_batches(
     dataset: Dataset,
     batches: Iterable[Sequence[Any]],
     summary: FileSummary,
-    bom: bool,
+    style: tuple[bool, TimeStyle],
     on_rows: Callable[[str, int], None] | None,
 ) -> None:
     time_index = [n for n, _ in dataset.columns].index(dataset.time_column)
     names = [n for n, _ in dataset.columns]
     pv_index = names.index("parser_version") if dataset.has_parser_version else None
-    writer = open_writer(partial, fmt, dataset.columns, bom=bom)
+    bom, time_style = style
+    writer = open_writer(partial, fmt, dataset.columns, bom=bom, times=time_style)
     try:
         for batch in batches:
             writer.write(batch)
@@ -853,6 +950,7 @@ def _manifest(
     fmt: str,
     filters: ExportFilters,
     bom: bool,
+    times: TimeStyle,
     revision: str | None,
     command: str,
     generator: str,
@@ -868,10 +966,15 @@ def _manifest(
         "schema_revision": revision,
         "format": fmt,
         "csv_bom": bom if fmt == "csv" else None,
+        # How the files' timestamps read; the manifest's own are UTC. Parquet keeps UTC.
+        "time_zone": "UTC" if fmt == "parquet" else times.zone_name,
+        "time_format": "iso8601" if fmt == "parquet" or not times.excel else "excel",
         "filters": {
             "sources": list(filters.sources),
             "since": iso_utc(filters.since) if filters.since else None,
             "until_exclusive": iso_utc(filters.until) if filters.until else None,
+            "published_since": _iso_date(filters.published_since),
+            "published_until": _iso_date(filters.published_until),
         },
         "parser_versions": sorted(set().union(*(s.parser_versions for s in summaries))),
         "rows": {s.dataset: s.rows for s in summaries},
@@ -884,6 +987,10 @@ def _manifest(
             else {}
         ),
     }
+
+
+def _iso_date(day: date | None) -> str | None:
+    return day.isoformat() if day is not None else None
 
 
 def _json_bytes(value: Any) -> bytes:

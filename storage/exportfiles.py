@@ -10,12 +10,20 @@ int         decimal                       number                  int64
 bool        ``true`` / ``false``          true / false            bool
 text        as is                         string                  string
 date        ``YYYY-MM-DD``                string                  date32
-timestamp   ISO 8601 in UTC (``+00:00``)  string                  timestamp[us, UTC]
+timestamp   ISO 8601 in the zone asked    string (as CSV)         timestamp[us, UTC]
 json        JSON text (sorted keys)       nested object           string (JSON text)
 ==========  ============================  ======================  =======================
 
 NULL is an empty CSV field, ``null`` in JSON Lines and a null in Parquet. Files are
 UTF-8; CSV optionally starts with a byte order mark. Writes only the file it is given.
+
+Timestamps in CSV and JSON Lines are written in the zone of a :class:`TimeStyle` (UTC
+unless asked: ``2021-10-11T09:25:00+08:00`` in Asia/Shanghai, the offset always written),
+or with ``excel`` as local ``YYYY-MM-DD HH:MM:SS`` without an offset, which spreadsheet
+programs read as a date and time. Parquet keeps them UTC-aware whatever the zone: a
+Parquet timestamp is an instant with its zone in the schema, which pandas, DuckDB and
+R read as such and show in whatever zone their user chooses; converting it would only
+relabel the same instant.
 
 :func:`os_problem` says in words what an OSError from writing a file means (a full disk,
 a read-only file system, a missing folder …), for messages that name the file.
@@ -30,7 +38,8 @@ import io
 import json
 import os
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
@@ -47,13 +56,35 @@ class RowWriter(Protocol):
     def close(self) -> None: ...
 
 
-def open_writer(path: Path, fmt: Format, columns: Columns, *, bom: bool = False) -> RowWriter:
+@dataclass(frozen=True, slots=True)
+class TimeStyle:
+    """How CSV and JSON Lines write timestamps: in ``zone`` (named ``zone_name`` in the
+    manifest), as ISO 8601 with the offset, or with ``excel`` as ``YYYY-MM-DD
+    HH:MM:SS`` local time without one."""
+
+    zone: tzinfo = UTC
+    zone_name: str = "UTC"
+    excel: bool = False
+
+    def text(self, value: datetime) -> str:
+        """Return an aware datetime as this style writes it."""
+        local = value.astimezone(self.zone)
+        return local.strftime("%Y-%m-%d %H:%M:%S") if self.excel else local.isoformat()
+
+
+UTC_ISO = TimeStyle()
+
+
+def open_writer(
+    path: Path, fmt: Format, columns: Columns, *, bom: bool = False, times: TimeStyle = UTC_ISO
+) -> RowWriter:
     """Create ``path`` (truncating it) and return a writer of ``fmt`` for ``columns``.
-    ``bom`` applies to CSV only. Parquet needs pyarrow (ImportError otherwise)."""
+    ``bom`` applies to CSV only, ``times`` to CSV and JSON Lines (Parquet keeps UTC).
+    Parquet needs pyarrow (ImportError otherwise)."""
     if fmt == "csv":
-        return _CsvWriter(path, columns, bom)
+        return _CsvWriter(path, columns, bom, times)
     if fmt == "jsonl":
-        return _JsonlWriter(path, columns)
+        return _JsonlWriter(path, columns, times)
     return _ParquetWriter(path, columns)
 
 
@@ -62,14 +93,14 @@ def iso_utc(value: datetime) -> str:
     return value.astimezone(UTC).isoformat()
 
 
-def csv_text(value: Any, kind: Kind) -> str:
+def csv_text(value: Any, kind: Kind, times: TimeStyle = UTC_ISO) -> str:
     """Return the CSV text of one value (see the module table)."""
     if value is None:
         return ""
     if kind == "bool":
         return "true" if value else "false"
     if kind == "timestamp":
-        return iso_utc(value)
+        return times.text(value)
     if kind == "date":
         return str(value.isoformat())
     if kind == "json":
@@ -77,14 +108,14 @@ def csv_text(value: Any, kind: Kind) -> str:
     return str(value)
 
 
-def json_value(value: Any, kind: Kind) -> Any:
+def json_value(value: Any, kind: Kind, times: TimeStyle = UTC_ISO) -> Any:
     """Return the JSON Lines value of one value (see the module table)."""
     if value is None or kind in ("int", "text", "json"):
         return value
     if kind == "bool":
         return bool(value)
     if kind == "timestamp":
-        return iso_utc(value)
+        return times.text(value)
     return value.isoformat()
 
 
@@ -157,18 +188,19 @@ def os_problem(exc: OSError) -> str:
 
 
 class _CsvWriter:
-    def __init__(self, path: Path, columns: Columns, bom: bool) -> None:
+    def __init__(self, path: Path, columns: Columns, bom: bool, times: TimeStyle) -> None:
         # newline="" lets csv end rows with \r\n itself (RFC 4180) and keep the \n
         # inside quoted body_text fields as they are.
         self.handle = path.open("w", encoding="utf-8-sig" if bom else "utf-8", newline="")
         self.kinds = [kind for _, kind in columns]
+        self.times = times
         self.csv = csv.writer(self.handle)
         self.csv.writerow([name for name, _ in columns])
 
     def write(self, rows: Sequence[Sequence[Any]]) -> None:
-        kinds = self.kinds
+        kinds, times = self.kinds, self.times
         self.csv.writerows(
-            [csv_text(v, k) for v, k in zip(row, kinds, strict=True)] for row in rows
+            [csv_text(v, k, times) for v, k in zip(row, kinds, strict=True)] for row in rows
         )
 
     def close(self) -> None:
@@ -176,15 +208,17 @@ class _CsvWriter:
 
 
 class _JsonlWriter:
-    def __init__(self, path: Path, columns: Columns) -> None:
+    def __init__(self, path: Path, columns: Columns, times: TimeStyle) -> None:
         self.handle = path.open("w", encoding="utf-8", newline="\n")
         self.columns = list(columns)
+        self.times = times
 
     def write(self, rows: Sequence[Sequence[Any]]) -> None:
         out = io.StringIO()
         for row in rows:
             record = {
-                name: json_value(v, kind) for (name, kind), v in zip(self.columns, row, strict=True)
+                name: json_value(v, kind, self.times)
+                for (name, kind), v in zip(self.columns, row, strict=True)
             }
             out.write(json.dumps(record, ensure_ascii=False))
             out.write("\n")

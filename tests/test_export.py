@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +40,7 @@ from storage.models import (
     PageVersion,
     TaskSection,
 )
-from tests.research_archive import OTHER_URL, REPORT_URL, T0, build
+from tests.research_archive import NOTICE_URL, OTHER_URL, REPORT_URL, T0, build
 
 
 def read_rows(path: Path, fmt: str) -> list[dict[str, Any]]:
@@ -192,6 +192,118 @@ def test_filters_source_and_time(engine: Engine, tmp_path: Path) -> None:
     ]
 
 
+def test_filters_by_published_date(engine: Engine, tmp_path: Path) -> None:
+    """The report and the notice were published 2021-10-11, the other page 2023-05-09,
+    whenever they were fetched (2024): the published-date bounds select by the former."""
+    build(engine)
+    filters = ExportFilters(published_since=date(2021, 10, 11), published_until=date(2021, 10, 11))
+    export(
+        engine,
+        tmp_path,
+        datasets=["latest", "versions", "sections"],
+        fmt="jsonl",
+        filters=filters,
+    )
+    latest = read_rows(tmp_path / "latest.jsonl", "jsonl")
+    assert sorted(r["url"] for r in latest) == sorted([REPORT_URL, NOTICE_URL])
+    versions = read_rows(tmp_path / "versions.jsonl", "jsonl")
+    assert sorted((r["url"], r["version"]) for r in versions) == [
+        (REPORT_URL, 1),
+        (REPORT_URL, 2),
+        (REPORT_URL, 3),
+        (NOTICE_URL, 1),
+    ]
+    sections = read_rows(tmp_path / "sections.jsonl", "jsonl")
+    assert sections and {r["url"] for r in sections} == {REPORT_URL}
+    assert {r["published_date"] for r in sections} == {"2021-10-11"}
+    manifest = json.loads((tmp_path / "manifest.json").read_text("utf-8"))
+    assert manifest["filters"]["published_since"] == "2021-10-11"
+    assert manifest["filters"]["published_until"] == "2021-10-11"
+
+    later = tmp_path / "later"
+    export(
+        engine,
+        later,
+        datasets=["latest", "versions"],
+        fmt="csv",
+        filters=ExportFilters(published_since=date(2022, 1, 1)),
+    )
+    assert [r["url"] for r in read_rows(later / "latest.csv", "csv")] == [OTHER_URL]
+    assert len(read_rows(later / "versions.csv", "csv")) == 2
+    manifest = json.loads((later / "manifest.json").read_text("utf-8"))
+    assert manifest["filters"]["published_until"] is None
+
+
+def test_latest_is_filtered_on_the_newest_versions_published_date(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """A page whose newest version moved its published date out of the window is not in
+    ``latest``, though an older version of it would match."""
+    build(engine)
+    with engine.begin() as conn:
+        newest = select(func.max(PageVersion.id)).where(PageVersion.page_id == 1)
+        conn.execute(
+            update(PageVersion)
+            .where(PageVersion.id == newest.scalar_subquery())
+            .values(published_date=date(2021, 12, 1))
+        )
+    filters = ExportFilters(published_until=date(2021, 10, 31))
+    export(engine, tmp_path, datasets=["latest", "versions"], fmt="csv", filters=filters)
+    assert [r["url"] for r in read_rows(tmp_path / "latest.csv", "csv")] == [NOTICE_URL]
+    versions = read_rows(tmp_path / "versions.csv", "csv")
+    assert sorted((r["url"], r["version"]) for r in versions) == [
+        (REPORT_URL, "1"),
+        (REPORT_URL, "2"),
+        (NOTICE_URL, "1"),
+    ]
+
+
+def test_published_date_filters_refuse_fetches(engine: Engine, tmp_path: Path) -> None:
+    build(engine)
+    with pytest.raises(ExportError, match=r"fetches have no published date"):
+        export(
+            engine,
+            tmp_path / "out",
+            datasets=["versions", "fetches"],
+            fmt="csv",
+            filters=ExportFilters(published_since=date(2021, 1, 1)),
+        )
+    assert not (tmp_path / "out").exists()
+
+
+def test_sections_carry_the_reports_title_publisher_and_date(
+    engine: Engine, tmp_path: Path
+) -> None:
+    build(engine)
+    export(engine, tmp_path, datasets=["sections"], fmt="parquet")
+    rows = read_rows(tmp_path / "sections.parquet", "parquet")
+    other = [r for r in rows if r["url"] == OTHER_URL]
+    assert {r["report_title"] for r in other} == {"2023年市政府工作报告目标任务进展情况通报"}
+    assert {r["publisher"] for r in other} == {"市数据资源局(市政务服务局)"}
+    assert {r["published_date"] for r in other} == {date(2023, 5, 9)}
+    assert all(r["title"] != r["report_title"] for r in rows)  # the section's own title stays
+    schema = pq.read_schema(tmp_path / "sections.parquet")
+    assert str(schema.field("published_date").type) == "date32[day]"
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl", "parquet"])
+def test_versions_and_latest_export_the_records_warnings(
+    engine: Engine, tmp_path: Path, fmt: str
+) -> None:
+    build(engine)
+    said = ["no 发布日期 label found", "body text is empty"]
+    with engine.begin() as conn:
+        conn.execute(update(PageVersion).where(PageVersion.page_id == 2).values(warnings=said))
+    export(engine, tmp_path, datasets=["latest", "versions"], fmt=fmt)  # type: ignore[arg-type]
+    for name in ("latest", "versions"):
+        rows = read_rows(tmp_path / f"{name}.{fmt}", fmt)
+        got = {r["url"]: r["warnings"] for r in rows}
+        if fmt != "jsonl":  # JSON text in CSV and Parquet, nested in JSON Lines
+            got = {url: json.loads(value) for url, value in got.items()}
+        assert got[NOTICE_URL] == said, name
+        assert got[REPORT_URL] == [], name
+
+
 def test_unknown_source_is_named(engine: Engine, tmp_path: Path) -> None:
     build(engine)
     with pytest.raises(Exception, match=r"no source named 'nope'.*xuancheng-gov, xuancheng-sjzy"):
@@ -324,6 +436,50 @@ def test_cli_export(database_url: str, engine: Engine, tmp_path: Path) -> None:
     )
     assert unknown.exit_code == 2
     assert "no source named 'nope'" in unknown.output
+
+
+def test_cli_export_with_no_rows_warns_and_writes_the_manifest(
+    database_url: str, engine: Engine, tmp_path: Path
+) -> None:
+    build(engine)
+    out = tmp_path / "none"
+    args = ["export", "--database", database_url, "--what", "latest", "--what", "versions"]
+    args += ["--source", "xuancheng-gov", "--published-since", "2021-01-01"]
+    args += ["--published-until", "2021-12-31", "--out", str(out)]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines() == [
+        f"warning: {name}.csv has no rows: the filters --source xuancheng-gov, "
+        "--published-since 2021-01-01, --published-until 2021-12-31 excluded every row"
+        for name in ("latest", "versions")
+    ]
+    manifest = json.loads((out / "manifest.json").read_text("utf-8"))
+    assert manifest["rows"] == {"latest": 0, "versions": 0}
+    assert "--published-since 2021-01-01 --published-until 2021-12-31" in manifest["command"]
+    assert verify_manifest(out) == []
+
+    some = ["export", "--database", database_url, "--what", "latest", "--source"]
+    some += ["xuancheng-gov", "--published-since", "2023-01-01", "--out", str(tmp_path / "s")]
+    found = CliRunner().invoke(cli, some)
+    assert found.exit_code == 0, found.output
+    assert found.stderr == ""
+
+    fetches = CliRunner().invoke(
+        cli,
+        [
+            "export",
+            "--database",
+            database_url,
+            "--what",
+            "fetches",
+            "--published-since",
+            "2021-01-01",
+            "--out",
+            str(tmp_path / "f"),
+        ],
+    )
+    assert fetches.exit_code == 2
+    assert "fetches have no published date" in fetches.output
 
 
 # -- columns: read from the models, existing order kept, new ones last ------------------
@@ -476,7 +632,8 @@ EXPECTED_COLUMNS: dict[str, set[str]] = {
     | {"source_name", "citation"},
     "versions": _model_columns(PAGE_VERSIONS, "version_id") | {"source_name", "url"},
     "sections": _model_columns(TASK_SECTIONS, "section_id")
-    | {"page_id", "source_name", "url", "version", "fetched_at", "parser_version"},
+    | {"page_id", "source_name", "url", "version", "fetched_at", "parser_version"}
+    | {"report_title", "publisher", "published_date"},
     "fetches": _model_columns(FETCHES, "fetch_id") | {"source_name"},
     "attachments": _model_columns(ATTACHMENTS, "attachment_id")
     | {
@@ -608,3 +765,68 @@ def test_querying_doc_names_what_latest_leaves_out() -> None:
     for table, names in LATEST_LEAVES_OUT.items():
         for name in names:
             assert f"`{table}.{name}`" in doc, name
+
+
+# -- time zones: --tz and --excel ---------------------------------------------------------
+
+
+def _cli_export(database_url: str, out: Path, *extra: str) -> Any:
+    args = ["export", "--database", database_url, "--what", "versions", "--out", str(out)]
+    return CliRunner().invoke(cli, [*args, *extra])
+
+
+def test_cli_writes_times_in_shanghai_by_default_and_in_the_zone_asked(
+    database_url: str, engine: Engine, tmp_path: Path
+) -> None:
+    build(engine)
+    # the first version was fetched at T0 + 1 min: 2024-03-01 02:01 UTC, 10:01 in Shanghai
+    assert _cli_export(database_url, tmp_path / "sh").exit_code == 0
+    first = read_rows(tmp_path / "sh" / "versions.csv", "csv")[0]
+    assert first["fetched_at"] == "2024-03-01T10:01:00+08:00"
+    manifest = json.loads((tmp_path / "sh" / "manifest.json").read_text("utf-8"))
+    assert (manifest["time_zone"], manifest["time_format"]) == ("Asia/Shanghai", "iso8601")
+    assert "--tz Asia/Shanghai" in manifest["command"]
+    # the manifest's own times stay UTC
+    assert manifest["time_range"]["min"] == "2024-03-01T02:01:00+00:00"
+
+    assert (
+        _cli_export(database_url, tmp_path / "utc", "--tz", "UTC", "--format", "jsonl").exit_code
+        == 0
+    )
+    first = read_rows(tmp_path / "utc" / "versions.jsonl", "jsonl")[0]
+    assert first["fetched_at"] == "2024-03-01T02:01:00+00:00"
+
+    result = _cli_export(database_url, tmp_path / "pq", "--format", "parquet")
+    assert result.exit_code == 0, result.output
+    first = read_rows(tmp_path / "pq" / "versions.parquet", "parquet")[0]
+    assert first["fetched_at"] == T0.replace(minute=1)
+    schema = pq.read_schema(tmp_path / "pq" / "versions.parquet")
+    assert str(schema.field("fetched_at").type) == "timestamp[us, tz=UTC]"
+    manifest = json.loads((tmp_path / "pq" / "manifest.json").read_text("utf-8"))
+    assert manifest["time_zone"] == "UTC"
+
+
+def test_cli_excel_preset(database_url: str, engine: Engine, tmp_path: Path) -> None:
+    build(engine)
+    result = _cli_export(database_url, tmp_path / "x", "--excel", "--tz", "Asia/Urumqi")
+    assert result.exit_code == 0, result.output
+    data = (tmp_path / "x" / "versions.csv").read_bytes()
+    assert data.startswith(b"\xef\xbb\xbfversion_id,")
+    first = read_rows(tmp_path / "x" / "versions.csv", "csv")[0]
+    assert first["fetched_at"] == "2024-03-01 08:01:00"  # UTC+6, no offset written
+    manifest = json.loads((tmp_path / "x" / "manifest.json").read_text("utf-8"))
+    assert (manifest["time_zone"], manifest["time_format"]) == ("Asia/Urumqi", "excel")
+    assert manifest["csv_bom"] is True
+    assert "--tz Asia/Urumqi --excel" in manifest["command"]
+
+
+def test_cli_refuses_an_unknown_zone_and_excel_with_another_format(
+    database_url: str, engine: Engine, tmp_path: Path
+) -> None:
+    bad = _cli_export(database_url, tmp_path / "a", "--tz", "Mars/Olympus")
+    assert bad.exit_code == 2
+    assert "--tz 'Mars/Olympus' is not a time zone" in bad.output
+    excel = _cli_export(database_url, tmp_path / "b", "--excel", "--format", "jsonl")
+    assert excel.exit_code == 2
+    assert "--excel writes CSV" in excel.output
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -217,3 +217,77 @@ def test_cli_export_attachment_files(database_url: str, engine: Engine, tmp_path
     assert damaged.exit_code == 3
     assert sha(A1) in damaged.output and "version 1" in damaged.output
     assert not (tmp_path / "d").exists()
+
+
+def test_published_date_filters_select_the_attachments_versions(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """The notice was published 2022-12-01, the report 2023-03-01, the Anqing page
+    2021-10-11."""
+    build(engine)
+    filters = ExportFilters(published_since=date(2022, 1, 1), published_until=date(2022, 12, 31))
+    export(engine, tmp_path, datasets=["attachments"], fmt="jsonl", filters=filters)
+    rows = read_rows(tmp_path / "attachments.jsonl", "jsonl")
+    assert rows and {(r["page_url"], r["published_date"]) for r in rows} == {(NOTICE, "2022-12-01")}
+
+
+def test_overwrite_removes_every_file_of_the_earlier_export_and_nothing_else(
+    engine: Engine, tmp_path: Path
+) -> None:
+    build(engine)
+    out = tmp_path / "out"
+    export(engine, out, datasets=["versions", "attachments"], fmt="csv", attachment_files=True)
+    earlier = json.loads((out / "manifest.json").read_text("utf-8"))
+    files = [entry["name"] for entry in earlier["attachment_files"]]
+    assert files
+    (out / "notes.txt").write_text("mine", "utf-8")
+    (out / "attachments" / "mine.pdf").write_bytes(b"%PDF mine")
+    (out / "latest.csv").write_text("a file of someone else's", "utf-8")
+
+    result = export(engine, out, datasets=["versions"], fmt="csv", overwrite=True)
+
+    assert result.removed == tuple(sorted(["attachments.csv", *files]))
+    assert not (out / "attachments.csv").exists()
+    assert not any((out / name).exists() for name in files)
+    # not the earlier export's: kept, and said so
+    assert result.kept == ("attachments/mine.pdf", "latest.csv", "notes.txt")
+    assert (out / "attachments" / "mine.pdf").read_bytes() == b"%PDF mine"
+    assert (out / "notes.txt").read_text("utf-8") == "mine"
+    assert verify_manifest(out) == []
+
+    # with nothing of anyone else's left, the attachment folder goes too
+    (out / "attachments" / "mine.pdf").unlink()
+    export(engine, out, datasets=["attachments"], fmt="csv", attachment_files=True, overwrite=True)
+    again = export(engine, out, datasets=["versions"], fmt="csv", overwrite=True)
+    assert "attachments.csv" in again.removed
+    assert not (out / "attachments").exists()
+
+
+def test_overwrite_never_removes_a_file_outside_the_folder(engine: Engine, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    export(engine, out, datasets=["versions"], fmt="csv")
+    manifest = json.loads((out / "manifest.json").read_text("utf-8"))
+    manifest["files"].append({"name": "../outside.txt", "sha256": ""})
+    (out / "manifest.json").write_text(json.dumps(manifest), "utf-8")
+    (tmp_path / "outside.txt").write_text("keep", "utf-8")
+    result = export(engine, out, datasets=["versions"], fmt="csv", overwrite=True)
+    assert result.removed == ()
+    assert (tmp_path / "outside.txt").read_text("utf-8") == "keep"
+
+
+def test_cli_overwrite_notes_the_files_it_kept(
+    database_url: str, engine: Engine, tmp_path: Path
+) -> None:
+    build(engine)
+    out = tmp_path / "out"
+    args = ["export", "--database", database_url, "--what", "versions", "--out", str(out)]
+    assert CliRunner().invoke(cli, [*args, "--what", "attachments"]).exit_code == 0
+    (out / "notes.txt").write_text("mine", "utf-8")
+    result = CliRunner().invoke(cli, [*args, "--overwrite"])
+    assert result.exit_code == 0, result.output
+    assert "removed 1 files of the earlier export that this one does not have: attachments.csv" in (
+        result.stdout
+    )
+    assert result.stderr == (
+        f"note: kept {out / 'notes.txt'}: neither this export nor the earlier one lists it\n"
+    )

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import shlex
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
 
@@ -25,8 +26,17 @@ from storage.export import (
     ExportError,
     ExportFilters,
     ExportWriteError,
+    FileSummary,
+    TimeStyle,
     export,
 )
+
+#: The display zone of timestamps in CSV and JSON Lines unless --tz says otherwise: the
+#: sites' own, so a time reads as the page and its publisher give it.
+DEFAULT_ZONE = "Asia/Shanghai"
+
+#: A calendar date (YYYY-MM-DD), for the published-date filters.
+_DAY = click.DateTime(formats=["%Y-%m-%d"])
 
 
 def _command_line(
@@ -35,7 +45,9 @@ def _command_line(
     sources: tuple[str, ...],
     since: str | None,
     until: str | None,
+    published: tuple[date | None, date | None],
     out: Path,
+    times: TimeStyle,
     bom: bool,
     attachment_files: bool,
     database: str | None,
@@ -53,7 +65,13 @@ def _command_line(
         words += ["--since", since]
     if until:
         words += ["--until", until]
-    if bom:
+    for option, day in zip(("--published-since", "--published-until"), published, strict=True):
+        if day is not None:
+            words += [option, day.isoformat()]
+    words += ["--tz", times.zone_name]
+    if times.excel:
+        words.append("--excel")
+    elif bom:
         words.append("--bom")
     if attachment_files:
         words.append("--attachment-files")
@@ -108,6 +126,21 @@ def _command_line(
     "`latest`, each page as it stood then.",
 )
 @click.option(
+    "--published-since",
+    type=_DAY,
+    default=None,
+    metavar="DATE",
+    help="Only versions published (the page's 发布日期) on or after this date; "
+    "not with --what fetches.",
+)
+@click.option(
+    "--published-until",
+    type=_DAY,
+    default=None,
+    metavar="DATE",
+    help="Only versions published on or before this date (inclusive).",
+)
+@click.option(
     "--out",
     "out",
     type=click.Path(path_type=Path, file_okay=False),
@@ -115,7 +148,27 @@ def _command_line(
     help="Directory to write the files and manifest.json to (created if missing).",
 )
 @click.option("--bom", is_flag=True, help="Start CSV files with a UTF-8 BOM (for Excel).")
-@click.option("--overwrite", is_flag=True, help="Replace files of an earlier export in --out.")
+@click.option(
+    "--tz",
+    "zone",
+    default=DEFAULT_ZONE,
+    show_default=True,
+    metavar="ZONE",
+    help="Time zone (IANA name, e.g. UTC) timestamps are written in, in CSV and JSON Lines, "
+    "with their offset. The archive stores UTC; Parquet keeps UTC-aware timestamps.",
+)
+@click.option(
+    "--excel",
+    is_flag=True,
+    help="CSV for Excel: a UTF-8 BOM and timestamps as YYYY-MM-DD HH:MM:SS in the --tz zone, "
+    "without an offset.",
+)
+@click.option(
+    "--overwrite",
+    is_flag=True,
+    help="Replace an earlier export in --out: every file its manifest.json lists is replaced "
+    "or removed; other files are kept (with a note).",
+)
 @click.option(
     "--attachment-files",
     is_flag=True,
@@ -131,8 +184,12 @@ def export_command(
     sources: tuple[str, ...],
     since: datetime | None,
     until: datetime | None,
+    published_since: datetime | None,
+    published_until: datetime | None,
     out: Path,
     bom: bool,
+    zone: str,
+    excel: bool,
     overwrite: bool,
     attachment_files: bool,
 ) -> None:
@@ -141,25 +198,51 @@ def export_command(
     Writes one file per --what into --out, then manifest.json: the command line, the
     database's schema revision, the parser versions present, row counts, the time
     range and the SHA-256 of every file. Rows are streamed, so the archive's size
-    does not matter. Timestamps are UTC (ISO 8601). Reads the archive only.
+    does not matter. Timestamps in CSV and JSON Lines are ISO 8601 in --tz (default
+    Asia/Shanghai, with the offset: the database stays UTC); Parquet keeps UTC-aware
+    timestamps, which readers show in any zone. --excel: CSV with a BOM and local times
+    as YYYY-MM-DD HH:MM:SS. The manifest records the zone. Reads the archive only.
+
+    --published-since and --published-until select versions by the date the page says
+    it was published (latest: each page's newest version), whenever it was fetched.
+
+    A dataset with no rows is a warning on stderr naming the filters that excluded
+    everything; its file (a CSV header only) and manifest.json are still written.
 
     --what attachments has one row per file a selected version's page linked (selected
-    by --source, --since and --until on the version), with its page URL, version number,
-    title, publisher and published date; --attachment-files adds the files themselves,
-    each once, checked against their SHA-256.
+    by --source, --since, --until and the published-date options on the version), with
+    its page URL, version number, title, publisher and published date; --attachment-files
+    adds the files themselves, each once, checked against their SHA-256.
 
     Files appear only when the whole export succeeded; one that fails (a full disk, a
     read-only folder) names the file and the problem, exits 1 (2 when --out cannot be
     a folder; 3 when a file's stored bytes are missing or damaged, naming its SHA-256
     and version) and leaves --out as it was.
     """
+    published = (
+        published_since.date() if published_since else None,
+        published_until.date() if published_until else None,
+    )
+    filters = ExportFilters(
+        sources=sources,
+        since=since,
+        until=until,
+        published_since=published[0],
+        published_until=published[1],
+    )
+    if excel and fmt != "csv":
+        raise BadUsage(f"--excel writes CSV; it cannot be combined with --format {fmt}")
+    times = TimeStyle(_zone(zone), zone, excel)
+    bom = bom or excel
     command = _command_line(
         fmt,
         what,
         sources,
         since.isoformat() if since else None,
         until.isoformat() if until else None,
+        published,
         out,
+        times,
         bom,
         attachment_files,
         database,
@@ -174,8 +257,9 @@ def export_command(
                     out,
                     datasets=what,
                     fmt=fmt,  # type: ignore[arg-type]
-                    filters=ExportFilters(sources=sources, since=since, until=until),
+                    filters=filters,
                     bom=bom,
+                    times=times,
                     overwrite=overwrite,
                     attachment_files=attachment_files,
                     command=command,
@@ -199,3 +283,43 @@ def export_command(
             "each named by its sha256"
         )
     click.echo(f"{out / 'manifest.json'}: what was exported, from where, and the files' hashes")
+    if result.removed:
+        click.echo(
+            f"removed {len(result.removed)} files of the earlier export that this one does "
+            f"not have: {', '.join(result.removed)}"
+        )
+    for name in result.kept:
+        click.echo(
+            f"note: kept {out / name}: neither this export nor the earlier one lists it", err=True
+        )
+    for summary in result.files:
+        if summary.rows == 0:
+            click.echo(_empty_warning(summary, filters), err=True)
+
+
+def _zone(name: str) -> ZoneInfo:
+    """The zone ``name`` names; BadUsage (exit 2) naming it when there is none."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise BadUsage(
+            f"--tz {name!r} is not a time zone; give an IANA name such as Asia/Shanghai or UTC"
+        ) from exc
+
+
+def _empty_warning(summary: FileSummary, filters: ExportFilters) -> str:
+    """The warning for a dataset the filters left empty, naming the filters."""
+    given = [f"--source {name}" for name in filters.sources]
+    bounds = {
+        "--since": filters.since,
+        "--until (exclusive)": filters.until,
+        "--published-since": filters.published_since,
+        "--published-until": filters.published_until,
+    }
+    given += [f"{option} {value.isoformat()}" for option, value in bounds.items() if value]
+    why = (
+        f"the filters {', '.join(given)} excluded every row"
+        if given
+        else "the archive holds none (no filter was given)"
+    )
+    return f"warning: {summary.name} has no rows: {why}"
