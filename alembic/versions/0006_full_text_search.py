@@ -26,6 +26,9 @@ column, named ``ix_<table>_<column>_trgm``, which ``LIKE``/``ILIKE '%…%'`` use
 patterns of three characters or more. Creating the extension needs a role allowed to
 (a superuser, or the database's owner on PostgreSQL 13+ where pg_trgm is trusted);
 without it the revision is refused, naming the statement to run, and nothing is written.
+pg_trgm reads trigrams of Chinese characters only under an LC_CTYPE that classifies them
+(C.UTF-8, zh_CN.UTF-8 …); under ``C`` it reads none and every search scans, so the revision
+warns about such a database.
 
 Neither is declared in storage.models: FTS5 tables and triggers exist on SQLite only and
 operator-class indexes on PostgreSQL only, and a model Index would build a b-tree over
@@ -38,6 +41,7 @@ may use it).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 
 from alembic.util import CommandError
@@ -55,6 +59,8 @@ INDEXED: dict[str, tuple[str, ...]] = {
     "task_sections": ("title", "status", "progress", "problems", "next_steps"),
     "attachments": ("filename", "link_text", "text"),
 }
+
+log = logging.getLogger("govarchive.storage")
 
 #: FTS5's trigram tokenizer first shipped in SQLite 3.34.0.
 SQLITE_TRIGRAM = (3, 34, 0)
@@ -99,6 +105,17 @@ def _upgrade_postgresql() -> None:
                 "postgresql-contrib provides it), then `govarchive db upgrade` again. Nothing "
                 "was written"
             ) from exc
+    ctype = conn.exec_driver_sql(
+        "SELECT datctype FROM pg_database WHERE datname = current_database()"
+    ).scalar_one()
+    if ctype in ("C", "POSIX"):
+        log.warning(
+            "database %s has LC_CTYPE %s, under which pg_trgm reads no trigram from Chinese "
+            "text: search still finds it, but by scanning every row. Create the archive's "
+            "database with LC_CTYPE 'C.UTF-8' (or zh_CN.UTF-8) to have the index used",
+            conn.exec_driver_sql("SELECT current_database()").scalar_one(),
+            ctype,
+        )
     for table, columns in INDEXED.items():
         for column in columns:
             op.execute(

@@ -14,6 +14,7 @@ from scraper.commands.parse import parse_command
 from scraper.commands.raw import raw_command
 from scraper.commands.reparse import reparse_command
 from scraper.commands.schedule import schedule_command
+from scraper.commands.search import search_command
 from scraper.commands.status import sources_command, status_command
 from scraper.commands.worker import worker_command
 
@@ -32,6 +33,7 @@ def all_commands() -> list[click.Command]:
         # the archive
         db,
         history_command,
+        search_command,
         raw_command,
         export_command,
         reparse_command,
