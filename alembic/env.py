@@ -11,6 +11,9 @@
 - ``compare_type`` on, so ``alembic check`` also catches column type drift.
 - Procrastinate's tables (``procrastinate_*``, installed on PostgreSQL by revision 0004)
   are not in our metadata: autogenerate and ``alembic check`` leave them out.
+- Nor are the search indexes of revision 0006: SQLite's FTS5 tables (``*_fts`` and their
+  shadow tables ``*_fts_data`` …) and PostgreSQL's trigram indexes (``ix_*_trgm``), which
+  exist on one database each and are left out the same way.
 """
 
 from __future__ import annotations
@@ -42,9 +45,11 @@ def _url() -> str:
 
 
 def _include_name(name: str | None, type_: str, parent_names: object) -> bool:
-    """Leave out what procrastinate owns: its schema comes from its own SQL (revision
-    0004), so autogenerate must neither drop it nor compare it with our models."""
-    return not (name or "").startswith("procrastinate_")
+    """Leave out what procrastinate owns (its schema comes from its own SQL, revision
+    0004) and the search indexes (revision 0006, one kind per database): autogenerate
+    must neither drop them nor compare them with our models."""
+    given = name or ""
+    return not (given.startswith("procrastinate_") or "_fts" in given or given.endswith("_trgm"))
 
 
 def _configure(connection: Connection) -> None:

@@ -406,8 +406,10 @@ def archive_size(engine: Engine) -> tuple[int, int]:
         return int(total), blob_bytes
 
 
-def run(engine: Engine, pages: list[Page], recrawls: int, label: str) -> dict[str, Any]:
-    upgrade(engine)
+def run(
+    engine: Engine, pages: list[Page], recrawls: int, label: str, revision: str = "head"
+) -> dict[str, Any]:
+    upgrade(engine, revision)
     sources = {p.site.name: ensure_source(engine, p.site.name) for p in pages}
     runs = {name: start_run(engine, sid, now=T0) for name, sid in sources.items()}
     first = [(p, render(p, 0)) for p in pages]
@@ -484,6 +486,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=20211011)
     parser.add_argument("--reports-only", action="store_true", help="only progress-report pages")
     parser.add_argument(
+        "--revision",
+        default="head",
+        help="schema revision to measure (e.g. 0005: before the full-text indexes of 0006)",
+    )
+    parser.add_argument(
         "--postgres",
         default=os.environ.get(
             "GOVARCHIVE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -502,7 +509,7 @@ def main(argv: list[str] | None = None) -> None:
     ]
     with tempfile.TemporaryDirectory() as tmp:
         engine = make_engine(f"sqlite:///{tmp}/bench.db")
-        print_result(run(engine, pages, args.recrawls, "SQLite"))
+        print_result(run(engine, pages, args.recrawls, "SQLite", args.revision))
         engine.dispose()
     if args.postgres:
         server = create_engine(normalise_url(args.postgres), isolation_level="AUTOCOMMIT")
@@ -516,7 +523,7 @@ def main(argv: list[str] | None = None) -> None:
         try:
             url = make_url(normalise_url(args.postgres)).set(database=name)
             engine = make_engine(url.render_as_string(hide_password=False))
-            print_result(run(engine, pages, args.recrawls, "PostgreSQL"))
+            print_result(run(engine, pages, args.recrawls, "PostgreSQL", args.revision))
             engine.dispose()
         finally:
             with server.connect() as conn:

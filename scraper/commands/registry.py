@@ -16,6 +16,7 @@ from scraper.commands.parse import parse_command
 from scraper.commands.raw import raw_command
 from scraper.commands.reparse import reparse_command
 from scraper.commands.schedule import schedule_command
+from scraper.commands.search import search_command
 from scraper.commands.status import sources_command, status_command
 from scraper.commands.worker import worker_command
 
@@ -36,6 +37,7 @@ def all_commands() -> list[click.Command]:
         history_command,
         changes_command,
         cite_command,
+        search_command,
         raw_command,
         export_command,
         reparse_command,

@@ -36,8 +36,14 @@ TABLES_0004 = {
     "blobs",
     "blob_dicts",
 }
-#: Our tables at head.
+#: Our tables (storage.models) at head.
 TABLES = TABLES_0004 | {"attachments"}
+#: Revision 0006's FTS5 tables on SQLite, each with FTS5's four shadow tables.
+FTS_TABLES = {
+    f"{table}_fts{shadow}"
+    for table in ("page_versions", "task_sections", "attachments")
+    for shadow in ("", "_data", "_idx", "_docsize", "_config")
+}
 VIEWS = {"latest_versions", "section_changes"}
 #: Procrastinate's tables: revision 0004 installs its job queue on PostgreSQL only.
 PROCRASTINATE_TABLES = {
@@ -92,9 +98,10 @@ def schema(engine: Engine) -> tuple[set[str], set[str]]:
 
 
 def head_tables(engine: Engine) -> set[str]:
-    """The tables of a database at head: ours, plus procrastinate's on PostgreSQL."""
-    queue = PROCRASTINATE_TABLES if engine.dialect.name == "postgresql" else set()
-    return TABLES | queue | {"alembic_version"}
+    """The tables of a database at head: ours, plus procrastinate's on PostgreSQL and the
+    full-text tables on SQLite."""
+    extra = PROCRASTINATE_TABLES if engine.dialect.name == "postgresql" else FTS_TABLES
+    return TABLES | extra | {"alembic_version"}
 
 
 def procrastinate_objects(engine: Engine) -> list[str]:
@@ -126,7 +133,7 @@ def test_no_local_alembic_package_shadows_the_library() -> None:
 def test_upgrade_from_empty_to_head(empty: Engine) -> None:
     assert current_revision(empty) is None
     upgrade(empty)
-    assert current_revision(empty) == head_revision() == "0005"
+    assert current_revision(empty) == head_revision() == "0006"
     tables, views = schema(empty)
     assert tables == head_tables(empty)
     assert views == VIEWS
@@ -297,7 +304,7 @@ def test_0004_installs_procrastinate_on_postgresql_only_and_downgrades(empty: En
     assert procrastinate_objects(empty) == []
     assert schema(empty) == (TABLES_0004 | {"alembic_version"}, VIEWS)
     upgrade(empty, "0004")
-    assert schema(empty)[0] == head_tables(empty) - {"attachments"}
+    assert schema(empty)[0] == head_tables(empty) - {"attachments"} - FTS_TABLES
 
 
 def test_0005_adds_attachments_and_keeps_fetches_through_a_round_trip(empty: Engine) -> None:
@@ -335,4 +342,67 @@ def test_0005_adds_attachments_and_keeps_fetches_through_a_round_trip(empty: Eng
         columns = {c["name"] for c in inspect(conn).get_columns("fetches")}
     assert "attachment" not in columns
     upgrade(empty, "0005")
-    assert schema(empty)[0] == head_tables(empty)
+    assert schema(empty)[0] == head_tables(empty) - FTS_TABLES
+
+
+def search_objects(engine: Engine) -> list[str]:
+    """Revision 0006's objects: FTS5 tables and triggers on SQLite, trigram indexes on
+    PostgreSQL."""
+    if engine.dialect.name == "sqlite":
+        query = (
+            "SELECT type || ' ' || name FROM sqlite_master WHERE name LIKE '%\\_fts%' ESCAPE '\\'"
+        )
+    else:
+        query = "SELECT 'index ' || indexname FROM pg_indexes WHERE indexname LIKE '%\\_trgm'"
+    with engine.connect() as conn:
+        return sorted(conn.execute(text(query)).scalars())
+
+
+def test_0006_indexes_existing_rows_keeps_them_current_and_downgrades(empty: Engine) -> None:
+    """Rows archived before 0006 are found after it (the FTS tables are rebuilt from them);
+    a row written after it is found too; the downgrade removes every search object and
+    keeps the rows, and upgrading again indexes them again."""
+    upgrade(empty, "0005")
+    with empty.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO sources (id, name, created_at) VALUES (1, 's', '2024-01-01 00:00:00');"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO pages (id, source_id, url, first_seen_at, last_fetched_at,"
+                " last_changed_at) VALUES (1, 1, 'http://x/1', '2024-01-01 00:00:00',"
+                " '2024-01-01 00:00:00', '2024-01-01 00:00:00')"
+            )
+        )
+        conn.execute(
+            text("INSERT INTO blobs (hash, size, codec, data) VALUES (:h, 1, 'zstd', :d)"),
+            {"h": "a" * 64, "d": b"x"},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO page_versions (id, page_id, version, fetched_at, content_hash,"
+                " raw_hash, title, metadata_extra, body_text, encoding, encoding_source,"
+                " warnings, parser_version) VALUES (1, 1, 1, '2024-01-01 00:00:00', :h, :h,"
+                " '建设宣城城市大脑', '{}', '运营指挥中心实体场馆', 'utf-8', 'meta', '[]', '1')"
+            ),
+            {"h": "a" * 64},
+        )
+    assert search_objects(empty) == []
+    upgrade(empty, "0006")
+    if empty.dialect.name == "sqlite":
+        assert len(search_objects(empty)) == 3 * (5 + 3)  # 5 tables and 3 triggers each
+        find = "SELECT rowid FROM page_versions_fts WHERE page_versions_fts MATCH :q"
+    else:
+        assert len(search_objects(empty)) == 10  # one index per column
+        find = "SELECT id FROM page_versions WHERE body_text ILIKE '%' || :q || '%'"
+    with empty.connect() as conn:
+        assert conn.execute(text(find), {"q": "指挥中心"}).scalars().all() == [1]
+    downgrade(empty, "0005")
+    assert search_objects(empty) == []
+    with empty.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM page_versions")).scalar() == 1
+    upgrade(empty, "0006")
+    with empty.connect() as conn:
+        assert conn.execute(text(find), {"q": "指挥中心"}).scalars().all() == [1]
