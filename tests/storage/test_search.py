@@ -160,6 +160,14 @@ def test_wildcards_are_literal(engine: Engine) -> None:
     assert search(engine, "0_%") == []
 
 
+@pytest.mark.parametrize("query", ["ofd 版另附", "Ofd", "OFD 统计表"])
+def test_latin_letters_match_in_any_case_beside_chinese_terms(engine: Engine, query: str) -> None:
+    # On PostgreSQL a term with cased letters goes through ILIKE and a Chinese one
+    # through LIKE: mixing them in one query must still find the attachment.
+    build(engine)
+    assert [h.where for h in search(engine, query)] == ["attachment 1"]
+
+
 def test_a_new_version_replaces_the_old_in_the_default_search(engine: Engine) -> None:
     crawl = build(engine)
     crawl.page(BRAIN, make_doc(body="指挥中心场馆已封顶。", title="宣城城市大脑建设进展情况"))
