@@ -16,7 +16,8 @@ What it does, on each database migrated to head through the real migrations:
 2. runs each query of :data:`QUERIES` ``--repeat`` times through
    :func:`storage.search.search` (default limit, latest versions unless the query says
    otherwise) and reports the median (p50) and 95th percentile of the wall time;
-3. asks the same question without the indexes — a ``LIKE``/``ILIKE`` over the same
+3. asks the same question without the indexes — a ``LIKE`` (``ILIKE`` for a term with
+   Latin letters on PostgreSQL, as search does) over the same
    columns of the same three tables, every term required, newest publication first,
    the same limit (on PostgreSQL with bitmap and index scans turned off, since pg_trgm
    would otherwise answer it) — and reports its p50 as the floor the index is measured
@@ -230,7 +231,11 @@ def scan(conn: Connection, query: str, options: dict[str, Any], limit: int = 50)
     """The floor: the same question as a substring scan over the same columns, without
     the full-text indexes. Returns the rows found (up to ``limit`` per table)."""
     terms = query_terms(query)
-    op = "ILIKE" if conn.dialect.name == "postgresql" else "LIKE"
+    # As storage.search does: ILIKE on PostgreSQL only for a term with cased letters.
+    ops = [
+        "ILIKE" if conn.dialect.name == "postgresql" and t.lower() != t.upper() else "LIKE"
+        for t in terms
+    ]
     latest = (
         ""
         if options.get("all_versions")
@@ -249,7 +254,7 @@ def scan(conn: Connection, query: str, options: dict[str, Any], limit: int = 50)
     ):
         where = " AND ".join(
             "(" + " OR ".join(f"{alias}.{c} {op} :t{i}" for c in columns) + ")"
-            for i in range(len(terms))
+            for i, op in enumerate(ops)
         )
         join = "" if alias == "v" else f" JOIN page_versions v ON v.id = {alias}.version_id"
         sql = (
