@@ -17,6 +17,7 @@ from scraper.parse import labels, record
 from storage import content
 from storage.content import (
     CANONICAL_FIELDS,
+    HASHED_NAMES,
     ParsedDoc,
     content_hash,
     raw_hash,
@@ -89,6 +90,8 @@ def test_content_hash_is_sha256_of_canonical_json() -> None:
         metadata_extra={"b": "2", "a": "1"},
     )
     nulls = {name: "null" for name in CANONICAL_FIELDS}
+    # The page's 来源 is hashed under the name it had before revision 0007.
+    nulls["source"] = nulls.pop("info_source")
     metadata = {**nulls, "metadata_extra": '{"a":"1","b":"2"}'}
     # Spelled out by hand: keys sorted at every level, no whitespace, UTF-8 kept.
     expected = (
@@ -119,7 +122,7 @@ PINNED_DOC: dict[str, typing.Any] = {
         "effective_date": None,
         "expiry_date": None,
         "validity": None,
-        "source": "宣城市人民政府(办公室)",
+        "info_source": "宣城市人民政府(办公室)",
         "keywords": None,
         "summary": None,
         "metadata_extra": {"信息格式/语种": "中文"},
@@ -143,6 +146,18 @@ PINNED_HASH = "5e64cf8c9b3782bf4d56dfc99581c5dee3c994525c22395bd7301e624c29a6e0"
 
 def test_content_hash_of_a_stored_record_never_moves() -> None:
     assert content_hash(typing.cast(ParsedDoc, PINNED_DOC)) == PINNED_HASH
+
+
+def test_a_renamed_field_is_hashed_under_its_old_name() -> None:
+    """``info_source`` hashes as ``source`` did: the same value under the old key gives
+    the same hash, a different value a different one."""
+    doc = make_doc()
+    legacy = copy.deepcopy(doc)
+    metadata: dict[str, typing.Any] = legacy["metadata"]
+    metadata["source"] = metadata.pop("info_source")
+    assert content_hash(legacy) == content_hash(doc)
+    assert set(HASHED_NAMES) <= set(CANONICAL_FIELDS)
+    assert not set(HASHED_NAMES.values()) & set(CANONICAL_FIELDS)
 
 
 def test_raw_hash() -> None:
