@@ -43,7 +43,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -324,7 +324,7 @@ def make_page(site: Site, number: int, rng: random.Random, *, report: bool) -> P
             "effective_date": None,
             "expiry_date": None,
             "validity": None if report else "有效",
-            "source": publisher,
+            "info_source": publisher,
             "keywords": None,
             "summary": None,
             "metadata_extra": {"信息格式/语种": "中文", "体裁分类": "报告" if report else "通知"},
@@ -370,7 +370,7 @@ def render(page: Page, generation: int) -> bytes:
         f'<a href="#">{meta["publisher"]}</a>&gt;<a href="#">{meta["category"]}</a></div>'
         f'<table class="table_suoyin hidden-xs">{table}</table><ul class="visible-xs">{mobile}</ul>'
         f'<h1 class="newstitle">{meta["title"]}</h1><div class="newsinfo">发布时间：{meta["published_date"]}'
-        f' 来源：{meta["source"]} 浏览次数：<span class="j-info-hit"></span> 字体：[<a>大</a> <a>中</a> <a>小</a>]</div>'
+        f' 来源：{meta["info_source"]} 浏览次数：<span class="j-info-hit"></span> 字体：[<a>大</a> <a>中</a> <a>小</a>]</div>'
         f'<div id="zoom" class="j-fontContent">{body}</div><div class="share">分享到：微信 微博 打印 关闭</div>'
         f'<div class="related"><h3>相关文章</h3><ul>{related}</ul></div>{site.footer}'
         f"<!-- 页面生成时间 {stamp} --></body></html>"
@@ -406,10 +406,22 @@ def archive_size(engine: Engine) -> tuple[int, int]:
         return int(total), blob_bytes
 
 
+def _name_info_source(engine: Engine) -> None:
+    """Before revision 0007 the page's 来源 column is ``page_versions.source``; this
+    govarchive writes ``info_source``. A column's name costs nothing, so an archive at an
+    earlier revision (``--revision 0005``) gets 0007's name and is measured otherwise as
+    it is (both databases rename in place, views follow)."""
+    with engine.begin() as conn:
+        names = {c["name"] for c in inspect(conn).get_columns("page_versions")}
+        if "source" in names:
+            conn.execute(text("ALTER TABLE page_versions RENAME COLUMN source TO info_source"))
+
+
 def run(
     engine: Engine, pages: list[Page], recrawls: int, label: str, revision: str = "head"
 ) -> dict[str, Any]:
     upgrade(engine, revision)
+    _name_info_source(engine)
     sources = {p.site.name: ensure_source(engine, p.site.name) for p in pages}
     runs = {name: start_run(engine, sid, now=T0) for name, sid in sources.items()}
     first = [(p, render(p, 0)) for p in pages]

@@ -98,21 +98,29 @@ def canonical_json(value: Any) -> bytes:
     )
 
 
+#: Metadata fields hashed under an earlier name: the hash of a record that has not changed
+#: must not move when a field is renamed, or every stored page would look changed on its
+#: next crawl. ``info_source`` (the page's 来源) was ``source`` until revision 0007.
+HASHED_NAMES: dict[str, str] = {"info_source": "source"}
+
+
 def content_hash(
     doc: ParsedDoc, raw: bytes | None = None, attachments: Sequence[str | None] = ()
 ) -> str:
     """Return the SHA-256 hex digest of the page's normalised content.
 
     Covers ``metadata`` (incl. ``metadata_extra``), ``sections`` and ``body_text``;
-    never ``encoding``, ``encoding_source`` or ``warnings``. When ``raw`` (the response
+    never ``encoding``, ``encoding_source`` or ``warnings``. A field renamed since it was
+    first hashed is hashed under its old name (:data:`HASHED_NAMES`). When ``raw`` (the response
     body the record was read from) is given and the record carries no content
     (:func:`carries_content`), the SHA-256 of ``raw`` is covered as well.
     ``attachments`` are the SHA-256 of the page's attachments in page order (None for
     one never downloaded): covered when there are any, so a page without attachments
     hashes as it did before attachments were archived.
     """
+    metadata: Mapping[str, Any] = doc["metadata"]
     hashed: dict[str, Any] = {
-        "metadata": doc["metadata"],
+        "metadata": {HASHED_NAMES.get(name, name): value for name, value in metadata.items()},
         "sections": doc["sections"],
         "body_text": doc["body_text"],
     }

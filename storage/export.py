@@ -174,6 +174,8 @@ class Dataset:
 #: the order files have had them since (schema revision 0003). Frozen: researchers'
 #: scripts read the files by position as well as by name. Never edit it to add a
 #: column: a column a model gains is exported after these by itself (:func:`_ordered`).
+#: (``info_source`` was named ``source`` before revision 0007: renamed in place, so it
+#: keeps its position.)
 _FIELDS_0003 = (
     "title",
     "index_no",
@@ -187,7 +189,7 @@ _FIELDS_0003 = (
     "effective_date",
     "expiry_date",
     "validity",
-    "source",
+    "info_source",
     "keywords",
     "summary",
 )

@@ -195,7 +195,7 @@ class PageInfo:
         return {
             "page_id": self.page_id,
             "url": self.url,
-            "source": self.source_name,
+            "source_name": self.source_name,
             "first_seen_at": self.first_seen_at.isoformat(),
             "last_fetched_at": self.last_fetched_at.isoformat(),
             "last_changed_at": self.last_changed_at.isoformat(),

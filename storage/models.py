@@ -187,7 +187,9 @@ class PageVersion(Base):
     effective_date: Mapped[date | None] = metadata_field(Date)
     expiry_date: Mapped[date | None] = metadata_field(Date)
     validity: Mapped[str | None] = metadata_field(Text)
-    source: Mapped[str | None] = metadata_field(Text)
+    # The page's own 来源 / 信息来源 (who issued it), named ``source`` before revision 0007:
+    # renamed so that it never shares a name with the configured source (``sources.name``).
+    info_source: Mapped[str | None] = metadata_field(Text)
     keywords: Mapped[str | None] = metadata_field(Text)
     summary: Mapped[str | None] = metadata_field(Text)
     metadata_extra: Mapped[dict[str, str]] = mapped_column(JSONDocument)

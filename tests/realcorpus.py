@@ -40,7 +40,7 @@ OPTIONAL_FIELDS: tuple[str, ...] = (
     "effective_date",
     "expiry_date",
     "validity",
-    "source",
+    "info_source",
     "keywords",
     "summary",
 )

@@ -73,7 +73,7 @@ def doc(
             "effective_date": None,
             "expiry_date": None,
             "validity": None,
-            "source": "市数据资源局(市政务服务局)",
+            "info_source": "市数据资源局(市政务服务局)",
             "keywords": None,
             "summary": None,
             "metadata_extra": dict(extra or {}),

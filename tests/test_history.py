@@ -208,3 +208,27 @@ def test_a_field_change_is_reported_and_diffed(engine: Engine) -> None:
         assert change is not None and name in change.fields, name
         diff = version_diff(engine, page_id, 2, 3)
         assert name in [v.name for v in diff.fields], name
+
+
+def test_json_never_names_two_sources_alike(database_url: str, engine: Engine) -> None:
+    """``history --json`` names the configured source ``source_name``, as the views and
+    exports do, and the page's 来源 the field ``info_source``: no key is plain ``source``."""
+    build(engine)
+    page_id = report_page_id(engine)
+    with engine.begin() as conn:
+        conn.execute(
+            update(PageVersion)
+            .where(PageVersion.page_id == page_id, PageVersion.version == 3)
+            .values(info_source="宣城市人民政府办公室")
+        )
+    runner = CliRunner()
+    result = runner.invoke(cli, ["history", "--database", database_url, str(page_id), "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["source_name"] == "xuancheng-sjzy" and "source" not in data
+    assert "info_source" in data["versions"][2]["changes"]["fields"]
+    diff = runner.invoke(
+        cli, ["history", "--database", database_url, str(page_id), "--diff", "2", "3", "--json"]
+    )
+    names = [v["name"] for v in json.loads(diff.output)["fields"]]
+    assert "info_source" in names and "source" not in names

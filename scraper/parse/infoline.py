@@ -127,7 +127,7 @@ def edge_info_lines(blocks: Sequence[Block]) -> tuple[list[str], list[str], list
         if isinstance(block, Table) or index in top:
             break
         if _is_info(block) and any(
-            INFO_LABELS.get(label) == "source" for label, _ in _info_pairs(block) or ()
+            INFO_LABELS.get(label) == "info_source" for label, _ in _info_pairs(block) or ()
         ):
             bottom.append(index)
         elif len(plain(block)) > 12 and not is_volatile_line(block):

@@ -82,9 +82,9 @@ METADATA_LABELS: dict[str, str] = {
     "文件有效性": "validity",
     # 滁州 (Lonsun): 有效期 有效.
     "有效期": "validity",
-    "来源": "source",
-    "信息来源": "source",
-    "文章来源": "source",
+    "来源": "info_source",
+    "信息来源": "info_source",
+    "文章来源": "info_source",
     "关键词": "keywords",
     "关键字": "keywords",
     "主题词": "keywords",
@@ -174,9 +174,9 @@ INFO_LABELS: dict[str, str] = {
     "发布日期": "published_date",
     "发文日期": "published_date",
     "成文日期": "written_date",
-    "来源": "source",
-    "信息来源": "source",
-    "文章来源": "source",
+    "来源": "info_source",
+    "信息来源": "info_source",
+    "文章来源": "info_source",
 }
 #: Bare labels (证监会 ``日期：2022-04-11 来源：证监会``, 郑州 ``来源：… 时间：…``): read only above
 #: the article, and only when nothing else gave the date.

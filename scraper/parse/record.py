@@ -35,7 +35,7 @@ class Metadata:
     effective_date: str | None = None
     expiry_date: str | None = None
     validity: str | None = None
-    source: str | None = None
+    info_source: str | None = None
     keywords: str | None = None
     summary: str | None = None
     metadata_extra: dict[str, str] = field(default_factory=dict)

@@ -55,7 +55,7 @@ def test_normalize_label(raw: str, expected: str) -> None:
         ("实施日期", "effective_date"),
         ("失效日期", "expiry_date"),
         ("效力状态", "validity"),
-        ("信息来源", "source"),
+        ("信息来源", "info_source"),
         ("主题词", "keywords"),
         ("内容概述", "summary"),
     ],

@@ -68,7 +68,7 @@ def test_xuancheng_block_and_its_copies_merge(block: str) -> None:
     metadata = record.metadata
     for field, value in SEED_FIELDS.items():
         assert getattr(metadata, field) == value, field
-    assert metadata.source == "市数据资源局(市政务服务局)"
+    assert metadata.info_source == "市数据资源局(市政务服务局)"
     assert metadata.published_at == "2021-10-11T09:25:00+08:00"
     assert metadata.metadata_extra == {}
     assert record.warnings == ()
@@ -136,7 +136,7 @@ def test_unknown_labels_volatile_and_placeholders() -> None:
     assert metadata.category == "信息公开制度"
     assert metadata.published_date == "2015-10-15"
     assert metadata.published_at == "2015-10-15T10:06:36+08:00"
-    assert metadata.source is None
+    assert metadata.info_source is None
     assert metadata.keywords is None
     assert metadata.metadata_extra == {"体裁分类": "通知", "信息格式/语种": "中文"}
 
@@ -189,7 +189,7 @@ def test_only_articletitle_is_read_from_meta() -> None:
     assert metadata.title == "“奋进新征程”开幕"
     assert metadata.published_date is None
     assert metadata.published_at is None
-    assert metadata.source is None
+    assert metadata.info_source is None
     assert metadata.category is None
     assert metadata.keywords is None
     assert "no metadata block found" in record.warnings
@@ -212,7 +212,7 @@ def test_info_line_fills_source_and_time_only() -> None:
     metadata = record.metadata
     assert metadata.published_date == "2022-06-15"
     assert metadata.published_at == "2022-06-15T09:25:00+08:00"
-    assert metadata.source == "邯郸市人民政府办公室"
+    assert metadata.info_source == "邯郸市人民政府办公室"
     assert metadata.metadata_extra == {}
 
 
@@ -323,7 +323,7 @@ def test_info_line_labels_and_the_block_winning() -> None:
     metadata = parse_page(page(block + info)).metadata
     assert metadata.published_date == "2022-09-18"
     assert metadata.published_at is None
-    assert metadata.source == "沙县区政府办"
+    assert metadata.info_source == "沙县区政府办"
     assert metadata.metadata_extra == {"时间": "2022-09-21 10:23"}
 
 

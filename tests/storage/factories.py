@@ -60,7 +60,7 @@ def make_doc(
         "effective_date": None,
         "expiry_date": None,
         "validity": None,
-        "source": "市数据资源局(市政务服务局)",
+        "info_source": "市数据资源局(市政务服务局)",
         "keywords": None,
         "summary": None,
         "metadata_extra": {"信息格式/语种": "中文"},

@@ -317,7 +317,7 @@ def test_known_pages_lists_validators(engine: Engine) -> None:
 def _junk() -> ParsedDoc:
     """What a 系统繁忙 page parses to: a title and one short line."""
     doc = make_doc(body="系统繁忙，请稍后再试！", sections=[], title="提示")
-    for name in ("index_no", "category", "publisher", "topic", "published_date", "source"):
+    for name in ("index_no", "category", "publisher", "topic", "published_date", "info_source"):
         doc["metadata"][name] = None
     doc["metadata"]["published_at"] = None
     doc["metadata"]["metadata_extra"] = {}

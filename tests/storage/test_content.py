@@ -17,6 +17,7 @@ from scraper.parse import labels, record
 from storage import content
 from storage.content import (
     CANONICAL_FIELDS,
+    HASHED_NAMES,
     ParsedDoc,
     content_hash,
     raw_hash,
@@ -89,6 +90,8 @@ def test_content_hash_is_sha256_of_canonical_json() -> None:
         metadata_extra={"b": "2", "a": "1"},
     )
     nulls = {name: "null" for name in CANONICAL_FIELDS}
+    # The page's 来源 is hashed under the name it had before revision 0007.
+    nulls["source"] = nulls.pop("info_source")
     metadata = {**nulls, "metadata_extra": '{"a":"1","b":"2"}'}
     # Spelled out by hand: keys sorted at every level, no whitespace, UTF-8 kept.
     expected = (
@@ -98,6 +101,63 @@ def test_content_hash_is_sha256_of_canonical_json() -> None:
         '"progress":null,"status":"滞后","title":"任务"}]}'
     )
     assert content_hash(doc) == hashlib.sha256(expected.encode("utf-8")).hexdigest()
+
+
+#: A 宣城 report's record and its content hash, computed by govarchive before the page's
+#: 来源 field was renamed (revision 0007). Archives hold hashes like this one: if it moved,
+#: every stored page would look changed on its next crawl.
+PINNED_DOC: dict[str, typing.Any] = {
+    "encoding": "utf-8",
+    "encoding_source": "meta",
+    "metadata": {
+        "title": "2021年度三季度政府工作报告任务进展情况",
+        "index_no": "11341700744889543Y/202110-00006",
+        "category": "决策部署落实情况",
+        "publisher": "市数据资源局(市政务服务局)",
+        "topic": "其他",
+        "doc_number": None,
+        "published_date": "2021-10-11",
+        "published_at": "2021-10-11T09:25:00+08:00",
+        "written_date": None,
+        "effective_date": None,
+        "expiry_date": None,
+        "validity": None,
+        "info_source": "宣城市人民政府(办公室)",
+        "keywords": None,
+        "summary": None,
+        "metadata_extra": {"信息格式/语种": "中文"},
+    },
+    "sections": [
+        {
+            "number": 1,
+            "title": "深化服务共享",
+            "status": "持续推进",
+            "progress": None,
+            "problems": None,
+            "next_steps": None,
+            "extra": {},
+        }
+    ],
+    "body_text": "一、深化服务共享。\n完成状态：持续推进",
+    "warnings": [],
+}
+PINNED_HASH = "5e64cf8c9b3782bf4d56dfc99581c5dee3c994525c22395bd7301e624c29a6e0"
+
+
+def test_content_hash_of_a_stored_record_never_moves() -> None:
+    assert content_hash(typing.cast(ParsedDoc, PINNED_DOC)) == PINNED_HASH
+
+
+def test_a_renamed_field_is_hashed_under_its_old_name() -> None:
+    """``info_source`` hashes as ``source`` did: the same value under the old key gives
+    the same hash, a different value a different one."""
+    doc = make_doc()
+    legacy = copy.deepcopy(doc)
+    metadata: dict[str, typing.Any] = legacy["metadata"]
+    metadata["source"] = metadata.pop("info_source")
+    assert content_hash(legacy) == content_hash(doc)
+    assert set(HASHED_NAMES) <= set(CANONICAL_FIELDS)
+    assert not set(HASHED_NAMES.values()) & set(CANONICAL_FIELDS)
 
 
 def test_raw_hash() -> None:

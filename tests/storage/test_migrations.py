@@ -133,7 +133,7 @@ def test_no_local_alembic_package_shadows_the_library() -> None:
 def test_upgrade_from_empty_to_head(empty: Engine) -> None:
     assert current_revision(empty) is None
     upgrade(empty)
-    assert current_revision(empty) == head_revision() == "0006"
+    assert current_revision(empty) == head_revision() == "0007"
     tables, views = schema(empty)
     assert tables == head_tables(empty)
     assert views == VIEWS
@@ -406,3 +406,85 @@ def test_0006_indexes_existing_rows_keeps_them_current_and_downgrades(empty: Eng
     upgrade(empty, "0006")
     with empty.connect() as conn:
         assert conn.execute(text(find), {"q": "指挥中心"}).scalars().all() == [1]
+
+
+def test_0007_renames_source_to_info_source_keeping_values_search_and_the_view(
+    empty: Engine,
+) -> None:
+    """The page's 来源 stored before 0007 as ``source`` is ``info_source`` after it, in the
+    table and in ``latest_versions`` (at the same place), is still found by search, and is
+    ``source`` again after the downgrade."""
+
+    def columns(relation: str) -> list[str]:
+        with empty.connect() as conn:
+            return [c["name"] for c in inspect(conn).get_columns(relation)]
+
+    def stored(column: str) -> list[tuple[object, ...]]:
+        with empty.connect() as conn:
+            return [
+                tuple(row)
+                for row in conn.execute(
+                    text(f"SELECT v.{column}, lv.{column} FROM page_versions v"
+                         f" JOIN latest_versions lv ON lv.version_id = v.id")
+                )
+            ]  # fmt: skip
+
+    upgrade(empty, "0006")
+    with empty.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO sources (id, name, created_at) VALUES (1, 's', '2024-01-01 00:00:00');"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO pages (id, source_id, url, first_seen_at, last_fetched_at,"
+                " last_changed_at) VALUES (1, 1, 'http://x/1', '2024-01-01 00:00:00',"
+                " '2024-01-01 00:00:00', '2024-01-01 00:00:00')"
+            )
+        )
+        conn.execute(
+            text("INSERT INTO blobs (hash, size, codec, data) VALUES (:h, 1, 'zstd', :d)"),
+            {"h": "a" * 64, "d": b"x"},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO page_versions (id, page_id, version, fetched_at, content_hash,"
+                " raw_hash, title, source, metadata_extra, body_text, encoding,"
+                " encoding_source, warnings, parser_version) VALUES (1, 1, 1,"
+                " '2024-01-01 00:00:00', :h, :h, '建设宣城城市大脑', '宣城市人民政府(办公室)',"
+                " '{}', '运营指挥中心实体场馆', 'utf-8', 'meta', '[]', '1')"
+            ),
+            {"h": "a" * 64},
+        )
+    view_0006 = columns("latest_versions")
+    objects = search_objects(empty)
+
+    upgrade(empty, "0007")
+    assert "source" not in columns("page_versions")
+    assert stored("info_source") == [("宣城市人民政府(办公室)", "宣城市人民政府(办公室)")]
+    assert columns("latest_versions") == [
+        "info_source" if name == "source" else name for name in view_0006
+    ]
+    assert search_objects(empty) == objects
+    if empty.dialect.name == "sqlite":
+        find = "SELECT rowid FROM page_versions_fts WHERE page_versions_fts MATCH :q"
+    else:
+        find = (
+            "SELECT id FROM page_versions"
+            " WHERE title LIKE '%' || :q || '%' OR body_text LIKE '%' || :q || '%'"
+        )
+    with empty.begin() as conn:
+        conn.execute(
+            text("UPDATE page_versions SET info_source = '市数据资源局', title = '城市大脑'")
+        )
+        assert conn.execute(text(find), {"q": "指挥中心"}).scalars().all() == [1]
+        assert conn.execute(text(find), {"q": "城市大脑"}).scalars().all() == [1]
+
+    downgrade(empty, "0006")
+    assert "info_source" not in columns("page_versions")
+    assert stored("source") == [("市数据资源局", "市数据资源局")]
+    assert columns("latest_versions") == view_0006
+    assert search_objects(empty) == objects
+    with empty.connect() as conn:
+        assert conn.execute(text(find), {"q": "城市大脑"}).scalars().all() == [1]
