@@ -249,8 +249,8 @@ class TestCommands:
     def test_status_refuses_a_missing_archive_without_creating_it(self, tmp_path: Path) -> None:
         db = tmp_path / "none.db"
         result = CliRunner().invoke(cli, ["status", "--database", f"sqlite:///{db}"])
-        assert result.exit_code == 3
-        assert "govarchive db upgrade" in result.output
+        assert result.exit_code == 2
+        assert f"no archive at {db}" in result.output and not db.exists()
 
     def test_sources(self, tmp_path: Path) -> None:
         config = _config_file(tmp_path, ["alpha", "beta"], tz="UTC")
