@@ -8,14 +8,17 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import Engine
 
 from scraper.cli import cli
+from scraper.commands.export import DEFAULT_ZONE as EXPORT_DEFAULT_ZONE
 from scraper.commands.status import (
     build_reports,
+    display_zone,
     format_counts,
     format_duration,
     format_outcome,
@@ -238,10 +241,15 @@ class TestCommands:
         db = tmp_path / "archive.db"
         db.write_bytes(sqlite_template.read_bytes())
         engine = make_engine(f"sqlite:///{db}")
-        build_archive(engine, datetime.now(UTC))
+        now = datetime.now(UTC)
+        build_archive(engine, now)
         engine.dispose()
         result = CliRunner().invoke(cli, ["status", "--database", f"sqlite:///{db}"])
         assert result.exit_code == 0, result.output
+        # No config: the default zone of scheduler.timezone and export's --tz, named.
+        assert "times in Asia/Shanghai" in result.output
+        started = (now - timedelta(days=1)).astimezone(ZoneInfo("Asia/Shanghai"))
+        assert started.strftime("%Y-%m-%d %H:%M") in result.output
         assert "alpha (not in config)" in result.output
         assert "28.6% (2/7)" in result.output
         assert "running? no process holds its lock" in result.output
@@ -455,3 +463,9 @@ class TestJobQueueCommand:
             "Jobs: none queued or running, none failed in the last 7 days\n"
             "Workers: none registered (`govarchive worker` runs one)\n"
         )
+
+
+def test_status_shows_times_in_the_configured_zone_or_the_default(tmp_path: Path) -> None:
+    assert display_zone(None) == "Asia/Shanghai" == EXPORT_DEFAULT_ZONE
+    assert display_zone(load_config(_config_file(tmp_path, ["a"]))) == "Asia/Shanghai"
+    assert display_zone(load_config(_config_file(tmp_path, ["a"], tz="UTC"))) == "UTC"

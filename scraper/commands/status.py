@@ -24,6 +24,7 @@ from scraper.commands.common import (
 )
 from scraper.config import Config, default_config_path
 from scraper.scheduling.schedule import next_fire_time
+from scraper.settings import SchedulerSettings
 from storage.jobqueue import FailedJob, Job, JobQueue, QueueCounts, Worker, read_job_queue
 from storage.locks import lock_holder
 from storage.models import RunStatus
@@ -90,7 +91,7 @@ def build_reports(
     by_name = {s.name: s for s in statuses}
     held = holders or {}
     reports: list[SourceReport] = []
-    tz = config.scheduler.timezone if config else "UTC"
+    tz = display_zone(config)
     for source in config.sources if config else ():
         reports.append(
             SourceReport(
@@ -319,6 +320,12 @@ def print_job_queue(console: Console, queue: JobQueue | None, dialect: str, tz: 
         console.print("Workers: none registered (`govarchive worker` runs one)")
 
 
+def display_zone(config: Config | None) -> str:
+    """Return the zone ``status`` shows times in: ``scheduler.timezone`` of the config, or
+    its default (Asia/Shanghai, as export's --tz) when there is no config file. Pure."""
+    return config.scheduler.timezone if config else SchedulerSettings().timezone
+
+
 def _optional_config(config_path: Path | None) -> Config | None:
     return read_config(config_path) if default_config_path(config_path) is not None else None
 
@@ -364,7 +371,7 @@ def status_command(
                 }
     finally:
         engine.dispose()
-    tz = config.scheduler.timezone if config else "UTC"
+    tz = display_zone(config)
     console = Console(width=200)
     if jobs_only:
         if as_json:
