@@ -469,3 +469,36 @@ def test_status_shows_times_in_the_configured_zone_or_the_default(tmp_path: Path
     assert display_zone(None) == "Asia/Shanghai" == EXPORT_DEFAULT_ZONE
     assert display_zone(load_config(_config_file(tmp_path, ["a"]))) == "Asia/Shanghai"
     assert display_zone(load_config(_config_file(tmp_path, ["a"], tz="UTC"))) == "UTC"
+
+
+def test_sources_from_the_archive_without_a_config(
+    engine: Engine, database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # no ./config.yaml
+    now = datetime.now(UTC)
+    build_archive(engine, now)
+    args = ["sources", "--database", database_url]
+    result = CliRunner().invoke(cli, [*args, "--json"], env={"GOVARCHIVE_DATABASE_URL": None})
+    assert result.exit_code == 0, result.output
+    rows = {r["source"]: r for r in json.loads(result.output)}
+    assert list(rows) == ["alpha", "beta", "gamma"]
+    alpha = rows["alpha"]
+    assert (alpha["pages_archived"], alpha["pages_gone"], alpha["versions"]) == (3, 1, 3)
+    assert alpha["last_run"]["outcome"] == "completed"
+    assert datetime.fromisoformat(alpha["last_run"]["started_at"]) == now - timedelta(days=1)
+    assert rows["beta"]["last_run"]["outcome"] == "running"
+    assert rows["gamma"]["last_run"] is None and rows["gamma"]["pages_archived"] == 0
+
+    table = CliRunner().invoke(cli, args, env={"GOVARCHIVE_DATABASE_URL": None})
+    assert table.exit_code == 0, table.output
+    assert "sources in the archive (times in Asia/Shanghai)" in table.output
+    started = (now - timedelta(days=1)).astimezone(ZoneInfo("Asia/Shanghai"))
+    assert started.strftime("%Y-%m-%d %H:%M") in table.output
+    assert "gamma" in table.output
+
+
+def test_sources_of_a_missing_archive_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / "none.db"
+    result = CliRunner().invoke(cli, ["sources", "--database", f"sqlite:///{path}"])
+    assert result.exit_code == 2 and f"no archive at {path}" in result.output
+    assert not path.exists()

@@ -391,6 +391,22 @@ def status_command(
     print_job_queue(console, queue, dialect, tz)
 
 
+def _print_archived_sources(database: str, config_path: Path | None, as_json: bool) -> None:
+    tz = display_zone(_optional_config(config_path))
+    engine = open_archive(database, config_path, create=False)
+    try:
+        with translated_errors():
+            statuses = source_statuses(engine, now=utcnow(), window=ERROR_WINDOW)
+    finally:
+        engine.dispose()
+    if as_json:
+        click.echo(json.dumps(archived_sources_json(statuses), ensure_ascii=False, indent=2))
+    elif not statuses:
+        click.echo("no sources in the archive: crawl into it first (`govarchive crawl`)")
+    else:
+        Console(width=200).print(archived_sources_table(statuses, tz))
+
+
 def sources_json(config: Config, now: datetime) -> list[dict[str, Any]]:
     """Return the configured sources with their schedules, as JSON-ready values. Pure."""
     tz = config.scheduler.timezone
@@ -406,15 +422,70 @@ def sources_json(config: Config, now: datetime) -> list[dict[str, Any]]:
     ]
 
 
+def archived_sources_json(statuses: Sequence[SourceStatus]) -> list[dict[str, Any]]:
+    """Return the archive's sources with their page counts and last run, as JSON-ready
+    values (times in UTC ISO 8601). Pure."""
+    return [
+        {
+            "source": st.name,
+            "pages_archived": st.pages_archived,
+            "pages_gone": st.pages_gone,
+            "versions": st.versions,
+            "last_run": None
+            if st.last_run is None
+            else {
+                "run_id": st.last_run.run_id,
+                "started_at": _iso(st.last_run.started_at),
+                "finished_at": _iso(st.last_run.finished_at),
+                "outcome": st.last_run.status,
+            },
+        }
+        for st in statuses
+    ]
+
+
+def archived_sources_table(statuses: Sequence[SourceStatus], tz: str) -> Table:
+    """Return the table of ``govarchive sources --database``, times in ``tz``. Pure."""
+    zone = ZoneInfo(tz)
+    table = Table(title=f"sources in the archive (times in {tz})")
+    for name in ("source", "pages", "gone", "versions", "last run", "outcome"):
+        table.add_column(name, justify="right" if name in ("pages", "gone", "versions") else "left")
+    for st in statuses:
+        run = st.last_run
+        table.add_row(
+            st.name,
+            str(st.pages_archived),
+            str(st.pages_gone),
+            str(st.versions),
+            _local(run.started_at if run else None, zone),
+            str(run.status) if run else "-",
+        )
+    return table
+
+
 @click.command("sources")
 @config_option
+@click.option(
+    "--database",
+    "database",
+    metavar="URL",
+    default=None,
+    help="List the sources recorded in this archive (SQLAlchemy URL) instead of the config's: "
+    "their pages, versions and last run.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-def sources_command(config_path: Path | None, as_json: bool) -> None:
+def sources_command(config_path: Path | None, database: str | None, as_json: bool) -> None:
     """List the configured sources, their cron schedules and next run times.
 
     Reads only the config file (scheduler.timezone says how the schedules are read;
-    the daemon adds up to scheduler.jitter_seconds of random delay).
+    the daemon adds up to scheduler.jitter_seconds of random delay). With --database,
+    lists the sources an archive holds instead, without needing a config: pages
+    archived and gone, versions, and the last run (its start in scheduler.timezone,
+    Asia/Shanghai without a config); reads the archive, writes nothing.
     """
+    if database is not None:
+        _print_archived_sources(database, config_path, as_json)
+        return
     config = read_config(config_path)
     rows = sources_json(config, utcnow())
     if as_json:
