@@ -37,7 +37,6 @@ from scraper.errors import ConfigError, GovarchiveError
 from scraper.logs import LOG_FORMATS
 from storage.engine import make_engine, redact_url, sqlite_path
 from storage.errors import StorageError, UnknownRecordError
-from storage.migrate import ensure_current
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -170,6 +169,10 @@ def open_archive(database: str | None, config_path: Path | None, *, create: bool
         url = database_url(database, default_config_path(config_path))
     if not create:
         refuse_missing_file(url)
+    # Imported here, not at the top: Alembic is about half of a command's start-up, and
+    # `govarchive CMD --help` never opens the archive.
+    from storage.migrate import ensure_current
+
     with translated_errors():
         engine = make_engine(url)
         try:
