@@ -25,8 +25,8 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -116,6 +116,39 @@ class IdenticalPair:
     newer: int
 
 
+@dataclass(frozen=True, slots=True)
+class VersionChange:
+    """One version whose parsed values differ under the parser: value name → (old, new).
+
+    Names are ``page_versions`` columns, ``section N COLUMN`` for a task section's value,
+    ``section N`` (old or new title None) for a section added or removed, and
+    ``attachment ID COLUMN`` for an attachment's text columns.
+    """
+
+    version_id: int
+    page_id: int
+    url: str
+    version: int
+    values: dict[str, tuple[Any, Any]]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the change as JSON-ready values (dates and times in ISO 8601)."""
+        return {
+            "version_id": self.version_id,
+            "page_id": self.page_id,
+            "url": self.url,
+            "version": self.version,
+            "values": {
+                name: {"old": _jsonable(old), "new": _jsonable(new)}
+                for name, (old, new) in self.values.items()
+            },
+        }
+
+
+def _jsonable(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, date) else value
+
+
 @dataclass(slots=True)
 class ReparseReport:
     """What a :func:`reparse` run did (or, with ``dry_run``, would do).
@@ -125,7 +158,8 @@ class ReparseReport:
     parsed value different; ``fields``: versions changed per column (``sections`` when
     any of its sections differ); ``section_values``: sections changed per value, plus
     ``added``/``removed``; ``already_current``: versions skipped as already at
-    ``parser_version``.
+    ``parser_version``; ``changes``: with ``list_changes``, every version changed and
+    its values old → new (None otherwise).
     """
 
     parser_version: str
@@ -140,9 +174,11 @@ class ReparseReport:
     failed: int = 0
     failures: list[ReparseFailure] = field(default_factory=list)
     identical: list[IdenticalPair] = field(default_factory=list)
+    changes: list[VersionChange] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """Return the report as JSON-ready values."""
+        """Return the report as JSON-ready values (``changes`` only when listed)."""
+        listed = {} if self.changes is None else {"changes": [c.to_dict() for c in self.changes]}
         return {
             "parser_version": self.parser_version,
             "dry_run": self.dry_run,
@@ -156,6 +192,7 @@ class ReparseReport:
             "failed": self.failed,
             "failures": [vars_of(f) for f in self.failures],
             "identical_consecutive_versions": [vars_of(p) for p in self.identical],
+            **listed,
         }
 
 
@@ -200,6 +237,7 @@ def reparse(
     batch_size: int = DEFAULT_BATCH_SIZE,
     on_batch: Callable[[ReparseReport], None] | None = None,
     extract: ExtractFn | None = None,
+    list_changes: bool = False,
 ) -> ReparseReport:
     """Re-parse every version not yet at ``parser_version`` (of ``sources``, fetched at or
     after ``since``) and rewrite what differs; return the report.
@@ -209,10 +247,12 @@ def reparse(
     rows, and ``parser_version`` of every version parsed without error; with
     ``extract``, its attachments' text columns where a new reading differs (counted as
     the field ``attachments``). With ``dry_run`` nothing is written. ``on_batch`` is
-    called after each batch.
+    called after each batch. With ``list_changes``, ``report.changes`` lists each
+    changed version's values old → new (held in memory: narrow a large run with
+    ``sources``/``since``).
     Raises UnknownRecordError for an unknown source name.
     """
-    report = ReparseReport(parser_version, dry_run)
+    report = ReparseReport(parser_version, dry_run, changes=[] if list_changes else None)
     readings = _Readings(extract)
     with database_errors(engine, "re-parsing"):
         with engine.connect() as conn:
@@ -322,6 +362,10 @@ def _batch(
             attached = files.get(version.id, [])
             plan = _plan(version, doc, raw, sections.get(version.id, {}), attached, report)
             plan.attachment_updates.extend(readings.changes(conn, attached))
+            if report.changes is not None:
+                listed = _listed(version, plan, sections.get(version.id, {}), attached)
+                if listed:
+                    report.changes.append(listed)
             if plan.attachment_updates:
                 report.fields["attachments"] += 1
                 edited = plan.section_updates or plan.section_inserts or plan.section_deletes
@@ -335,7 +379,58 @@ def _batch(
                 )
             continue
         plans.append(plan)
+    if report.changes:
+        _name_versions(conn, report.changes)
     return plans, stored[-1].id, len(stored)
+
+
+def _listed(
+    version: _Stored,
+    plan: _Plan,
+    stored_sections: dict[int, dict[str, Any]],
+    attached: list[dict[str, Any]],
+) -> VersionChange | None:
+    """Return one version's values old → new from its plan, or None if nothing differs
+    (URL and version number are filled in per batch by :func:`_name_versions`)."""
+    values: dict[str, tuple[Any, Any]] = {
+        name: (version.values[name], new)
+        for name, new in plan.columns.items()
+        if name != "content_hash"
+    }
+    by_id = {row["id"]: (number, row) for number, row in stored_sections.items()}
+    for section_id, diff in plan.section_updates:
+        number, old = by_id[section_id]
+        values.update((f"section {number} {c}", (old[c], new)) for c, new in diff.items())
+    for row in plan.section_inserts:
+        values[f"section {row['number']}"] = (None, row["title"])
+    for section_id in plan.section_deletes:
+        number, old = by_id[section_id]
+        values[f"section {number}"] = (old["title"], None)
+    files = {row["id"]: row for row in attached}
+    for attachment_id, diff in plan.attachment_updates:
+        values.update(
+            (f"attachment {attachment_id} {c}", (files[attachment_id][c], new))
+            for c, new in diff.items()
+        )
+    if not values:
+        return None
+    return VersionChange(version.id, version.page_id, "", 0, values)
+
+
+def _name_versions(conn: Connection, changes: list[VersionChange]) -> None:
+    """Fill in the URL and version number of the changes not yet named, in place."""
+    todo = [i for i, c in enumerate(changes) if not c.url]
+    if not todo:
+        return
+    stmt = (
+        select(PageVersion.id, PageVersion.version, Page.url)
+        .join(Page, Page.id == PageVersion.page_id)
+        .where(PageVersion.id.in_([changes[i].version_id for i in todo]))
+    )
+    named = {id_: (number, url) for id_, number, url in conn.execute(stmt).all()}
+    for i in todo:
+        number, url = named[changes[i].version_id]
+        changes[i] = replace(changes[i], url=url, version=number)
 
 
 def _sections(conn: Connection, version_ids: list[int]) -> dict[int, dict[int, dict[str, Any]]]:

@@ -349,3 +349,37 @@ def test_corrupt_blob_is_reported(engine: Engine) -> None:
     assert (report.examined, report.failed, report.changed) == (6, 1, 5)
     [failure] = report.failures
     assert failure.error.startswith("BlobError:") and "cannot be decompressed" in failure.error
+
+
+def test_cli_reparse_dry_run_list(
+    database_url: str, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    build(engine)
+    before = snapshot(engine)
+    monkeypatch.setattr(reparse_command_module, "current_parser", lambda: (parse_v2, "2"))
+    runner = CliRunner()
+    args = ["reparse", "--database", database_url, "--dry-run", "--list"]
+    as_json = runner.invoke(cli, [*args, "--json"])
+    assert as_json.exit_code == 0, as_json.output
+    changes = json.loads(as_json.output)["changes"]
+    assert len(changes) == 6
+    report = [c for c in changes if c["url"] == REPORT_URL]
+    assert [c["version"] for c in report] == [1, 2, 3]
+    first = report[0]["values"]
+    assert set(first) >= {"metadata_extra"}
+    assert "信息格式" not in first["metadata_extra"]["old"]
+    assert first["metadata_extra"]["new"]["信息格式"] == "中文"
+    statuses = {k: v for k, v in first.items() if k.startswith("section ")}
+    assert statuses and all(k.endswith(" status") for k in statuses)
+    assert all(v["old"] == v["new"] + "。" for v in statuses.values())
+
+    text = runner.invoke(cli, args)
+    assert text.exit_code == 0, text.output
+    lines = text.output.splitlines()
+    at = lines.index("versions would change, with their values old → new:")
+    assert lines[at + 1].startswith("  http") and " version " in lines[at + 1]
+    assert any(line.startswith("    metadata_extra: {") and " → {" in line for line in lines)
+    assert snapshot(engine) == before  # a dry run with a list writes nothing either
+
+    plain = runner.invoke(cli, ["reparse", "--database", database_url, "--dry-run", "--json"])
+    assert "changes" not in json.loads(plain.output)

@@ -78,7 +78,7 @@ def test_refusals(engine: Engine, database_url: str) -> None:
 def test_a_missing_sqlite_archive_is_not_created(tmp_path: Path) -> None:
     path = tmp_path / "none.db"
     code, out = run(f"sqlite:///{path}", "城市大脑")
-    assert code == 3 and f"no archive at {path}: the file does not exist" in out
+    assert code == 2 and f"no archive at {path}: the file does not exist" in out
     assert not path.exists()
 
 

@@ -8,14 +8,17 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import Engine
 
 from scraper.cli import cli
+from scraper.commands.export import DEFAULT_ZONE as EXPORT_DEFAULT_ZONE
 from scraper.commands.status import (
     build_reports,
+    display_zone,
     format_counts,
     format_duration,
     format_outcome,
@@ -238,10 +241,15 @@ class TestCommands:
         db = tmp_path / "archive.db"
         db.write_bytes(sqlite_template.read_bytes())
         engine = make_engine(f"sqlite:///{db}")
-        build_archive(engine, datetime.now(UTC))
+        now = datetime.now(UTC)
+        build_archive(engine, now)
         engine.dispose()
         result = CliRunner().invoke(cli, ["status", "--database", f"sqlite:///{db}"])
         assert result.exit_code == 0, result.output
+        # No config: the default zone of scheduler.timezone and export's --tz, named.
+        assert "times in Asia/Shanghai" in result.output
+        started = (now - timedelta(days=1)).astimezone(ZoneInfo("Asia/Shanghai"))
+        assert started.strftime("%Y-%m-%d %H:%M") in result.output
         assert "alpha (not in config)" in result.output
         assert "28.6% (2/7)" in result.output
         assert "running? no process holds its lock" in result.output
@@ -249,8 +257,8 @@ class TestCommands:
     def test_status_refuses_a_missing_archive_without_creating_it(self, tmp_path: Path) -> None:
         db = tmp_path / "none.db"
         result = CliRunner().invoke(cli, ["status", "--database", f"sqlite:///{db}"])
-        assert result.exit_code == 3
-        assert "govarchive db upgrade" in result.output
+        assert result.exit_code == 2
+        assert f"no archive at {db}" in result.output and not db.exists()
 
     def test_sources(self, tmp_path: Path) -> None:
         config = _config_file(tmp_path, ["alpha", "beta"], tz="UTC")
@@ -455,3 +463,42 @@ class TestJobQueueCommand:
             "Jobs: none queued or running, none failed in the last 7 days\n"
             "Workers: none registered (`govarchive worker` runs one)\n"
         )
+
+
+def test_status_shows_times_in_the_configured_zone_or_the_default(tmp_path: Path) -> None:
+    assert display_zone(None) == "Asia/Shanghai" == EXPORT_DEFAULT_ZONE
+    assert display_zone(load_config(_config_file(tmp_path, ["a"]))) == "Asia/Shanghai"
+    assert display_zone(load_config(_config_file(tmp_path, ["a"], tz="UTC"))) == "UTC"
+
+
+def test_sources_from_the_archive_without_a_config(
+    engine: Engine, database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # no ./config.yaml
+    now = datetime.now(UTC)
+    build_archive(engine, now)
+    args = ["sources", "--database", database_url]
+    result = CliRunner().invoke(cli, [*args, "--json"], env={"GOVARCHIVE_DATABASE_URL": None})
+    assert result.exit_code == 0, result.output
+    rows = {r["source"]: r for r in json.loads(result.output)}
+    assert list(rows) == ["alpha", "beta", "gamma"]
+    alpha = rows["alpha"]
+    assert (alpha["pages_archived"], alpha["pages_gone"], alpha["versions"]) == (3, 1, 3)
+    assert alpha["last_run"]["outcome"] == "completed"
+    assert datetime.fromisoformat(alpha["last_run"]["started_at"]) == now - timedelta(days=1)
+    assert rows["beta"]["last_run"]["outcome"] == "running"
+    assert rows["gamma"]["last_run"] is None and rows["gamma"]["pages_archived"] == 0
+
+    table = CliRunner().invoke(cli, args, env={"GOVARCHIVE_DATABASE_URL": None})
+    assert table.exit_code == 0, table.output
+    assert "sources in the archive (times in Asia/Shanghai)" in table.output
+    started = (now - timedelta(days=1)).astimezone(ZoneInfo("Asia/Shanghai"))
+    assert started.strftime("%Y-%m-%d %H:%M") in table.output
+    assert "gamma" in table.output
+
+
+def test_sources_of_a_missing_archive_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / "none.db"
+    result = CliRunner().invoke(cli, ["sources", "--database", f"sqlite:///{path}"])
+    assert result.exit_code == 2 and f"no archive at {path}" in result.output
+    assert not path.exists()

@@ -29,13 +29,14 @@ from typing import Any, TypeVar
 
 import click
 from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from scraper.config import Config, database_url, default_config_path, load_config
 from scraper.errors import ConfigError, GovarchiveError
 from scraper.logs import LOG_FORMATS
-from storage.engine import make_engine, redact_url
+from storage.engine import make_engine, redact_url, sqlite_path
 from storage.errors import StorageError, UnknownRecordError
-from storage.migrate import ensure_current
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -138,14 +139,41 @@ def read_config(config_path: Path | None) -> Config:
         return load_config(path)
 
 
+def refuse_missing_file(url: str) -> None:
+    """Raise BadUsage when ``url`` names a SQLite file that does not exist.
+
+    For the commands that only read: opening the file would create an empty one
+    (``ensure_current(create=False)`` refuses the empty database, but only after SQLite
+    made it), and a mistyped path is a wrong argument, not a broken database.
+    """
+    try:
+        path = sqlite_path(make_url(url))
+    except (ArgumentError, ValueError):
+        return  # not a URL: make_engine says so
+    if path is not None and not path.exists():
+        raise BadUsage(
+            f"no archive at {path}: the file does not exist (fill one with `govarchive crawl`, "
+            "try `govarchive demo`, or name another with --database)"
+        )
+
+
 def open_archive(database: str | None, config_path: Path | None, *, create: bool = True) -> Engine:
     """Return an engine for the archive, checked to be at this code's schema revision.
 
     A new, empty database is migrated to head (when ``create``); an outdated or
-    too-new one is refused with a message naming ``govarchive db upgrade``.
+    too-new one is refused with a message naming ``govarchive db upgrade``. Without
+    ``create`` (the commands that read), a SQLite file that does not exist is refused
+    before it is made (:func:`refuse_missing_file`).
     """
     with translated_errors():
         url = database_url(database, default_config_path(config_path))
+    if not create:
+        refuse_missing_file(url)
+    # Imported here, not at the top: Alembic is about half of a command's start-up, and
+    # `govarchive CMD --help` never opens the archive.
+    from storage.migrate import ensure_current
+
+    with translated_errors():
         engine = make_engine(url)
         try:
             ensure_current(engine, create=create)

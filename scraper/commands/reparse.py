@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import click
@@ -23,7 +23,10 @@ from scraper.commands.dates import SINCE
 from scraper.crawling.pipeline import reparse_raw
 from scraper.extract.files import read_file_to_dict
 from scraper.parse import PARSER_VERSION
-from storage.reparse import DEFAULT_BATCH_SIZE, ParseFn, ReparseReport, reparse
+from storage.reparse import DEFAULT_BATCH_SIZE, ParseFn, ReparseReport, VersionChange, reparse
+
+#: Characters of a value ``--list`` shows in text (JSON gives the whole value).
+LIST_WIDTH = 60
 
 
 def current_parser() -> tuple[ParseFn, str]:
@@ -62,7 +65,28 @@ def render_report(report: ReparseReport) -> list[str]:
         lines.extend(
             f"  version id {f.version_id} (page {f.page_id}): {f.error}" for f in report.failures
         )
+    if report.changes is not None:
+        lines.append(f"versions {verb}, with their values old → new:")
+        lines.extend(line for change in report.changes for line in render_change(change))
     return lines
+
+
+def render_change(change: VersionChange) -> list[str]:
+    """Return the text lines of one changed version: URL, version, each value old → new."""
+    lines = [f"  {change.url} version {change.version} (version id {change.version_id})"]
+    lines.extend(
+        f"    {name}: {_shown(old)} → {_shown(new)}" for name, (old, new) in change.values.items()
+    )
+    return lines
+
+
+def _shown(value: object) -> str:
+    """A value on one line, cut to LIST_WIDTH characters; strings quoted, None as null."""
+    if value is None:
+        return "null"
+    text = value.isoformat() if isinstance(value, date) else value
+    shown = json.dumps(text, ensure_ascii=False, default=str)
+    return shown if len(shown) <= LIST_WIDTH else shown[: LIST_WIDTH - 1] + "…"
 
 
 @click.command("reparse")
@@ -83,6 +107,13 @@ def render_report(report: ReparseReport) -> list[str]:
 )
 @click.option("--dry-run", is_flag=True, help="Report what would change; write nothing.")
 @click.option(
+    "--list",
+    "list_changes",
+    is_flag=True,
+    help="List each version that changes (URL, version) with its values old → new "
+    "(held in memory: narrow a large archive with --source/--since).",
+)
+@click.option(
     "--batch-size",
     type=click.IntRange(min=1),
     default=DEFAULT_BATCH_SIZE,
@@ -97,6 +128,7 @@ def reparse_command(
     since: datetime | None,
     dry_run: bool,
     batch_size: int,
+    list_changes: bool,
     as_json: bool,
 ) -> None:
     """Re-parse stored pages with this version's parser and fix their parsed columns.
@@ -108,6 +140,8 @@ def reparse_command(
     or merges a version; consecutive versions that become identical are reported. Each batch is
     one transaction and finished versions are skipped, so an interrupted run simply
     continues when started again. Exit status 1 if some versions could not be parsed.
+    With --list (best with --dry-run), each changed version is listed with its values
+    old → new.
     """
     parse, version = current_parser()
     engine = open_archive(database, config_path, create=False)
@@ -127,6 +161,7 @@ def reparse_command(
                 batch_size=batch_size,
                 on_batch=on_batch,
                 extract=read_file_to_dict,
+                list_changes=list_changes,
             )
     finally:
         engine.dispose()

@@ -11,18 +11,14 @@ from pathlib import Path
 import click
 from rich.console import Console
 from rich.markup import escape
-from sqlalchemy.engine import make_url
 
 from scraper.commands.common import (
     BadUsage,
-    DatabaseUnusable,
     config_option,
     database_option,
     open_archive,
     translated_errors,
 )
-from scraper.config import database_url, default_config_path
-from storage.engine import sqlite_path
 from storage.search import DEFAULT_LIMIT, SearchHit, query_terms, search
 
 #: Marks around a match when the output is not a terminal (and so has no colour).
@@ -51,23 +47,6 @@ def _snippet(hit: SearchHit, write: Writer) -> str:
         done = end
     pieces.append(write(snippet.text[done:], False))
     return "".join(pieces)
-
-
-def refuse_missing_file(database: str | None, config_path: Path | None) -> None:
-    """Raise DatabaseUnusable when the archive is a SQLite file that does not exist:
-    opening it would create an empty file (``open_archive(create=False)`` refuses the
-    empty database, but only after SQLite made it)."""
-    with translated_errors():
-        url = database_url(database, default_config_path(config_path))
-    try:
-        path = sqlite_path(make_url(url))
-    except ValueError:
-        return  # not a URL: open_archive says so
-    if path is not None and not path.exists():
-        raise DatabaseUnusable(
-            f"no archive at {path}: the file does not exist (crawl into it first, or name "
-            "another with --database)"
-        )
 
 
 def render_hits(hits: list[SearchHit], write: Writer) -> list[str]:
@@ -146,7 +125,6 @@ def search_command(
     text = " ".join(query)
     if not query_terms(text):
         raise BadUsage("the query is empty: give at least one word to search for")
-    refuse_missing_file(database, config_path)
     engine = open_archive(database, config_path, create=False)
     try:
         with translated_errors():

@@ -24,6 +24,7 @@ from scraper.commands.common import (
 )
 from scraper.config import Config, default_config_path
 from scraper.scheduling.schedule import next_fire_time
+from scraper.settings import SchedulerSettings
 from storage.jobqueue import FailedJob, Job, JobQueue, QueueCounts, Worker, read_job_queue
 from storage.locks import lock_holder
 from storage.models import RunStatus
@@ -90,7 +91,7 @@ def build_reports(
     by_name = {s.name: s for s in statuses}
     held = holders or {}
     reports: list[SourceReport] = []
-    tz = config.scheduler.timezone if config else "UTC"
+    tz = display_zone(config)
     for source in config.sources if config else ():
         reports.append(
             SourceReport(
@@ -319,6 +320,12 @@ def print_job_queue(console: Console, queue: JobQueue | None, dialect: str, tz: 
         console.print("Workers: none registered (`govarchive worker` runs one)")
 
 
+def display_zone(config: Config | None) -> str:
+    """Return the zone ``status`` shows times in: ``scheduler.timezone`` of the config, or
+    its default (Asia/Shanghai, as export's --tz) when there is no config file. Pure."""
+    return config.scheduler.timezone if config else SchedulerSettings().timezone
+
+
 def _optional_config(config_path: Path | None) -> Config | None:
     return read_config(config_path) if default_config_path(config_path) is not None else None
 
@@ -364,7 +371,7 @@ def status_command(
                 }
     finally:
         engine.dispose()
-    tz = config.scheduler.timezone if config else "UTC"
+    tz = display_zone(config)
     console = Console(width=200)
     if jobs_only:
         if as_json:
@@ -384,6 +391,22 @@ def status_command(
     print_job_queue(console, queue, dialect, tz)
 
 
+def _print_archived_sources(database: str, config_path: Path | None, as_json: bool) -> None:
+    tz = display_zone(_optional_config(config_path))
+    engine = open_archive(database, config_path, create=False)
+    try:
+        with translated_errors():
+            statuses = source_statuses(engine, now=utcnow(), window=ERROR_WINDOW)
+    finally:
+        engine.dispose()
+    if as_json:
+        click.echo(json.dumps(archived_sources_json(statuses), ensure_ascii=False, indent=2))
+    elif not statuses:
+        click.echo("no sources in the archive: crawl into it first (`govarchive crawl`)")
+    else:
+        Console(width=200).print(archived_sources_table(statuses, tz))
+
+
 def sources_json(config: Config, now: datetime) -> list[dict[str, Any]]:
     """Return the configured sources with their schedules, as JSON-ready values. Pure."""
     tz = config.scheduler.timezone
@@ -399,15 +422,70 @@ def sources_json(config: Config, now: datetime) -> list[dict[str, Any]]:
     ]
 
 
+def archived_sources_json(statuses: Sequence[SourceStatus]) -> list[dict[str, Any]]:
+    """Return the archive's sources with their page counts and last run, as JSON-ready
+    values (times in UTC ISO 8601). Pure."""
+    return [
+        {
+            "source": st.name,
+            "pages_archived": st.pages_archived,
+            "pages_gone": st.pages_gone,
+            "versions": st.versions,
+            "last_run": None
+            if st.last_run is None
+            else {
+                "run_id": st.last_run.run_id,
+                "started_at": _iso(st.last_run.started_at),
+                "finished_at": _iso(st.last_run.finished_at),
+                "outcome": st.last_run.status,
+            },
+        }
+        for st in statuses
+    ]
+
+
+def archived_sources_table(statuses: Sequence[SourceStatus], tz: str) -> Table:
+    """Return the table of ``govarchive sources --database``, times in ``tz``. Pure."""
+    zone = ZoneInfo(tz)
+    table = Table(title=f"sources in the archive (times in {tz})")
+    for name in ("source", "pages", "gone", "versions", "last run", "outcome"):
+        table.add_column(name, justify="right" if name in ("pages", "gone", "versions") else "left")
+    for st in statuses:
+        run = st.last_run
+        table.add_row(
+            st.name,
+            str(st.pages_archived),
+            str(st.pages_gone),
+            str(st.versions),
+            _local(run.started_at if run else None, zone),
+            str(run.status) if run else "-",
+        )
+    return table
+
+
 @click.command("sources")
 @config_option
+@click.option(
+    "--database",
+    "database",
+    metavar="URL",
+    default=None,
+    help="List the sources recorded in this archive (SQLAlchemy URL) instead of the config's: "
+    "their pages, versions and last run.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-def sources_command(config_path: Path | None, as_json: bool) -> None:
+def sources_command(config_path: Path | None, database: str | None, as_json: bool) -> None:
     """List the configured sources, their cron schedules and next run times.
 
     Reads only the config file (scheduler.timezone says how the schedules are read;
-    the daemon adds up to scheduler.jitter_seconds of random delay).
+    the daemon adds up to scheduler.jitter_seconds of random delay). With --database,
+    lists the sources an archive holds instead, without needing a config: pages
+    archived and gone, versions, and the last run (its start in scheduler.timezone,
+    Asia/Shanghai without a config); reads the archive, writes nothing.
     """
+    if database is not None:
+        _print_archived_sources(database, config_path, as_json)
+        return
     config = read_config(config_path)
     rows = sources_json(config, utcnow())
     if as_json:
