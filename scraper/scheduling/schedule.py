@@ -41,6 +41,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 
 from scraper.config import Config
+from scraper.scheduling.cron import apscheduler_day_of_week
 from scraper.settings import SchedulerSettings
 from storage.models import RunStatus
 
@@ -101,8 +102,9 @@ def job_specs(config: Config) -> list[JobSpec]:
 def make_trigger(schedule: str, timezone: str, *, jitter_seconds: int = 0) -> CronTrigger:
     """Return the APScheduler trigger of a 5-field cron ``schedule`` read in ``timezone``.
 
-    ``jitter_seconds`` delays each fire by a random 0…jitter seconds. Raises ValueError
-    for a bad expression (config validation refuses those first).
+    The day of week means what cron means (``1`` is Monday, ``0`` and ``7`` Sunday):
+    see :mod:`.cron`. ``jitter_seconds`` delays each fire by a random 0…jitter seconds.
+    Raises ValueError for a bad expression (config validation refuses those first).
     """
     fields = schedule.split()
     if len(fields) != 5:
@@ -113,7 +115,7 @@ def make_trigger(schedule: str, timezone: str, *, jitter_seconds: int = 0) -> Cr
         hour=hour,
         day=day,
         month=month,
-        day_of_week=day_of_week,
+        day_of_week=apscheduler_day_of_week(day_of_week),
         timezone=ZoneInfo(timezone),
         jitter=jitter_seconds or None,
     )
