@@ -50,7 +50,7 @@ SOURCE_OWN_KEYS = (
     "list_url_template",
     "schedule",
 )
-SOURCE_REQUIRED_KEYS = ("name", "start_urls", "detail_links", "schedule")
+SOURCE_REQUIRED_KEYS = ("name", "start_urls", "detail_links")
 #: A source may use its own keys and override any ``crawl:`` key.
 SOURCE_KEYS = SOURCE_OWN_KEYS + CRAWL_KEYS
 
@@ -107,7 +107,8 @@ class SourceConfig:
     detail_links: str
     list_links: str | None
     list_url_template: str | None
-    schedule: str
+    schedule: str | None
+    """The 5-field cron of ``govarchive schedule``; None for a source crawled by hand."""
     settings: CrawlSettings
 
 
@@ -436,7 +437,7 @@ def _source(
 
     if len(problems.items) > before or not isinstance(name, str):
         return None
-    assert detail_links is not None and schedule is not None  # required keys, checked above
+    assert detail_links is not None  # a required key, checked above
     return SourceConfig(
         name=name,
         start_urls=start_urls,
