@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import re
+import socket
 
+import httpx
 import pytest
 from sqlalchemy import Engine
 
-from scraper.config import Config
+from scraper.config import Config, config_from_mapping
 from scraper.crawling.pipeline import SourceRun, crawl, run_status
 from tests.crawl_site import DisclosureSite, outcomes, rows, scalar
 from tests.site.server import TestSite
@@ -308,3 +310,34 @@ def test_revisit_after_hours_skips_recently_checked_pages(
     assert outcomes(engine, again.run_id) == {"new_version": 2, "list_page": 3}
     fetched = {r.path for r in site.requests if "/show/" in r.path}
     assert fetched == {docs.doc_path(4), docs.doc_path(5)}
+
+
+def test_a_host_that_does_not_resolve_is_asked_once_then_paused(
+    engine: Engine, database_url: str
+) -> None:
+    calls: list[str] = []
+
+    def no_such_host(request: httpx.Request) -> httpx.Response:
+        calls.append(request.url.path)
+        try:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        except socket.gaierror as exc:
+            raise httpx.ConnectError("[Errno -2] Name or service not known") from exc
+
+    base = "http://nonexistent.invalid"
+    config = config_from_mapping(
+        {
+            "database": database_url,
+            "crawl": {"retries": 3, "backoff_base": 0.01, "requests_per_second": 1000},
+            "sources": [{"name": "offline", "detail_links": "ul a",
+                         "start_urls": [f"{base}/a/list.html", f"{base}/b/list.html"]}],
+        }
+    )  # fmt: skip
+    run = _crawl(config, engine, transport=httpx.MockTransport(no_such_host))
+    assert calls == ["/robots.txt", "/a/list.html"]  # no retry, nothing more of that host
+    assert run.unresolved_hosts == ("nonexistent.invalid",)
+    assert run.status == "failed"
+    assert rows(engine, "SELECT url, outcome FROM fetches ORDER BY id") == [
+        (f"{base}/a/list.html", "error"),
+        (f"{base}/b/list.html", "skipped_host_paused"),
+    ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -13,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from click.testing import CliRunner
 from rich.console import Console
@@ -315,3 +317,33 @@ def test_a_second_signal_stops_at_once(site: TestSite, tmp_path: Path) -> None:
     assert result.output.rstrip().endswith("Aborted!")
     assert "govarchive crawl" not in result.output  # no summary: it did not wait
     assert signal.getsignal(signal.SIGINT) is before
+
+
+def test_an_unresolvable_host_ends_the_crawl_with_one_line_naming_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_network(host: Any, *args: Any, **kwargs: Any) -> Any:
+        # an immediate answer from the resolver: no real lookup, no resolver timeout
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(socket, "getaddrinfo", no_network)
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "database": f"sqlite:///{tmp_path / 'archive.db'}",
+                "crawl": {"retries": 3, "backoff_base": 5},
+                "sources": [{"name": "gov", "detail_links": "ul a",
+                             "start_urls": ["http://nonexistent.invalid/list.html"]}],
+            }
+        ),
+        encoding="utf-8",
+    )  # fmt: skip
+    result = CliRunner().invoke(cli, ["crawl", "--config", str(config), "--quiet"])
+    assert result.exit_code == 1, result.output
+    lines = [line for line in result.stderr.splitlines() if "nonexistent.invalid" in line]
+    assert lines[-1] == (
+        "error: nonexistent.invalid did not resolve (offline, or no such host), so nothing "
+        "more was asked of it; to try govarchive offline: govarchive demo"
+    )
+    assert "retry" not in result.stderr

@@ -249,6 +249,13 @@ def crawl_command(
         )
     for name, holder in outcome.busy.items():
         click.echo(f"skipped: {name}: another process is crawling it ({holder})", err=True)
+    unresolved = sorted({h for run in outcome.runs for h in run.unresolved_hosts})
+    if unresolved:
+        click.echo(
+            f"error: {', '.join(unresolved)} did not resolve (offline, or no such host), so "
+            "nothing more was asked of it; to try govarchive offline: govarchive demo",
+            err=True,
+        )
     if outcome.failed:
         raise WorkFailed(f"{len(outcome.failed)} of {len(outcome.runs)} sources failed")
     if outcome.nothing_crawled:  # not a failure, but cron and scripts must see nothing was done
