@@ -244,7 +244,7 @@ class _SourceCrawl:
                 url=url, final_url=url, kind=FetchKind.ERROR, requested_at=datetime.now(UTC),
                 attempts=0, error=f"{host} paused: it does not resolve", unresolved=True,
             )  # fmt: skip
-            await self._record(skipped, FetchOutcome.SKIPPED_HOST_PAUSED)
+            await self._record(skipped, FetchOutcome.LIST_PAGE)
             self.outcomes.append(FetchOutcome.SKIPPED_HOST_PAUSED)
             return skipped
         result = await self.fetcher.fetch(url, self.settings, allowed_hosts=self.allowed)
@@ -260,7 +260,14 @@ class _SourceCrawl:
             # and not as an answer when deciding whether the whole source failed.
             outcome, tally = FetchOutcome.LIST_PAGE, _LIST_END
         else:
-            outcome = tally = fetch_outcome(result.kind)
+            # A list page that failed is still a list page, not a page of the source: a
+            # list_page row whose error says why, so that it counts neither as a page
+            # seen nor as a page that errored. The tally keeps the failure for run_status.
+            outcome, tally = FetchOutcome.LIST_PAGE, fetch_outcome(result.kind)
+            error = result.error or f"list page not read: {result.kind}"
+            await self._record(result, outcome, error=error)
+            self.outcomes.append(tally)
+            return result
         await self._record(result, outcome)
         self.outcomes.append(tally)
         return result
