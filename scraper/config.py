@@ -27,6 +27,7 @@ from apscheduler.triggers.cron import CronTrigger
 from scraper.errors import ConfigError
 from scraper.fetching.urls import host_of, is_allowed, normalize_url
 from scraper.parse.links import selector_error
+from scraper.scheduling.cron import apscheduler_day_of_week
 from scraper.settings import (
     DEFAULT_DATABASE_URL,
     CrawlSettings,
@@ -49,7 +50,7 @@ SOURCE_OWN_KEYS = (
     "list_url_template",
     "schedule",
 )
-SOURCE_REQUIRED_KEYS = ("name", "start_urls", "detail_links", "schedule")
+SOURCE_REQUIRED_KEYS = ("name", "start_urls", "detail_links")
 #: A source may use its own keys and override any ``crawl:`` key.
 SOURCE_KEYS = SOURCE_OWN_KEYS + CRAWL_KEYS
 
@@ -106,7 +107,8 @@ class SourceConfig:
     detail_links: str
     list_links: str | None
     list_url_template: str | None
-    schedule: str
+    schedule: str | None
+    """The 5-field cron of ``govarchive schedule``; None for a source crawled by hand."""
     settings: CrawlSettings
 
 
@@ -435,7 +437,7 @@ def _source(
 
     if len(problems.items) > before or not isinstance(name, str):
         return None
-    assert detail_links is not None and schedule is not None  # required keys, checked above
+    assert detail_links is not None  # a required key, checked above
     return SourceConfig(
         name=name,
         start_urls=start_urls,
@@ -529,19 +531,23 @@ def _schedule(value: Any, tz: str, problems: _Problems, where: str) -> str | Non
         problems.add(where, f"must be a cron expression string, not {_describe(value)}")
         return None
     expr = " ".join(value.split())
+    parts = expr.split()
     try:
-        CronTrigger.from_crontab(expr, timezone=tz)
+        if len(parts) != 5:
+            raise ValueError(f"a cron expression has 5 fields, not {len(parts)}")
+        minute, hour, day, month, day_of_week = parts
+        # cron's day-of-week numbers (0 and 7 Sunday) are translated, not handed to
+        # APScheduler 3, which counts 0 as Monday.
+        CronTrigger(
+            minute=minute,
+            hour=hour,
+            day=day,
+            month=month,
+            day_of_week=apscheduler_day_of_week(day_of_week),
+            timezone=tz,
+        )
     except ValueError as exc:
         problems.add(where, f"not a valid 5-field cron expression {expr!r}: {exc}")
-        return None
-    # APScheduler 3 reads day-of-week 0 as Monday, cron as Sunday: refuse numbers
-    # rather than run a source on the wrong day.
-    if any(c.isdigit() for c in expr.split()[4]):
-        problems.add(
-            where,
-            f"write the day of week as names (mon-fri, sun), not numbers: {expr!r} "
-            "(APScheduler 3 counts 0 as Monday, cron as Sunday)",
-        )
         return None
     return expr
 

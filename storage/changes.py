@@ -16,7 +16,8 @@ attachment    …and per file that is new, replaced, downloaded at last or remov
               no change)
 gone          the page's ``gone_at`` falls in the period (and it has not answered since)
 failures      per source, outcome and kind of request (page or attachment): how many
-              fetches ended ``blocked``, ``error``, ``too_large`` or ``suspect``
+              fetches ended ``blocked``, ``error``, ``too_large`` or ``suspect``; and
+              list pages that could not be read (``list_page`` rows with an error)
 ============  ==============================================================================
 
 A version is compared with the one before it exactly as ``history`` compares them
@@ -37,6 +38,7 @@ from storage.attachmentchanges import compare_attachments
 from storage.engine import database_errors
 from storage.history import VersionSnapshot, compare, load_snapshots
 from storage.models import CrawlRun, Fetch, FetchOutcome, Page, PageVersion, Source
+from storage.runs import failed_list_page
 from storage.selection import resolve_sources
 
 ChangeKind = Literal["new_page", "field", "section", "attachment", "gone", "failures"]
@@ -244,20 +246,25 @@ def _failures(
         .where(
             Fetch.requested_at >= since,
             Fetch.requested_at < until,
-            Fetch.outcome.in_(FAILURE_OUTCOMES),
+            Fetch.outcome.in_(FAILURE_OUTCOMES) | failed_list_page(),
         )
         .group_by(Source.name, Fetch.attachment, Fetch.outcome)
     )
     if source_ids is not None:
         stmt = stmt.where(CrawlRun.source_id.in_(source_ids))
-    rank = {outcome: i for i, outcome in enumerate(FAILURE_OUTCOMES)}
+    # a failed list page is a list_page row with an error: reported as a list page
+    rank = {o: i for i, o in enumerate((*FAILURE_OUTCOMES, FetchOutcome.LIST_PAGE))}
     rows = sorted(conn.execute(stmt), key=lambda r: (r[0], bool(r[1]), rank[FetchOutcome(r[2])]))
     return [
         Change(
             "failures",
             source,
             item=str(outcome),
-            change="attachment" if attachment else "page",
+            change="attachment"
+            if attachment
+            else "list page"
+            if outcome == FetchOutcome.LIST_PAGE
+            else "page",
             count=int(count),
         )
         for source, attachment, outcome, count in rows

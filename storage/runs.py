@@ -19,7 +19,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, case, func, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    bindparam,
+    case,
+    func,
+    insert,
+    select,
+    update,
+)
 
 from storage.engine import database_errors, describe, write_transaction
 from storage.errors import UnknownRecordError
@@ -43,6 +53,16 @@ ERROR_OUTCOMES: tuple[FetchOutcome, ...] = (
     FetchOutcome.TOO_LARGE,
     FetchOutcome.SUSPECT,
 )
+
+
+def failed_list_page() -> ColumnElement[bool]:
+    """Return the condition of a ``fetches`` row for a list page that could not be read:
+    outcome ``list_page`` with an error. Such a row is no page: it counts in no page
+    count of its run, but as a failed request where requests are counted. (A list page
+    past the last one answers 404 and has no error; crawls before this rule wrote a
+    failed list page as ``error`` or ``blocked``, and those rows stay as they are.)"""
+    return (Fetch.outcome == FetchOutcome.LIST_PAGE) & Fetch.error.is_not(None)
+
 
 #: Outcomes counted in ``crawl_runs.skipped`` (deliberately not fetched).
 SKIPPED_OUTCOMES: tuple[FetchOutcome, ...] = (

@@ -22,7 +22,7 @@ from sqlalchemy import Connection, Engine, and_, case, func, or_, select
 
 from storage.engine import database_errors
 from storage.models import CrawlRun, Fetch, Page, PageVersion, RunStatus, Source
-from storage.runs import ERROR_OUTCOMES, SKIPPED_OUTCOMES, utcnow
+from storage.runs import ERROR_OUTCOMES, SKIPPED_OUTCOMES, failed_list_page, utcnow
 
 #: The error-rate window ``govarchive status`` shows.
 ERROR_WINDOW = timedelta(days=7)
@@ -171,7 +171,7 @@ def _last_runs(conn: Connection) -> dict[int, LastRun]:
 
 def _requests(conn: Connection, since: datetime) -> dict[int, tuple[int, int]]:
     """Return {source_id: (requests, errors)} of fetches requested at or after ``since``."""
-    is_error = case((Fetch.outcome.in_(ERROR_OUTCOMES), 1), else_=0)
+    is_error = case((Fetch.outcome.in_(ERROR_OUTCOMES) | failed_list_page(), 1), else_=0)
     rows = conn.execute(
         select(
             CrawlRun.source_id,

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import socket
 from pathlib import Path
+from typing import Any
 
+import pytest
 import yaml
 from click.testing import CliRunner
 
@@ -80,3 +83,68 @@ def test_unknown_source_is_refused(site: TestSite, tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "nope" in result.output and "local" in result.output
     assert site.requests == []
+
+
+def test_progress_goes_to_stderr_and_json_stays_clean(site: TestSite, tmp_path: Path) -> None:
+    docs = DisclosureSite(site, count=3, per_page=3)
+    config = _config(tmp_path, docs)
+
+    result = CliRunner().invoke(cli, ["check-source", "local", "--config", str(config), "--json"])
+
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["network_error"] is None
+    lists = [site.url(f"/OpennessContent/showList/1/2/page_{n}.html") for n in (1, 2)]
+    assert result.stderr.splitlines() == [
+        f"check-source: checking robots.txt of {site.host} …",
+        *(f"check-source: fetching list page {url} …" for url in lists),
+        f"check-source: fetching detail page {docs.doc_url(2)} …",
+    ]
+
+
+@pytest.fixture
+def offline(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The resolver answers at once that no host exists: no real lookup, no timeout."""
+
+    def no_network(host: Any, *args: Any, **kwargs: Any) -> Any:
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(socket, "getaddrinfo", no_network)
+
+
+def _offline_config(tmp_path: Path) -> Path:
+    path = tmp_path / "config.yaml"
+    source = {"name": "gov", "detail_links": "ul a",
+              "start_urls": ["http://nonexistent.invalid/list.html"]}  # fmt: skip
+    path.write_text(yaml.safe_dump({"sources": [source]}), encoding="utf-8")
+    return path
+
+
+@pytest.mark.usefixtures("offline")
+def test_nothing_fetched_blames_the_network_not_the_selectors(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        cli, ["check-source", "gov", "--config", str(_offline_config(tmp_path))]
+    )
+
+    assert result.exit_code == 1
+    assert "check detail_links" not in result.stdout
+    assert (
+        "  nothing could be fetched from nonexistent.invalid (host nonexistent.invalid does not "
+        "resolve: [Errno -2] Name or service not known): the network or the site is down, not "
+        "the selectors; check the connection and the start URL (offline? to try govarchive "
+        "without a network: govarchive demo)"
+    ) in result.stdout.splitlines()
+    assert "the network, not the selectors" in result.stderr
+    assert "check-source: fetching list page http://nonexistent.invalid/list.html …" in (
+        result.stderr.splitlines()
+    )
+
+
+@pytest.mark.usefixtures("offline")
+def test_json_names_the_network_error(tmp_path: Path) -> None:
+    config = str(_offline_config(tmp_path))
+    result = CliRunner().invoke(cli, ["check-source", "gov", "--config", config, "--json"])
+
+    assert result.exit_code == 1
+    found = json.loads(result.stdout)
+    assert found["network_error"].startswith("nothing could be fetched from nonexistent.invalid")
+    assert found["detail"] is None

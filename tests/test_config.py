@@ -402,13 +402,14 @@ WHOLE_FILE_ERRORS = [
     pytest.param(
         MINIMAL.replace('"0 6 * * *"', '"0 6 * *"'),
         "source 'xc': schedule: not a valid 5-field cron expression '0 6 * *': "
-        "Wrong number of fields; got 4, expected 5",
+        "a cron expression has 5 fields, not 4",
         id="bad-cron-fields",
     ),
     pytest.param(
-        MINIMAL.replace('"0 6 * * *"', '"0 6 * * 1-5"'),
-        "source 'xc': schedule: write the day of week as names (mon-fri, sun), not numbers",
-        id="numeric-weekday",
+        MINIMAL.replace('"0 6 * * *"', '"0 6 * * 1-8"'),
+        "source 'xc': schedule: not a valid 5-field cron expression '0 6 * * 1-8': "
+        "'8' is not a day of week (0-7 or sun-sat) in '1-8'",
+        id="bad-weekday-number",
     ),
     pytest.param(
         MINIMAL.replace('"0 6 * * *"', "6"),

@@ -9,13 +9,18 @@ from __future__ import annotations
 
 import asyncio
 import re
+import socket
+from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
 from sqlalchemy import Engine
 
-from scraper.config import Config
+from scraper.config import Config, config_from_mapping
 from scraper.crawling.pipeline import SourceRun, crawl, run_status
-from tests.crawl_site import DisclosureSite, outcomes, rows, scalar
+from storage.changes import changes_between
+from storage.status import source_statuses
+from tests.crawl_site import LIST_PATH, DisclosureSite, outcomes, rows, scalar
 from tests.site.server import TestSite
 
 
@@ -175,7 +180,12 @@ def test_blocked_source_is_reported_and_archives_nothing(
 
     assert run.status == "blocked"
     assert scalar(engine, "SELECT COUNT(*) FROM page_versions") == 0
-    assert outcomes(engine, run.run_id) == {"blocked": 1}
+    # the blocked list page is a list page with the block as its error, not a page seen
+    assert outcomes(engine, run.run_id) == {"list_page": 1}
+    assert rows(engine, "SELECT http_status, error FROM fetches") == [
+        (412, "block or challenge page (HTTP 412)")
+    ]
+    assert run.summary.pages_seen == 0
 
 
 def test_faults_are_recorded_per_page_and_never_stop_the_crawl(
@@ -308,3 +318,60 @@ def test_revisit_after_hours_skips_recently_checked_pages(
     assert outcomes(engine, again.run_id) == {"new_version": 2, "list_page": 3}
     fetched = {r.path for r in site.requests if "/show/" in r.path}
     assert fetched == {docs.doc_path(4), docs.doc_path(5)}
+
+
+def test_a_host_that_does_not_resolve_is_asked_once_then_paused(
+    engine: Engine, database_url: str
+) -> None:
+    calls: list[str] = []
+
+    def no_such_host(request: httpx.Request) -> httpx.Response:
+        calls.append(request.url.path)
+        try:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        except socket.gaierror as exc:
+            raise httpx.ConnectError("[Errno -2] Name or service not known") from exc
+
+    base = "http://nonexistent.invalid"
+    config = config_from_mapping(
+        {
+            "database": database_url,
+            "crawl": {"retries": 3, "backoff_base": 0.01, "requests_per_second": 1000},
+            "sources": [{"name": "offline", "detail_links": "ul a",
+                         "start_urls": [f"{base}/a/list.html", f"{base}/b/list.html"]}],
+        }
+    )  # fmt: skip
+    run = _crawl(config, engine, transport=httpx.MockTransport(no_such_host))
+    assert calls == ["/robots.txt", "/a/list.html"]  # no retry, nothing more of that host
+    assert run.unresolved_hosts == ("nonexistent.invalid",)
+    assert run.status == "failed"
+    assert rows(engine, "SELECT url, outcome, error FROM fetches ORDER BY id") == [
+        (f"{base}/a/list.html", "list_page",
+         "host nonexistent.invalid does not resolve: [Errno -2] Name or service not known"),
+        (f"{base}/b/list.html", "list_page", "nonexistent.invalid paused: it does not resolve"),
+    ]  # fmt: skip
+    assert run.summary.pages_seen == 0
+
+
+def test_a_failed_list_page_is_a_list_page_not_a_page_seen(
+    site: TestSite, engine: Engine, database_url: str
+) -> None:
+    docs = DisclosureSite(site, count=10, per_page=5)
+    site.add(LIST_PATH.format(n=2), "<h1>503</h1>", status=503)  # a list page that fails
+    run = _crawl(docs.config(database_url, retries=0), engine)
+
+    assert run.status == "completed"
+    assert run.summary.pages_seen == 5  # the documents of list page 1, no list page
+    assert run.summary.errors == 0 and run.summary.gone == 0
+    assert outcomes(engine, run.run_id) == {"new_version": 5, "list_page": 2}
+    assert rows(
+        engine,
+        "SELECT http_status, error, page_id FROM fetches WHERE url = :url",
+        url=site.url(LIST_PATH.format(n=2)),
+    ) == [(503, "HTTP 503 after 1 attempts", None)]
+    (status,) = source_statuses(engine, now=datetime.now(UTC))
+    assert (status.requests, status.errors) == (8, 1)  # robots.txt is no fetches row
+    now = datetime.now(UTC)
+    report = changes_between(engine, now - timedelta(days=1), now + timedelta(minutes=1))
+    failures = [(c.item, c.change, c.count) for c in report.changes if c.kind == "failures"]
+    assert failures == [("list_page", "list page", 1)]

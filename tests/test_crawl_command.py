@@ -2,22 +2,31 @@
 
 from __future__ import annotations
 
+import io
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from click.testing import CliRunner
+from rich.console import Console
 from sqlalchemy import text
 
 from scraper.cli import cli
+from scraper.commands.crawl import _summary_table
+from scraper.crawling.pipeline import SourceRun
 from scraper.shutdown import Shutdown
 from storage.engine import make_engine
+from storage.models import RunStatus
+from storage.runs import RunSummary
 from tests.crawl_site import DisclosureSite, rows, scalar
 from tests.site.server import Request, Response, TestSite
 
@@ -43,6 +52,35 @@ def test_crawl_command_runs_and_prints_a_summary(site: TestSite, tmp_path: Path)
     engine = make_engine(database)
     assert scalar(engine, "SELECT COUNT(*) FROM page_versions") == 3
     engine.dispose()
+
+
+def _run(source: str, run_id: int, status: RunStatus, count: int) -> SourceRun:
+    summary = RunSummary(
+        run_id=run_id, source_id=1, status=status, started_at=datetime.now(UTC),
+        finished_at=None, pages_seen=count, new_pages=count, new_versions=count,
+        unchanged=count, not_modified=count, gone=count, errors=count, skipped=0,
+    )  # fmt: skip
+    return SourceRun(source, run_id, status, summary)
+
+
+def test_the_summary_fits_80_columns_with_long_source_names() -> None:
+    long_name = "xuancheng-sjzyj-decision-implementation-" + "x" * 60
+    runs = [
+        _run(long_name, 12345, RunStatus.COMPLETED, 9999),
+        _run("a", 1, RunStatus.INTERRUPTED, 1234),
+        _run("demo", 7, RunStatus.FAILED, 0),
+    ]
+    console = Console(width=80, file=io.StringIO(), color_system=None)
+    console.print(_summary_table(runs))
+    lines = console.file.getvalue().splitlines()  # type: ignore[attr-defined]
+    assert lines and max(len(line) for line in lines) <= 80
+    text = "\n".join(lines)
+    assert "…" not in text  # nothing cut short: long names fold instead
+    for word in ("source", "run", "status", "seen", "versions", "unchanged", "modified", "errors"):
+        assert word in text
+    assert "interrupted" in text and "12345" in text and "9999" in text
+    folded = "".join(line.split(" ", 1)[0] for line in lines[4:] if not line.startswith("a "))
+    assert long_name in folded
 
 
 def test_bad_config_is_refused_before_any_request(site: TestSite, tmp_path: Path) -> None:
@@ -279,3 +317,33 @@ def test_a_second_signal_stops_at_once(site: TestSite, tmp_path: Path) -> None:
     assert result.output.rstrip().endswith("Aborted!")
     assert "govarchive crawl" not in result.output  # no summary: it did not wait
     assert signal.getsignal(signal.SIGINT) is before
+
+
+def test_an_unresolvable_host_ends_the_crawl_with_one_line_naming_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_network(host: Any, *args: Any, **kwargs: Any) -> Any:
+        # an immediate answer from the resolver: no real lookup, no resolver timeout
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(socket, "getaddrinfo", no_network)
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "database": f"sqlite:///{tmp_path / 'archive.db'}",
+                "crawl": {"retries": 3, "backoff_base": 5},
+                "sources": [{"name": "gov", "detail_links": "ul a",
+                             "start_urls": ["http://nonexistent.invalid/list.html"]}],
+            }
+        ),
+        encoding="utf-8",
+    )  # fmt: skip
+    result = CliRunner().invoke(cli, ["crawl", "--config", str(config), "--quiet"])
+    assert result.exit_code == 1, result.output
+    lines = [line for line in result.stderr.splitlines() if "nonexistent.invalid" in line]
+    assert lines[-1] == (
+        "error: nonexistent.invalid did not resolve (offline, or no such host), so nothing "
+        "more was asked of it; to try govarchive offline: govarchive demo"
+    )
+    assert "retry" not in result.stderr

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,7 +15,7 @@ from sqlalchemy import Engine, text
 
 from scraper.cli import cli
 from scraper.demo.run import DEMO_SOURCE, run_demo
-from scraper.demo.site import DOC_PATH, LIST_PATH, DemoSite, serve
+from scraper.demo.site import DOC_PATH, LIST_PATH, PER_PAGE, DemoSite, serve
 from storage.engine import make_engine
 from storage.migrate import upgrade
 
@@ -118,3 +119,21 @@ def test_demo_never_overwrites_another_archive(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "is not a demo archive; it was left untouched" in result.output
     assert path.read_bytes() == before
+
+
+@pytest.mark.parametrize("crawl", [1, 2])
+def test_no_placeholder_survives_in_any_demo_page(crawl: int) -> None:
+    site = DemoSite()
+    if crawl == 2:
+        site.advance()
+    documents = site.published()
+    pages = -(-len(documents) // PER_PAGE)
+    paths = [LIST_PATH.format(n=n) for n in range(1, pages + 1)]
+    paths += [DOC_PATH.format(id=d["id"]) for d in documents]
+    for path in paths:
+        answer = site.respond(path)
+        assert answer.status == 200, path
+        page = answer.body.decode()
+        assert re.search(r"\$\{?[A-Za-z_]", page) is None, path
+    title = site.respond(DOC_PATH.format(id=REPORT_ID)).body.decode().split("<title>")[1]
+    assert title.split("</title>")[0].endswith("_" + site.site_name)

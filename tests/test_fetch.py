@@ -1055,3 +1055,56 @@ def test_not_modified_answers_keep_the_connection_alive(site: TestSite) -> None:
 
     assert asyncio.run(run()) == [FetchKind.NOT_MODIFIED] * 6
     assert len({r.client_port for r in site.requests}) == 1
+
+
+# -- a host that does not resolve ----------------------------------------------------------
+
+
+def _unresolvable(calls: list[str]) -> httpx.MockTransport:
+    """A transport whose every request fails as httpx fails when DNS says no such host."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(str(request.url))
+        try:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        except socket.gaierror as exc:
+            raise httpx.ConnectError("[Errno -2] Name or service not known") from exc
+
+    return httpx.MockTransport(handler)
+
+
+def test_a_host_that_does_not_resolve_is_not_retried() -> None:
+    calls: list[str] = []
+    fake = FakeTime()
+
+    async def go() -> FetchResult:
+        async with fetcher(fake, transport=_unresolvable(calls)) as f:
+            settings = with_(retries=3, respect_robots_txt=False)
+            return await f.fetch("http://nonexistent.invalid/list.html", settings, allowed_hosts=())
+
+    result = run(go())
+    assert result.kind is FetchKind.ERROR and result.unresolved
+    assert result.error == (
+        "host nonexistent.invalid does not resolve: [Errno -2] Name or service not known"
+    )
+    assert (result.attempts, calls, fake.sleeps) == (
+        1,
+        ["http://nonexistent.invalid/list.html"],
+        [],
+    )
+
+
+def test_a_refused_connection_is_still_retried() -> None:
+    fake = FakeTime()
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("[Errno 111] Connection refused")
+
+    async def go() -> FetchResult:
+        async with fetcher(fake, transport=httpx.MockTransport(refuse)) as f:
+            settings = with_(retries=2, respect_robots_txt=False)
+            return await f.fetch("http://127.0.0.1:9/x", settings, allowed_hosts=())
+
+    result = run(go())
+    assert result.kind is FetchKind.ERROR and not result.unresolved
+    assert result.attempts == 3

@@ -6,15 +6,19 @@ runs APScheduler itself schedules a job days in the past and waits for that one 
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from scraper.cli import cli
 from scraper.config import config_from_mapping
 from scraper.scheduling.schedule import (
     CrawlScheduler,
@@ -28,6 +32,7 @@ from scraper.scheduling.schedule import (
     make_trigger,
     missed_fire,
     next_fire_time,
+    unscheduled_sources,
 )
 
 SHANGHAI = "Asia/Shanghai"
@@ -71,6 +76,17 @@ class TestTriggers:
         ]
         assert specs[0].jitter_seconds == 300
         assert specs[0].grace == timedelta(hours=6)
+
+    def test_a_source_without_schedule_loads_and_gets_no_job(self) -> None:
+        document = config()
+        sources = document["sources"]
+        assert isinstance(sources, list)
+        del sources[0]["schedule"]
+        loaded = config_from_mapping(document)
+        assert loaded.sources[0].schedule is None
+        assert [s.source for s in job_specs(loaded)] == ["b"]
+        assert unscheduled_sources(loaded) == ["a"]
+        assert next_fire_time(None, "UTC", utc(2026, 5, 4)) is None
 
     def test_scheduler_section_overrides(self) -> None:
         specs = job_specs(
@@ -261,3 +277,31 @@ class TestCrawlScheduler:
 
 def _events(caplog: pytest.LogCaptureFixture, event: str) -> list[logging.LogRecord]:
     return [r for r in caplog.records if getattr(r, "event", None) == event]
+
+
+def test_sources_and_status_show_a_source_without_schedule(tmp_path: Path) -> None:
+    """`sources` and `status` list a by-hand source with no schedule and no next run."""
+    path = tmp_path / "config.yaml"
+    path.write_text(
+        "sources:\n"
+        "  - name: by-hand\n"
+        "    start_urls: ['https://a.example/list.html']\n"
+        "    detail_links: 'ul a'\n",
+        encoding="utf-8",
+    )
+    listed = CliRunner().invoke(cli, ["sources", "--json", "--config", str(path)])
+    assert listed.exit_code == 0, listed.output
+    assert [(r["source"], r["schedule"], r["next_run"]) for r in json.loads(listed.output)] == [
+        ("by-hand", None, None)
+    ]
+    table = CliRunner().invoke(cli, ["sources", "--config", str(path)])
+    assert table.exit_code == 0, table.output
+    assert "by-hand" in table.output
+    database = f"sqlite:///{tmp_path / 'archive.db'}"
+    assert CliRunner().invoke(cli, ["db", "upgrade", "--database", database]).exit_code == 0
+    status = CliRunner().invoke(
+        cli, ["status", "--json", "--config", str(path), "--database", database]
+    )
+    assert status.exit_code == 0, status.output
+    (row,) = json.loads(status.output)
+    assert (row["source"], row["schedule"], row["next_run"]) == ("by-hand", None, None)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from scraper.config import SourceConfig
 from scraper.crawling.discover import Discovery, discover_detail_urls
 from scraper.fetching.fetch import Fetcher
 from scraper.fetching.response import FetchKind, FetchResult
+from scraper.fetching.urls import host_of
 from scraper.reader import read_page
 
 
@@ -39,12 +41,32 @@ class SourceCheck:
     record: dict[str, Any] | None
 
 
+def network_failure(check: SourceCheck) -> str | None:
+    """Return why nothing could be read when the network (or the site) is to blame, not
+    the selectors: no list page got an HTTP answer. None when one did. Pure."""
+    pages = check.discovery.list_pages
+    if not pages or any(p.status is not None for p in pages):
+        return None
+    hosts = ", ".join(dict.fromkeys(host_of(p.url) for p in pages))
+    reason = pages[0].error or "no answer"
+    message = f"nothing could be fetched from {hosts} ({reason}): the network or the site "
+    message += "is down, not the selectors; check the connection and the start URL"
+    if "does not resolve" in reason:
+        message += " (offline? to try govarchive without a network: govarchive demo)"
+    return message
+
+
 async def check_source(
-    source: SourceConfig, *, list_pages: int, transport: Any = None
+    source: SourceConfig,
+    *,
+    list_pages: int,
+    transport: Any = None,
+    progress: Callable[[str], None] = lambda _message: None,
 ) -> SourceCheck:
     """Fetch up to ``list_pages`` list pages and the first detail page of ``source``.
 
-    Returns what was found; writes nothing.
+    Returns what was found; writes nothing. ``progress`` is told, before each request,
+    what is being fetched (the command shows it on stderr).
     """
     settings = dataclasses.replace(source.settings, max_list_pages=list_pages)
     probe = dataclasses.replace(source, settings=settings)
@@ -53,6 +75,7 @@ async def check_source(
         user_agent=settings.user_agent, max_concurrency=1, transport=transport
     ) as fetcher:
         start = source.start_urls[0]
+        progress(f"checking robots.txt of {host_of(start)}")
         rules = await fetcher.robots(start, settings)
         robots = {
             "checked": settings.respect_robots_txt,
@@ -61,14 +84,15 @@ async def check_source(
             "note": rules.note,
         }
 
-        async def fetch(url: str) -> FetchResult:
+        async def fetch(url: str, what: str = "list page") -> FetchResult:
+            progress(f"fetching {what} {url}")
             return await fetcher.fetch(url, settings, allowed_hosts=allowed)
 
         discovery = await discover_detail_urls(probe, fetch)
         detail: FetchResult | None = None
         record: dict[str, Any] | None = None
         if discovery.detail_urls:
-            detail = await fetch(discovery.detail_urls[0])
+            detail = await fetch(discovery.detail_urls[0], "detail page")
             if detail.kind is FetchKind.OK and detail.body is not None:
                 parsed = read_page(detail.body, url=detail.final_url, headers=detail.headers)
                 record = parsed.to_dict()
@@ -98,7 +122,11 @@ def _report(check: SourceCheck, links: int) -> None:
     if len(d.detail_urls) > links:
         echo(f"    … {len(d.detail_urls) - links} more")
     if check.detail is None:
-        echo("  no detail page to try: check detail_links (the CSS selector of document links)")
+        blame = network_failure(check)
+        if blame is not None:
+            echo(f"  {blame}")
+        else:
+            echo("  no detail page to try: check detail_links (the CSS selector of document links)")
         return
     det = check.detail
     echo(f"  detail page: [{det.kind}] {det.status} {det.final_url}")
@@ -132,13 +160,20 @@ def check_source_command(
     """Fetch a source's first list pages and one detail page, and show what was found.
 
     Shows the robots.txt verdict, each list page with its encoding and link counts,
-    the detail links, and the parsed record of the first detail page. Writes
-    nothing to the archive. Exit status 1 when no detail page could be parsed.
+    the detail links, and the parsed record of the first detail page; says so when
+    nothing could be fetched at all (the network, not the selectors). Each request is
+    announced on stderr while it runs. Writes nothing to the archive. Exit status 1
+    when no detail page could be parsed.
     """
     config = read_config(config_path)
     with translated_errors():
         source = config.source(name)
-    check = asyncio.run(check_source(source, list_pages=list_pages))
+
+    def progress(message: str) -> None:
+        click.echo(f"check-source: {message} …", err=True)
+
+    check = asyncio.run(check_source(source, list_pages=list_pages, progress=progress))
+    blame = network_failure(check)
     if as_json:
         payload = {
             "source": check.source,
@@ -155,9 +190,12 @@ def check_source_command(
                 "status": check.detail.status, "error": check.detail.error,
             },
             "record": check.record,
+            "network_error": blame,
         }  # fmt: skip
         click.echo(json.dumps(payload, ensure_ascii=False))
     else:
         _report(check, links)
+    if blame is not None:
+        raise WorkFailed(f"{name}: no list page could be fetched: the network, not the selectors")
     if check.record is None:
         raise WorkFailed(f"{name}: no detail page could be fetched and parsed")

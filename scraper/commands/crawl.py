@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import click
+from rich import box
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 from rich.table import Table
@@ -112,21 +113,22 @@ class _LogReporter:
         )
 
 
+#: The summary's count columns: header (two words on two lines, to fit 80 columns).
+_COUNT_COLUMNS = (
+    "run", "seen", "new\npages", "new\nversions", "unchanged", "not\nmodified", "gone", "errors",
+)  # fmt: skip
+
+
 def _summary_table(runs: Sequence[SourceRun]) -> Table:
-    table = Table(title="govarchive crawl")
-    for name in (
-        "source",
-        "run",
-        "status",
-        "seen",
-        "new pages",
-        "new versions",
-        "unchanged",
-        "not modified",
-        "gone",
-        "errors",
-    ):
-        table.add_column(name, justify="left" if name in ("source", "status") else "right")
+    """Return the per-source summary; it fits an 80-column terminal with counts up to
+    4 digits: no borders but the header rule, one space between columns, and a long
+    source name folded over several lines rather than cut short."""
+    table = Table(title="govarchive crawl", box=box.SIMPLE_HEAD, show_edge=False, padding=(0, 0))
+    table.add_column("source", overflow="fold", min_width=10)
+    for name in _COUNT_COLUMNS:
+        table.add_column(name, justify="right", no_wrap=True)
+        if name == "run":
+            table.add_column("status", no_wrap=True)
     for run in runs:
         s = run.summary
         table.add_row(
@@ -247,6 +249,13 @@ def crawl_command(
         )
     for name, holder in outcome.busy.items():
         click.echo(f"skipped: {name}: another process is crawling it ({holder})", err=True)
+    unresolved = sorted({h for run in outcome.runs for h in run.unresolved_hosts})
+    if unresolved:
+        click.echo(
+            f"error: {', '.join(unresolved)} did not resolve (offline, or no such host), so "
+            "nothing more was asked of it; to try govarchive offline: govarchive demo",
+            err=True,
+        )
     if outcome.failed:
         raise WorkFailed(f"{len(outcome.failed)} of {len(outcome.runs)} sources failed")
     if outcome.nothing_crawled:  # not a failure, but cron and scripts must see nothing was done

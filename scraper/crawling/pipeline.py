@@ -153,6 +153,8 @@ class SourceRun:
     list_pages: int = 0
     stop_reason: str = ""
     paused_hosts: tuple[str, ...] = ()
+    unresolved_hosts: tuple[str, ...] = ()
+    """Hosts whose name did not resolve (offline, or no such host); also paused."""
     error: str | None = None
 
 
@@ -163,9 +165,16 @@ class _HostHealth:
     threshold: int
     failures: dict[str, int] = field(default_factory=dict)
     paused: set[str] = field(default_factory=set)
+    unresolved: set[str] = field(default_factory=set)
 
     def observe(self, result: FetchResult) -> None:
         host = host_of(result.url)
+        if result.unresolved and host not in self.unresolved:
+            # No name, no page: every other URL of the host would fail the same way.
+            log.warning("%s does not resolve: pausing it for the rest of this run", host)
+            self.unresolved.add(host)
+            self.paused.add(host)
+            return
         failed = result.kind is FetchKind.ERROR and (result.status is None or result.status >= 500)
         if not failed:
             self.failures[host] = 0
@@ -227,8 +236,20 @@ class _SourceCrawl:
         self.known: dict[str, PageState] = {}
 
     async def fetch_list_page(self, url: str) -> FetchResult:
-        """Fetch one list page for discovery and record the attempt."""
+        """Fetch one list page for discovery and record the attempt (none is made to a
+        host whose name did not resolve earlier in this run)."""
+        host = host_of(url)
+        if host in self.health.unresolved:
+            skipped = FetchResult(
+                url=url, final_url=url, kind=FetchKind.ERROR, requested_at=datetime.now(UTC),
+                attempts=0, error=f"{host} paused: it does not resolve", unresolved=True,
+            )  # fmt: skip
+            await self._record(skipped, FetchOutcome.LIST_PAGE)
+            self.outcomes.append(FetchOutcome.SKIPPED_HOST_PAUSED)
+            return skipped
         result = await self.fetcher.fetch(url, self.settings, allowed_hosts=self.allowed)
+        if result.unresolved:
+            self.health.observe(result)
         outcome: FetchOutcome
         tally: str
         if result.kind is FetchKind.OK:
@@ -239,7 +260,14 @@ class _SourceCrawl:
             # and not as an answer when deciding whether the whole source failed.
             outcome, tally = FetchOutcome.LIST_PAGE, _LIST_END
         else:
-            outcome = tally = fetch_outcome(result.kind)
+            # A list page that failed is still a list page, not a page of the source: a
+            # list_page row whose error says why, so that it counts neither as a page
+            # seen nor as a page that errored. The tally keeps the failure for run_status.
+            outcome, tally = FetchOutcome.LIST_PAGE, fetch_outcome(result.kind)
+            error = result.error or f"list page not read: {result.kind}"
+            await self._record(result, outcome, error=error)
+            self.outcomes.append(tally)
+            return result
         await self._record(result, outcome)
         self.outcomes.append(tally)
         return result
@@ -265,7 +293,9 @@ class _SourceCrawl:
                 url=url,
                 requested_at=now,
                 outcome=FetchOutcome.SKIPPED_HOST_PAUSED,
-                error=f"{host} paused after repeated failures",
+                error=f"{host} paused: it does not resolve"
+                if host in self.health.unresolved
+                else f"{host} paused after repeated failures",
             )
             self._done(FetchOutcome.SKIPPED_HOST_PAUSED)
             return
@@ -470,6 +500,7 @@ class _SourceCrawl:
             list_pages=len(discovery.list_pages) if discovery else 0,
             stop_reason=discovery.stop_reason if discovery else "",
             paused_hosts=tuple(sorted(self.health.paused)),
+            unresolved_hosts=tuple(sorted(self.health.unresolved)),
             error=error,
         )
         self.reporter.source_finished(run)

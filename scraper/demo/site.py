@@ -116,7 +116,7 @@ class DemoSite:
             f'    <a href="page_{k}.html">{"第" + str(k) + "页" if k != n else str(k)}</a>'
             for k in range(1, pages + 1)
         ]
-        return self.listing.safe_substitute(
+        return self.listing.substitute(
             column=self.column,
             site_name=self.site_name,
             publisher=self.publisher,
@@ -130,7 +130,7 @@ class DemoSite:
     def _document(self, doc: dict[str, Any]) -> bytes:
         static = bool(doc.get("static"))
         published = doc["published"]
-        return self.detail.safe_substitute(
+        return self.detail.substitute(
             site_name=self.site_name,
             title=html.escape(doc["title"]),
             category=self.column,

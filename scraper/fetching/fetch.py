@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import ssl
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterable, Mapping
@@ -98,6 +99,7 @@ class _Exchange:
     kind: FetchKind | None = None  # decided already: BLOCKED, GONE, TOO_LARGE, ERROR
     error: str | None = None
     retryable: bool = False  # a connection-level failure worth another attempt
+    unresolved: bool = False  # the host name did not resolve: no attempt can succeed
     truncated: bool = False  # body is the first ``limit`` bytes of a longer one (keep_prefix)
     set_cookies: list[str] = field(default_factory=list)  # raw Set-Cookie values
 
@@ -302,6 +304,7 @@ class Fetcher:
                 elapsed_ms=round((self._clock() - started) * 1000),
                 attempts=attempts,
                 error=error,
+                unresolved=ex.unresolved,
             )
 
         for hop in range(MAX_REDIRECTS + 1):
@@ -588,6 +591,12 @@ class Fetcher:
                 # after the headers this is a body cut short of its Content-Length
                 what = "truncated body" if ex.status is not None else "protocol"
                 return ex.fail(FetchKind.ERROR, _describe(what, exc), retryable=True)
+            except httpx.ConnectError as exc:
+                if not _does_not_resolve(exc):
+                    return ex.fail(FetchKind.ERROR, _describe("connection", exc), retryable=True)
+                # Offline, or no such host: retrying will not make the name resolve.
+                ex.unresolved = True
+                return ex.fail(FetchKind.ERROR, f"host {host} does not resolve: {exc}")
             except httpx.TransportError as exc:
                 return ex.fail(FetchKind.ERROR, _describe("connection", exc), retryable=True)
             except httpx.HTTPError as exc:
@@ -720,6 +729,19 @@ class _Slot:
         f._limiter.finished(self._host, f._clock(), self._interval)
         f._global.release()
         self._host_semaphore.release()
+
+
+def _does_not_resolve(exc: BaseException) -> bool:
+    """Return whether a connection failed because the host name did not resolve: a
+    ``socket.gaierror`` somewhere in the chain of causes httpx and httpcore keep."""
+    seen: BaseException | None = exc
+    for _ in range(10):  # chains are short; the bound guards against a cycle
+        if seen is None:
+            return False
+        if isinstance(seen, socket.gaierror):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _describe(what: str, exc: Exception) -> str:

@@ -45,6 +45,8 @@ class FetchResult:
     elapsed_ms: int = 0
     attempts: int = 1
     error: str | None = None
+    unresolved: bool = False
+    """The host name did not resolve (DNS): offline, or no such host. Never retried."""
 
     @property
     def etag(self) -> str | None:

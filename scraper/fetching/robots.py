@@ -18,7 +18,8 @@ How an unusual robots.txt answer is read (:func:`rules_from_response`):
   (and Google) would disallow everything instead; we do not, because many
   government CMSs answer a missing robots.txt with a 500 error page, and a
   disallow-all would silently stop those sources for good. A host that is really
-  down fails its page requests too, and those are retried and recorded.
+  down fails its page requests too, and those are retried (a host whose name does not
+  resolve: paused at once) and recorded. docs/operations.md says the same to users.
 
 Crawl-delay is read as the site wrote it (the largest value of the groups that apply;
 ``inf`` too); :meth:`RobotsRules.capped` bounds it by ``max_crawl_delay``.

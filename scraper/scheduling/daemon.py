@@ -56,6 +56,7 @@ from scraper.scheduling.schedule import (
     fire_served,
     job_specs,
     missed_fire,
+    unscheduled_sources,
 )
 from scraper.scheduling.tasks import CrawlQueue
 from scraper.shutdown import exit_at_once, shutdown_handlers, signal_handlers
@@ -311,6 +312,7 @@ class Daemon:
         specs = job_specs(self._config)
         changes = self._scheduler.sync(specs, first_runs=self.catch_ups(specs, utcnow()))
         self._scheduler.start()
+        _log_unscheduled(self._config)
         log.info(
             "scheduler started: %d sources, time zone %s, jitter up to %ds, grace %ds",
             len(specs), self._config.scheduler.timezone, self._config.scheduler.jitter_seconds,
@@ -354,6 +356,7 @@ class Daemon:
         fresh = [s for s in specs if old.get(s.source) != s]
         self._config = new
         changes = self._scheduler.sync(specs, first_runs=self.catch_ups(fresh, utcnow()))
+        _log_unscheduled(new)
         log.info(
             "config reloaded from %s: %d sources (added: %s; removed: %s; rescheduled: %s)",
             self.config_path, len(specs), ", ".join(changes.added) or "none",
@@ -487,3 +490,13 @@ def _exit_now(sig: signal.Signals) -> None:
     """A second stop signal: the user does not want to wait for the pages in hand."""
     log.warning("received %s again: exiting now", sig.name)
     exit_at_once(sig)
+
+
+def _log_unscheduled(config: Config) -> None:
+    """Log one line per source without a schedule: the daemon never runs it."""
+    for name in unscheduled_sources(config):
+        log.info(
+            "%s: no schedule in the config: not scheduled (crawl it by hand: "
+            "govarchive crawl --source %s)", name, name,
+            extra={"event": "source_unscheduled", "source": name},
+        )  # fmt: skip

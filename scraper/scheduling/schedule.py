@@ -41,6 +41,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 
 from scraper.config import Config
+from scraper.scheduling.cron import apscheduler_day_of_week
 from scraper.settings import SchedulerSettings
 from storage.models import RunStatus
 
@@ -84,7 +85,11 @@ class JobSpec:
 
 
 def job_specs(config: Config) -> list[JobSpec]:
-    """Return one JobSpec per configured source, in config order. Pure."""
+    """Return one JobSpec per configured source with a schedule, in config order. Pure.
+
+    A source without ``schedule`` is crawled by hand only: it gets no job (see
+    :func:`unscheduled_sources`).
+    """
     settings: SchedulerSettings = config.scheduler
     return [
         JobSpec(
@@ -95,14 +100,21 @@ def job_specs(config: Config) -> list[JobSpec]:
             misfire_grace_seconds=settings.misfire_grace_seconds,
         )
         for s in config.sources
+        if s.schedule is not None
     ]
+
+
+def unscheduled_sources(config: Config) -> list[str]:
+    """Return the names of the configured sources without a schedule, in config order. Pure."""
+    return [s.name for s in config.sources if s.schedule is None]
 
 
 def make_trigger(schedule: str, timezone: str, *, jitter_seconds: int = 0) -> CronTrigger:
     """Return the APScheduler trigger of a 5-field cron ``schedule`` read in ``timezone``.
 
-    ``jitter_seconds`` delays each fire by a random 0…jitter seconds. Raises ValueError
-    for a bad expression (config validation refuses those first).
+    The day of week means what cron means (``1`` is Monday, ``0`` and ``7`` Sunday):
+    see :mod:`.cron`. ``jitter_seconds`` delays each fire by a random 0…jitter seconds.
+    Raises ValueError for a bad expression (config validation refuses those first).
     """
     fields = schedule.split()
     if len(fields) != 5:
@@ -113,7 +125,7 @@ def make_trigger(schedule: str, timezone: str, *, jitter_seconds: int = 0) -> Cr
         hour=hour,
         day=day,
         month=month,
-        day_of_week=day_of_week,
+        day_of_week=apscheduler_day_of_week(day_of_week),
         timezone=ZoneInfo(timezone),
         jitter=jitter_seconds or None,
     )
@@ -132,8 +144,11 @@ def fire_times(trigger: CronTrigger, start: datetime, end: datetime) -> Iterator
         fire = trigger.get_next_fire_time(fire, fire)
 
 
-def next_fire_time(schedule: str, timezone: str, now: datetime) -> datetime | None:
-    """Return the first nominal (jitter-free) fire time after ``now``. Pure."""
+def next_fire_time(schedule: str | None, timezone: str, now: datetime) -> datetime | None:
+    """Return the first nominal (jitter-free) fire time after ``now``, or None for no
+    schedule (a source crawled by hand). Pure."""
+    if schedule is None:
+        return None
     fire: datetime | None = make_trigger(schedule, timezone).get_next_fire_time(
         None, now + timedelta(microseconds=1)
     )

@@ -166,6 +166,28 @@ def test_reload_keeps_the_old_config_when_the_new_one_is_bad(
         daemon.stop()
 
 
+def test_a_source_without_schedule_is_skipped_with_a_log_line(
+    engine: Engine, tmp_path: Path, caplog_info: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "config.yaml"
+    scheduled = {"name": "s1", "start_urls": ["http://127.0.0.1:9/list.html"],
+                 "schedule": far_schedule()}  # fmt: skip
+    by_hand = {"name": "s2", "start_urls": ["http://127.0.0.1:9/list.html"]}
+    write_config(path, [scheduled, by_hand])
+    daemon = Daemon(load_config(path), engine, config_path=path)
+    daemon.start()
+    try:
+        assert set(daemon.scheduler.specs) == {"s1"}
+        (line,) = _events(caplog_info, "source_unscheduled")
+        assert line.source == "s2"
+        assert line.getMessage() == (
+            "s2: no schedule in the config: not scheduled "
+            "(crawl it by hand: govarchive crawl --source s2)"
+        )
+    finally:
+        daemon.stop()
+
+
 def test_a_failing_host_is_paused_for_the_rest_of_the_run(
     engine: Engine, site: TestSite, tmp_path: Path, caplog_info: pytest.LogCaptureFixture
 ) -> None:
