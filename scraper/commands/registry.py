@@ -8,6 +8,7 @@ from scraper.commands.changes import changes_command
 from scraper.commands.check_source import check_source_command
 from scraper.commands.cite import cite_command
 from scraper.commands.crawl import crawl_command
+from scraper.commands.datasette import datasette_command
 from scraper.commands.db import db
 from scraper.commands.demo import demo_command
 from scraper.commands.export import export_command
@@ -38,6 +39,7 @@ def all_commands() -> list[click.Command]:
         changes_command,
         cite_command,
         search_command,
+        datasette_command,
         raw_command,
         export_command,
         reparse_command,
