@@ -6,13 +6,13 @@ Written for Datasette 0.6x (tested with 0.65), whose ``metadata.json`` (or ``.ya
 ``fts_pk``, ``label_column``) and ``queries``. Datasette 1.0 (alpha) moves most of this into
 a separate configuration file; it is not supported yet.
 
-``datasette_metadata`` is pure: it takes the names of the database's tables and views and
-returns the dict. ``archive_tables`` is the one function here that reads a database.
+``datasette_metadata`` is pure: it takes the database's tables and views with their columns
+and returns the dict. ``archive_tables`` is the one function here that reads a database.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from sqlalchemy import Engine, text
@@ -53,6 +53,9 @@ VIEW_DOCS = {
 #: (the same names and meanings as there); the rest are the newest version's.
 _FROM_PAGES = ("url", "first_seen_at", "last_fetched_at", "last_changed_at", "gone_at")
 
+#: What a task section's fields are, for the old_ and new_ columns of ``section_changes``.
+_SECTION_FIELDS = ("title", "status", "progress", "problems", "next_steps")
+
 
 def is_hidden(table: str) -> bool:
     """Return whether Datasette should leave ``table`` out of its table list: the blobs, the
@@ -68,26 +71,52 @@ def _columns(table: str) -> dict[str, str]:
     }
 
 
-def _latest_versions_columns() -> dict[str, str]:
+def _view_columns(view: str) -> dict[str, str]:
+    """Return the descriptions of a view's columns, from those of the tables they come from."""
     pages, versions = _columns("pages"), _columns("page_versions")
     columns = {
         "page_id": "the page (pages.id)",
-        "source_id": "the source that first archived the page (sources.id)",
-        "source_name": "that source's name in config.yaml (sources.name)",
-        "version_id": "the newest version (page_versions.id)",
+        "url": pages["url"],
+        "source_name": "the name in config.yaml of the source that first archived the page "
+        "(sources.name)",
     }
-    columns |= {name: pages[name] for name in _FROM_PAGES}
-    columns |= {name: text for name, text in versions.items() if name not in ("id", "page_id")}
+    if view == "latest_versions":
+        columns |= {
+            "source_id": "the source that first archived the page (sources.id)",
+            "version_id": "the newest version (page_versions.id)",
+        }
+        columns |= {name: pages[name] for name in _FROM_PAGES}
+        columns |= {k: v for k, v in versions.items() if k not in ("id", "page_id")}
+        return columns
+    sections = _columns("task_sections")
+    columns |= {
+        "number": sections["number"],
+        "change": "changed (present in both versions and its status, progress, problems or "
+        "next_steps differ; a title-only edit is not a change), added (only in the new "
+        "version) or removed (only in the old one)",
+    }
+    for side, n in (("old", "n - 1"), ("new", "n")):
+        columns |= {
+            f"{side}_version_id": f"the {side} version (page_versions.id)",
+            f"{side}_version": f"its version number ({n})",
+            f"{side}_fetched_at": f"request time of the fetch that first saw the {side} version",
+        }
+        columns |= {
+            f"{side}_{field}": f"the task's {field} in the {side} version (null when the task "
+            f"is not in it): {sections[field]}"
+            for field in _SECTION_FIELDS
+        }
     return columns
 
 
-def datasette_metadata(database: str, tables: Collection[str]) -> dict[str, Any]:
+def datasette_metadata(database: str, tables: Mapping[str, Collection[str]]) -> dict[str, Any]:
     """Return Datasette metadata for the archive Datasette names ``database`` (its file
-    name without ``.db``), whose tables and views are ``tables``. Pure.
+    name without ``.db``), whose tables and views are ``tables`` (name → column names).
+    Pure.
 
-    Every table of ``tables`` is either hidden (``is_hidden``) or described; the search box
-    is configured only where the FTS5 table exists (revision 0006 or later); each recipe of
-    docs/schema.md is a canned query.
+    Every table of ``tables`` is either hidden (``is_hidden``) or described with those of
+    its columns it has; the search box is configured only where the FTS5 table exists
+    (revision 0006 or later); each recipe of docs/schema.md is a canned query.
     """
     described: dict[str, dict[str, Any]] = {}
     for table in sorted(tables):
@@ -95,13 +124,14 @@ def datasette_metadata(database: str, tables: Collection[str]) -> dict[str, Any]
             described[table] = {"hidden": True}
             continue
         entry: dict[str, Any] = {}
-        if table in TABLE_DOCS:
-            entry["description"] = plain(TABLE_DOCS[table].description)
-            entry["columns"] = _columns(table)
-        elif table in VIEW_DOCS:
-            entry["description"] = VIEW_DOCS[table]
-            if table == "latest_versions":
-                entry["columns"] = _latest_versions_columns()
+        if table in TABLE_DOCS or table in VIEW_DOCS:
+            if table in TABLE_DOCS:
+                entry["description"] = plain(TABLE_DOCS[table].description)
+                known = _columns(table)
+            else:
+                entry["description"] = VIEW_DOCS[table]
+                known = _view_columns(table)
+            entry["columns"] = {c: known[c] for c in tables[table] if c in known}
         if table in LABEL_COLUMNS:
             entry["label_column"] = LABEL_COLUMNS[table]
         if table in SEARCHABLE and SEARCHABLE[table][0] in tables:
@@ -127,14 +157,21 @@ def datasette_metadata(database: str, tables: Collection[str]) -> dict[str, Any]
     }
 
 
-def archive_tables(engine: Engine) -> list[str]:
-    """Return the names of every table (virtual and shadow tables included) and view of
-    an SQLite archive, as Datasette lists them. Reads ``sqlite_master`` only."""
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def archive_tables(engine: Engine) -> dict[str, list[str]]:
+    """Return every table (virtual and shadow tables included) and view of an SQLite
+    archive, as Datasette lists them, with its column names. Reads the schema only."""
     with engine.connect() as conn:
-        rows = conn.execute(
+        names = conn.execute(
             text(
                 "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') "
                 "AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name"
             )
-        )
-        return [row[0] for row in rows]
+        ).scalars()
+        return {
+            name: [row[1] for row in conn.exec_driver_sql(f"PRAGMA table_info({_quoted(name)})")]
+            for name in list(names)
+        }
