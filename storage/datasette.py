@@ -137,14 +137,11 @@ def datasette_metadata(database: str, tables: Mapping[str, Collection[str]]) -> 
         if table in SEARCHABLE and SEARCHABLE[table][0] in tables:
             entry["fts_table"], entry["fts_pk"] = SEARCHABLE[table]
         described[table] = entry
-    queries = {
-        recipe.name: {
-            "title": recipe.title,
-            "description": plain(recipe.description) if recipe.description else recipe.title,
-            "sql": recipe.sql,
-        }
-        for recipe in RECIPES
-    }
+    queries: dict[str, dict[str, str]] = {}
+    for recipe in RECIPES:
+        queries[recipe.name] = {"title": recipe.title, "sql": recipe.sql}
+        if recipe.description:
+            queries[recipe.name]["description"] = plain(recipe.description)
     return {
         "title": "govarchive archive",
         "description": (

@@ -44,9 +44,23 @@ def _sqlite_file(database: str | None, config_path: Path | None) -> tuple[str, P
     return url, path
 
 
+class _YamlDumper(yaml.SafeDumper):
+    """Writes multi-line strings (the canned queries' SQL) as literal blocks, as typed."""
+
+
+def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_YamlDumper.add_representer(str, _represent_str)
+
+
 def _render(metadata: dict[str, Any], fmt: str) -> str:
     if fmt == "yaml":
-        return yaml.safe_dump(metadata, allow_unicode=True, sort_keys=False, width=100)
+        return yaml.dump(
+            metadata, Dumper=_YamlDumper, allow_unicode=True, sort_keys=False, width=100
+        )
     return json.dumps(metadata, ensure_ascii=False, indent=2) + "\n"
 
 

@@ -112,6 +112,7 @@ def test_recipes_are_canned_queries_under_the_database_name() -> None:
     pages_gone = queries["pages_gone"]
     assert pages_gone["title"] == "Pages that disappeared, and when"
     assert pages_gone["sql"].startswith("SELECT lv.source_name, lv.url")
+    assert "description" not in pages_gone  # the doc has none: Datasette shows the title
     assert queries["page_on_date"]["description"] == (
         "The newest version first seen at or before the date (midnight UTC)."
     )
