@@ -53,7 +53,7 @@ VIEW_DOCS = {
 #: (the same names and meanings as there); the rest are the newest version's.
 _FROM_PAGES = ("url", "first_seen_at", "last_fetched_at", "last_changed_at", "gone_at")
 
-#: What a task section's fields are, for the old_ and new_ columns of ``section_changes``.
+#: The task-section fields that ``section_changes`` has an old_ and a new_ column for.
 _SECTION_FIELDS = ("title", "status", "progress", "problems", "next_steps")
 
 
