@@ -78,6 +78,10 @@ COMMANDS: dict[str, CommandEntry] = {
         "Find pages whose title, body text, task sections or attachment text contain every "
         "word of QUERY.",
     ),
+    "datasette-metadata": CommandEntry(
+        "scraper.commands.datasette:datasette_command",
+        "Write Datasette metadata for an SQLite archive.",
+    ),
     "raw": CommandEntry(
         "scraper.commands.raw:raw_command",
         "Write the raw response body archived for PAGE (a URL or page id), byte for byte.",
