@@ -51,7 +51,7 @@ def network_failure(check: SourceCheck) -> str | None:
     reason = pages[0].error or "no answer"
     message = f"nothing could be fetched from {hosts} ({reason}): the network or the site "
     message += "is down, not the selectors; check the connection and the start URL"
-    if "does not resolve" in reason:
+    if any(p.unresolved for p in pages):
         message += " (offline? to try govarchive without a network: govarchive demo)"
     return message
 

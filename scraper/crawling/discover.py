@@ -86,6 +86,7 @@ class ListPage:
     encoding: str | None = None
     stop: StopReason | None = None
     error: str | None = None
+    unresolved: bool = False  # its host name did not resolve (FetchResult.unresolved)
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,7 +203,13 @@ class _Walk:
         self.walked.add(final)
         generated = item.origin in (PageOrigin.TEMPLATE, PageOrigin.SCRIPT)
         page = ListPage(
-            item.url, final, item.origin, result.kind, result.status, error=result.error
+            item.url,
+            final,
+            item.origin,
+            result.kind,
+            result.status,
+            error=result.error,
+            unresolved=result.unresolved,
         )
 
         if result.kind is FetchKind.BLOCKED:
