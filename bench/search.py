@@ -32,7 +32,6 @@ number of versions to measure selective queries.
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import statistics
 import sys
@@ -44,13 +43,13 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, insert, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Connection, Engine, insert, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.databases import DEFAULT_POSTGRES, temporary_postgres
 from bench.storage import DEPTS, PHRASES, STATUSES, sentence
-from storage.engine import make_engine, normalise_url, redact_url
+from storage.engine import make_engine
 from storage.migrate import upgrade
 from storage.models import ATTACHMENTS, BLOBS, PAGE_VERSIONS, PAGES, SOURCES, TASK_SECTIONS
 from storage.search import query_terms, search
@@ -332,9 +331,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=20211011)
     parser.add_argument(
         "--postgres",
-        default=os.environ.get(
-            "GOVARCHIVE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-        ),
+        default=DEFAULT_POSTGRES,
         help="server URL used to create a temporary database ('' to skip PostgreSQL)",
     )
     parser.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only")
@@ -345,25 +342,11 @@ def main(argv: list[str] | None = None) -> None:
             print_table("SQLite", run(engine, args.versions, args.seed, args.repeat, "SQLite"))
             engine.dispose()
     if args.postgres:
-        server = create_engine(normalise_url(args.postgres), isolation_level="AUTOCOMMIT")
-        name = f"govarchive_bench_{os.getpid()}"
-        try:
-            with server.connect() as conn:
-                conn.execute(text(f'CREATE DATABASE "{name}"'))
-        except Exception as exc:
-            print(f"PostgreSQL skipped ({redact_url(args.postgres)}): {exc}")
-            return
-        try:
-            url = make_url(normalise_url(args.postgres)).set(database=name)
-            engine = make_engine(url.render_as_string(hide_password=False))
-            print_table(
-                "PostgreSQL", run(engine, args.versions, args.seed, args.repeat, "PostgreSQL")
-            )
-            engine.dispose()
-        finally:
-            with server.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            server.dispose()
+        with temporary_postgres(args.postgres) as pg:
+            if pg is not None:
+                print_table(
+                    "PostgreSQL", run(pg, args.versions, args.seed, args.repeat, "PostgreSQL")
+                )
 
 
 if __name__ == "__main__":

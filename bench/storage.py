@@ -32,7 +32,6 @@ one created on the server and dropped afterwards.
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import secrets
 import sys
@@ -43,14 +42,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, inspect, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, inspect, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.databases import DEFAULT_POSTGRES, temporary_postgres
 from storage.archive import archive_page, ensure_source, start_run
 from storage.content import ParsedDoc, ParsedSection
-from storage.engine import make_engine, normalise_url, redact_url
+from storage.engine import make_engine
 from storage.migrate import upgrade
 from storage.models import Base
 
@@ -504,9 +503,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument(
         "--postgres",
-        default=os.environ.get(
-            "GOVARCHIVE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-        ),
+        default=DEFAULT_POSTGRES,
         help="server URL used to create a temporary database ('' to skip PostgreSQL)",
     )
     args = parser.parse_args(argv)
@@ -524,23 +521,9 @@ def main(argv: list[str] | None = None) -> None:
         print_result(run(engine, pages, args.recrawls, "SQLite", args.revision))
         engine.dispose()
     if args.postgres:
-        server = create_engine(normalise_url(args.postgres), isolation_level="AUTOCOMMIT")
-        name = f"govarchive_bench_{os.getpid()}"
-        try:
-            with server.connect() as conn:
-                conn.execute(text(f'CREATE DATABASE "{name}"'))
-        except Exception as exc:
-            print(f"PostgreSQL skipped ({redact_url(args.postgres)}): {exc}")
-            return
-        try:
-            url = make_url(normalise_url(args.postgres)).set(database=name)
-            engine = make_engine(url.render_as_string(hide_password=False))
-            print_result(run(engine, pages, args.recrawls, "PostgreSQL", args.revision))
-            engine.dispose()
-        finally:
-            with server.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            server.dispose()
+        with temporary_postgres(args.postgres) as pg:
+            if pg is not None:
+                print_result(run(pg, pages, args.recrawls, "PostgreSQL", args.revision))
 
 
 if __name__ == "__main__":
