@@ -352,6 +352,7 @@ def _batch(
     files = _attachments(conn, [v.id for v in stored])
     raws = read_blobs(conn, {v.raw_hash for v in stored})
     plans: list[_Plan] = []
+    listed_before = len(report.changes or ())
     for version in stored:
         report.examined += 1
         try:
@@ -380,7 +381,7 @@ def _batch(
             continue
         plans.append(plan)
     if report.changes:
-        _name_versions(conn, report.changes)
+        _name_versions(conn, report.changes, listed_before)
     return plans, stored[-1].id, len(stored)
 
 
@@ -417,9 +418,9 @@ def _listed(
     return VersionChange(version.id, version.page_id, "", 0, values)
 
 
-def _name_versions(conn: Connection, changes: list[VersionChange]) -> None:
-    """Fill in the URL and version number of the changes not yet named, in place."""
-    todo = [i for i, c in enumerate(changes) if not c.url]
+def _name_versions(conn: Connection, changes: list[VersionChange], start: int) -> None:
+    """Fill in the URL and version number of ``changes[start:]`` (this batch's), in place."""
+    todo = range(start, len(changes))
     if not todo:
         return
     stmt = (

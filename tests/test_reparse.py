@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Engine, func, select, text, update
 
 from scraper.cli import cli
 from scraper.commands import reparse as reparse_command_module
@@ -139,6 +139,23 @@ def test_dry_run_writes_nothing(engine: Engine) -> None:
     assert (report.examined, report.changed, report.batches) == (6, 6, 2)
     assert report.dry_run
     assert snapshot(engine) == before
+
+
+def test_listed_changes_are_named_in_every_batch(engine: Engine) -> None:
+    build(engine)
+    report = reparse(engine, parse_v2, "2", dry_run=True, batch_size=4, list_changes=True)
+    assert report.batches == 2 and report.changes is not None and len(report.changes) == 6
+    with engine.connect() as conn:
+        named = {
+            (id_, url, number)
+            for id_, url, number in conn.execute(
+                text(
+                    "SELECT v.id, p.url, v.version FROM page_versions v"
+                    " JOIN pages p ON p.id = v.page_id"
+                )
+            )
+        }
+    assert {(c.version_id, c.url, c.version) for c in report.changes} == named
 
 
 def test_versions_that_become_identical_are_reported_not_merged(engine: Engine) -> None:
