@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import Engine, text
 
 from storage.descriptions import TABLE_DOCS, plain
+from storage.models import SECTION_FIELDS
 from storage.recipes import RECIPES
 
 #: Tables a researcher never reads through Datasette: zstd-compressed bytes and their
@@ -54,7 +55,7 @@ VIEW_DOCS = {
 _FROM_PAGES = ("url", "first_seen_at", "last_fetched_at", "last_changed_at", "gone_at")
 
 #: The task-section fields that ``section_changes`` has an old_ and a new_ column for.
-_SECTION_FIELDS = ("title", "status", "progress", "problems", "next_steps")
+_SECTION_FIELDS = ("title", *SECTION_FIELDS)
 
 
 def is_hidden(table: str) -> bool:
