@@ -275,6 +275,7 @@ def archive_page(
     elapsed_ms: int,
     final_url: str | None = None,
     attachments: Sequence[AttachmentFile] = (),
+    response_headers: Sequence[tuple[str, str]] = (),
 ) -> ArchiveResult:
     """Archive one successfully fetched and parsed page, in one transaction.
 
@@ -284,6 +285,8 @@ def archive_page(
     (:mod:`storage.attachments`): their SHA-256 are part of the content hash; a new
     version stores them (blobs and ``attachments`` rows), and every request made for
     one gets a ``fetches`` row (``attachment`` true) whatever the page's outcome.
+    ``http_status`` and ``response_headers`` (the answer's header lines as served, for a
+    WARC export) are stored with a new version.
 
     Writes: the ``pages`` row if the URL is new; the raw body to ``blobs`` unless that
     hash is stored; a ``page_versions`` row (next version number) with its
@@ -321,6 +324,7 @@ def archive_page(
         elapsed_ms=elapsed_ms,
         final_url=final_url if final_url != url else None,
         attachments=tuple(attachments),
+        response_headers=[[name, value] for name, value in response_headers] or None,
     )
     return _retrying(engine, f"archiving {url}", write.run)
 
@@ -422,6 +426,7 @@ class _PageWrite:
     elapsed_ms: int
     final_url: str | None
     attachments: tuple[AttachmentFile, ...]
+    response_headers: list[list[str]] | None
 
     def run(self, conn: Connection) -> ArchiveResult:
         """The transaction body: lock the page, decide, write."""
@@ -561,6 +566,8 @@ class _PageWrite:
                 "raw_hash": self.raw_hash,
                 "content_type": self.content_type,
                 "parser_version": self.parser_version,
+                "http_status": self.http_status,
+                "response_headers": self.response_headers,
                 **self.version_row,
             },
         )

@@ -246,11 +246,16 @@ TABLE_DOCS: dict[str, TableDoc] = {
             ),
             "version": ColumnDoc(
                 "integer",
-                "1, 2, 3 … per page, in order of discovery; unique with `page_id`",
+                "1, 2, 3 … per page, in order of capture time (`fetched_at`); unique with "
+                "`page_id`. A crawl only adds the next number; `import-warc` can place an older "
+                "capture before existing versions and renumber those after it (see [Imported "
+                "captures](#imported-captures-import-warc)): `id` never changes",
             ),
             "fetched_at": ColumnDoc(
                 "timestamp",
-                "request time of the fetch that first saw this content",
+                "request time of the fetch that first saw this content; for an imported capture "
+                "its WARC-Date (moved earlier when an older capture of the same content is "
+                "imported)",
             ),
             "content_hash": ColumnDoc(
                 "text (64)",
@@ -365,6 +370,17 @@ TABLE_DOCS: dict[str, TableDoc] = {
                 "text",
                 "the parser that produced this row",
             ),
+            "http_status": ColumnDoc(
+                "integer, null",
+                "since revision 0008: the HTTP status of the answer that first brought this "
+                "content (or of the imported record); null for versions archived before 0008",
+            ),
+            "response_headers": ColumnDoc(
+                "JSON list, null",
+                "since revision 0008: that answer's response headers as served, a list of `[name, "
+                "value]` pairs in the order and case the server sent them (repeated names kept); "
+                "`export --format warc` writes them back; null for versions archived before 0008",
+            ),
         },
     ),
     "attachments": TableDoc(
@@ -460,6 +476,72 @@ TABLE_DOCS: dict[str, TableDoc] = {
             "last_modified": ColumnDoc(
                 "text, null",
                 "the file's Last-Modified, sent back as If-Modified-Since on the next crawl",
+            ),
+        },
+    ),
+    "warc_captures": TableDoc(
+        "every WARC or ARC record `import-warc` read for a source",
+        {
+            "id": ColumnDoc(
+                "integer",
+                "primary key",
+            ),
+            "source_id": ColumnDoc(
+                "integer → `sources.id`",
+                "the source the import was for; indexed",
+            ),
+            "page_id": ColumnDoc(
+                "integer, null → `pages.id`",
+                "the page the record's URL is; null when the record was skipped before a page was "
+                "made; indexed",
+            ),
+            "version_id": ColumnDoc(
+                "integer, null → `page_versions.id`",
+                "the version the capture made (`new_version`), confirmed (`unchanged`) or now "
+                "starts (`earlier`); null when skipped; indexed",
+            ),
+            "warc_file": ColumnDoc(
+                "text",
+                "the file's name, without its folder",
+            ),
+            "record_offset": ColumnDoc(
+                "integer",
+                "where the record starts in the file (in the gzip stream for `.warc.gz` compressed "
+                "as one stream)",
+            ),
+            "record_id": ColumnDoc(
+                "text",
+                "the record's `WARC-Record-ID`; for an ARC record, which has none, "
+                "`<urn:govarchive:arc:…>` made from its URL, date, length and address; unique",
+            ),
+            "record_type": ColumnDoc(
+                "text",
+                "`response` or `revisit` (a revisit's content is the record it refers to)",
+            ),
+            "url": ColumnDoc(
+                "text",
+                "the record's `WARC-Target-URI`",
+            ),
+            "captured_at": ColumnDoc(
+                "timestamp",
+                "the record's `WARC-Date`: when the capturing crawler fetched it",
+            ),
+            "http_status": ColumnDoc(
+                "integer, null",
+                "the status of the recorded HTTP answer",
+            ),
+            "outcome": ColumnDoc(
+                "text",
+                "`new_version`, `unchanged`, `earlier`, `redirect`, `gone`, `blocked`, `suspect`, "
+                "`error`, `unresolved` (see below)",
+            ),
+            "error": ColumnDoc(
+                "text, null",
+                "why a skipped record was skipped",
+            ),
+            "imported_at": ColumnDoc(
+                "timestamp",
+                "when the import read it",
             ),
         },
     ),

@@ -301,11 +301,18 @@ FIRST_COLUMNS: dict[str, tuple[str, ...]] = {
 #: view leaves out, so that the file and the view agree (a test holds them equal).
 #: ``etag`` and ``last_modified`` are the crawler's cache validators, not what the page
 #: said; ``page_id`` repeats ``pages.id``; ``content_type`` and ``encoding_source`` say
-#: how a version was read and are in ``versions``. Every other column of ``pages`` and
+#: how a version was read and are in ``versions``, as are ``http_status`` and
+#: ``response_headers`` (how it was served). Every other column of ``pages`` and
 #: ``page_versions`` is in ``latest``, so a new metadata field is too.
 LATEST_LEAVES_OUT: dict[str, tuple[str, ...]] = {
     "pages": ("etag", "last_modified"),
-    "page_versions": ("page_id", "content_type", "encoding_source"),
+    "page_versions": (
+        "page_id",
+        "content_type",
+        "encoding_source",
+        "http_status",
+        "response_headers",
+    ),
 }
 
 # Tables with no dataset of their own: ``blobs`` and ``blob_dicts`` (the raw bytes,

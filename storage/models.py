@@ -61,6 +61,21 @@ class FetchOutcome(StrEnum):
     LIST_PAGE = "list_page"  # a list page fetched for discovery
 
 
+class CaptureOutcome(StrEnum):
+    """Every value of ``warc_captures.outcome``: what ``import-warc`` made of one WARC or
+    ARC record. docs/schema.md says what each means. The order is the CHECK constraint's."""
+
+    NEW_VERSION = "new_version"  # a version was written at the capture's time
+    UNCHANGED = "unchanged"  # same content as the version in effect at that time
+    EARLIER = "earlier"  # the next version's content, seen earlier: it now starts here
+    REDIRECT = "redirect"  # a 3xx answer: nothing to archive
+    GONE = "gone"  # 404, 410 or a soft-404 page
+    BLOCKED = "blocked"  # a WAF or script-challenge page
+    SUSPECT = "suspect"  # looks like a transient failure of the page; not archived
+    ERROR = "error"  # another status, or a payload that could not be read or parsed
+    UNRESOLVED = "unresolved"  # a revisit whose original record is in none of the files
+
+
 class RunStatus(StrEnum):
     """Every value of ``crawl_runs.status``. The order is the CHECK constraint's; a new
     value needs a migration that widens it."""
@@ -198,6 +213,11 @@ class PageVersion(Base):
     encoding_source: Mapped[str] = mapped_column(Text)
     warnings: Mapped[list[str]] = mapped_column(JSONDocument)
     parser_version: Mapped[str] = mapped_column(Text)
+    # Since revision 0008: the HTTP answer that first brought this content, as served
+    # (status, and headers in order with their original case), so an export can write
+    # it back as a WARC response record. NULL for versions archived before 0008.
+    http_status: Mapped[int | None] = mapped_column(Integer)
+    response_headers: Mapped[list[list[str]] | None] = mapped_column(JSONDocument)
 
 
 class TaskSection(Base):
@@ -297,6 +317,34 @@ class Attachment(Base):
     last_modified: Mapped[str | None] = mapped_column(Text)
 
 
+class WarcCapture(Base):
+    """One response or revisit record of a WARC or ARC file that ``import-warc`` read for
+    a source, and what it made of it (:class:`CaptureOutcome`): the provenance of every
+    imported version, and what makes a second import of the same file change nothing."""
+
+    __tablename__ = "warc_captures"
+    __table_args__ = (CheckConstraint(_in("outcome", CaptureOutcome), name="outcome"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id"), index=True)
+    page_id: Mapped[int | None] = mapped_column(ForeignKey("pages.id"), index=True)
+    #: The version the capture made, confirmed or moved earlier; NULL when skipped.
+    version_id: Mapped[int | None] = mapped_column(ForeignKey("page_versions.id"), index=True)
+    #: The file's name (without its folder) and where the record starts in it.
+    warc_file: Mapped[str] = mapped_column(Text)
+    record_offset: Mapped[int] = mapped_column(BigInteger)
+    #: WARC-Record-ID (a stable made-up one for ARC records, which have none).
+    record_id: Mapped[str] = mapped_column(Text, unique=True)
+    record_type: Mapped[str] = mapped_column(Text)
+    url: Mapped[str] = mapped_column(Text)
+    #: WARC-Date: when the capturing crawler fetched it.
+    captured_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    http_status: Mapped[int | None] = mapped_column(Integer)
+    outcome: Mapped[str] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)
+    imported_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 # The same tables as Core ``Table`` objects, for prebuilt hot-path statements.
 BLOB_DICTS: Table = Base.metadata.tables["blob_dicts"]
 BLOBS: Table = Base.metadata.tables["blobs"]
@@ -307,6 +355,7 @@ TASK_SECTIONS: Table = Base.metadata.tables["task_sections"]
 CRAWL_RUNS: Table = Base.metadata.tables["crawl_runs"]
 FETCHES: Table = Base.metadata.tables["fetches"]
 ATTACHMENTS: Table = Base.metadata.tables["attachments"]
+WARC_CAPTURES: Table = Base.metadata.tables["warc_captures"]
 
 #: The metadata fields of a version, in column order: the ``page_versions`` columns made
 #: with :func:`metadata_field`. Storage's one list of them: storage.content (what is

@@ -176,6 +176,7 @@ def test_datasette_serves_the_archive_as_the_metadata_says(datasette_url: str) -
         "crawl_runs",
         "fetches",
         "attachments",
+        "warc_captures",
     }
     assert {"blobs", "blob_dicts", "alembic_version", "page_versions_fts"} <= {
         table["name"] for table in tables if table["hidden"]

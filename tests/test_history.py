@@ -171,6 +171,8 @@ NOT_CONTENT = {
     "encoding_source",
     "warnings",
     "parser_version",
+    "http_status",
+    "response_headers",
 }
 
 

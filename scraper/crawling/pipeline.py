@@ -334,6 +334,7 @@ class _SourceCrawl:
                 final_url=result.final_url,
                 requested_at=result.requested_at,
                 http_status=result.status,
+                response_headers=result.header_lines,
                 raw=result.body,
                 content_type=result.content_type,
                 doc=doc,

@@ -95,6 +95,7 @@ class _Exchange:
     url: str
     status: int | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    header_lines: tuple[tuple[str, str], ...] = ()  # as served: order, case, repeats
     body: bytes | None = None
     kind: FetchKind | None = None  # decided already: BLOCKED, GONE, TOO_LARGE, ERROR
     error: str | None = None
@@ -300,6 +301,7 @@ class Fetcher:
                 requested_at=requested_at,
                 status=ex.status,
                 headers=ex.headers,
+                header_lines=ex.header_lines,
                 body=ex.body if keep_body else None,
                 elapsed_ms=round((self._clock() - started) * 1000),
                 attempts=attempts,
@@ -631,6 +633,11 @@ class Fetcher:
         try:
             ex.status = response.status_code
             ex.headers = {k.lower(): v for k, v in response.headers.items()}
+            charset = response.headers.encoding  # httpx's guess: ascii, utf-8 or latin-1
+            ex.header_lines = tuple(
+                (name.decode(charset), value.decode(charset))
+                for name, value in response.headers.raw
+            )
             ex.set_cookies = response.headers.get_list("set-cookie")
             encoding = (response.headers.get("content-encoding") or "").strip().lower()
             if keep_prefix and encoding in ("", "identity"):

@@ -41,6 +41,9 @@ class FetchResult:
     requested_at: datetime
     status: int | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    #: The response headers as served: every line, in order, with its name's own case
+    #: (``headers`` merges repeated names); archived with a new version for WARC export.
+    header_lines: tuple[tuple[str, str], ...] = ()
     body: bytes | None = None
     elapsed_ms: int = 0
     attempts: int = 1

@@ -37,7 +37,8 @@ TABLES_0004 = {
     "blob_dicts",
 }
 #: Our tables (storage.models) at head.
-TABLES = TABLES_0004 | {"attachments"}
+TABLES_0005 = TABLES_0004 | {"attachments"}
+TABLES = TABLES_0005 | {"warc_captures"}
 #: Revision 0006's FTS5 tables on SQLite, each with FTS5's four shadow tables.
 FTS_TABLES = {
     f"{table}_fts{shadow}"
@@ -133,7 +134,7 @@ def test_no_local_alembic_package_shadows_the_library() -> None:
 def test_upgrade_from_empty_to_head(empty: Engine) -> None:
     assert current_revision(empty) is None
     upgrade(empty)
-    assert current_revision(empty) == head_revision() == "0007"
+    assert current_revision(empty) == head_revision() == "0008"
     tables, views = schema(empty)
     assert tables == head_tables(empty)
     assert views == VIEWS
@@ -304,7 +305,7 @@ def test_0004_installs_procrastinate_on_postgresql_only_and_downgrades(empty: En
     assert procrastinate_objects(empty) == []
     assert schema(empty) == (TABLES_0004 | {"alembic_version"}, VIEWS)
     upgrade(empty, "0004")
-    assert schema(empty)[0] == head_tables(empty) - {"attachments"} - FTS_TABLES
+    assert schema(empty)[0] == head_tables(empty) - (TABLES - TABLES_0004) - FTS_TABLES
 
 
 def test_0005_adds_attachments_and_keeps_fetches_through_a_round_trip(empty: Engine) -> None:
@@ -342,7 +343,7 @@ def test_0005_adds_attachments_and_keeps_fetches_through_a_round_trip(empty: Eng
         columns = {c["name"] for c in inspect(conn).get_columns("fetches")}
     assert "attachment" not in columns
     upgrade(empty, "0005")
-    assert schema(empty)[0] == head_tables(empty) - FTS_TABLES
+    assert schema(empty)[0] == head_tables(empty) - {"warc_captures"} - FTS_TABLES
 
 
 def search_objects(engine: Engine) -> list[str]:
@@ -488,3 +489,77 @@ def test_0007_renames_source_to_info_source_keeping_values_search_and_the_view(
     assert search_objects(empty) == objects
     with empty.connect() as conn:
         assert conn.execute(text(find), {"q": "城市大脑"}).scalars().all() == [1]
+
+
+def test_0008_adds_headers_and_warc_captures_keeping_versions_and_views(empty: Engine) -> None:
+    """0008 adds page_versions.http_status and response_headers (NULL for versions archived
+    before it) and the warc_captures table; both views still read the versions; the
+    downgrade drops what it added and keeps every version."""
+    upgrade(empty, "0007")
+    with empty.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO sources (id, name, created_at) VALUES (1, 's', '2024-01-01 00:00:00')"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO pages (id, source_id, url, first_seen_at, last_fetched_at,"
+                " last_changed_at) VALUES (1, 1, 'http://x/1', '2024-01-01 00:00:00',"
+                " '2024-01-01 00:00:00', '2024-01-01 00:00:00')"
+            )
+        )
+        conn.execute(
+            text("INSERT INTO blobs (hash, size, codec, data) VALUES (:h, 1, 'zstd', :d)"),
+            {"h": "a" * 64, "d": b"x"},
+        )
+        for version in (1, 2):
+            conn.execute(
+                text(
+                    "INSERT INTO page_versions (id, page_id, version, fetched_at, content_hash,"
+                    " raw_hash, title, metadata_extra, body_text, encoding, encoding_source,"
+                    " warnings, parser_version) VALUES (:v, 1, :v, '2024-01-01 00:00:00', :h,"
+                    " :h, '报告', '{}', '正文', 'utf-8', 'meta', '[]', '1')"
+                ),
+                {"h": "a" * 64, "v": version},
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO task_sections (version_id, number, title, status, extra)"
+                    " VALUES (:v, 1, '一、任务', :s, '{}')"
+                ),
+                {"v": version, "s": "滞后" if version == 1 else "已完成"},
+            )
+
+    upgrade(empty, "0008")
+    with empty.connect() as conn:
+        assert conn.execute(
+            text("SELECT id, http_status, response_headers FROM page_versions ORDER BY id")
+        ).all() == [(1, None, None), (2, None, None)]
+        assert conn.execute(text("SELECT version FROM latest_versions")).scalars().all() == [2]
+        assert conn.execute(text("SELECT old_status, new_status FROM section_changes")).all() == [
+            ("滞后", "已完成")
+        ]
+        assert conn.execute(text("SELECT count(*) FROM warc_captures")).scalar() == 0
+    with empty.begin() as conn:
+        row = {
+            "record_id": "<urn:uuid:1>",
+            "at": "2020-05-01 00:00:00",
+        }
+        insert = text(
+            "INSERT INTO warc_captures (source_id, page_id, version_id, warc_file,"
+            " record_offset, record_id, record_type, url, captured_at, outcome, imported_at)"
+            " VALUES (1, 1, 1, 'a.warc.gz', 0, :record_id, 'response', 'http://x/1', :at,"
+            " 'earlier', :at)"
+        )
+        conn.execute(insert, row)
+    with pytest.raises(IntegrityError), empty.begin() as conn:
+        conn.execute(insert, row)  # one row per record: a second import writes nothing
+
+    downgrade(empty, "0007")
+    assert "warc_captures" not in schema(empty)[0]
+    with empty.connect() as conn:
+        columns = {c["name"] for c in inspect(conn).get_columns("page_versions")}
+        assert conn.execute(text("SELECT count(*) FROM page_versions")).scalar() == 2
+    assert {"http_status", "response_headers"}.isdisjoint(columns)
+    upgrade(empty, "0008")
