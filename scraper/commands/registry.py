@@ -90,6 +90,10 @@ COMMANDS: dict[str, CommandEntry] = {
         "scraper.commands.export:export_command",
         "Export archive data to files, with a manifest.json for citing the dataset.",
     ),
+    "import-warc": CommandEntry(
+        "scraper.commands.import_warc:import_warc_command",
+        "Backfill a source's history from WARC or ARC files (gzipped or not).",
+    ),
     "reparse": CommandEntry(
         "scraper.commands.reparse:reparse_command",
         "Re-parse stored pages with this version's parser and fix their parsed columns.",

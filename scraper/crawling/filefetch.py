@@ -20,13 +20,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Protocol
 
 from scraper.crawling.parsepool import ParserPool, ParseTimeout
 from scraper.extract.kinds import SNIFF_BYTES, looks_like_html, sniff_file_kind
-from scraper.fetching.fetch import Fetcher
 from scraper.fetching.response import FetchKind, FetchResult
 from scraper.fetching.urls import host_of, is_allowed
 from scraper.settings import CrawlSettings
@@ -169,10 +168,28 @@ def not_a_file(body: bytes, extension: str) -> str | None:
     return None
 
 
+class FileFetcher(Protocol):
+    """What fetches a file: the crawl's :class:`~scraper.fetching.fetch.Fetcher`, or an
+    import's :class:`~scraper.warc.replay.ReplayFetcher` answering from WARC files."""
+
+    async def fetch(
+        self,
+        url: str,
+        settings: CrawlSettings,
+        *,
+        allowed_hosts: Collection[str],
+        etag: str | None = None,
+        last_modified: str | None = None,
+        max_bytes: int | None = None,
+    ) -> FetchResult:
+        """Return the answer for ``url`` (see Fetcher.fetch)."""
+        ...
+
+
 class AttachmentCollector:
     """Fetches and reads one page's attachments with the crawl's shared means."""
 
-    def __init__(self, fetcher: Fetcher, parser: ParserPool, settings: CrawlSettings) -> None:
+    def __init__(self, fetcher: FileFetcher, parser: ParserPool, settings: CrawlSettings) -> None:
         self.fetcher = fetcher
         self.parser = parser
         self.settings = settings
