@@ -163,6 +163,7 @@ class WarcReader:
         others = 0
         records = ArchiveIterator(handle, no_record_parse=True, arc2warc=False)
         offset = 0  # where the next record starts
+        last = 0  # where the last record read starts
         first = True
         while True:
             try:
@@ -193,9 +194,18 @@ class WarcReader:
                 refs.append(ref)
             # Where the next record starts (past this one's blank lines), which is where
             # a record that fails to parse is reported.
+            last = records.get_record_offset()
             offset = records.offset
         if first:
             raise InputError("empty: not a WARC or ARC file", input_name=str(path))
+        if not _gzip_member_ends(handle, last):
+            # warcio reads a gzip member cut short as far as it goes: a file cut in its
+            # last record's gzip trailer would otherwise pass as whole.
+            if refs and refs[-1].offset == last:
+                refs.pop()
+            else:
+                others -= 1
+            return _scan(refs, others, path, last, f"truncated record at byte {last}")
         return Scan(tuple(refs), others, None)
 
     def payload(self, ref: CaptureRef) -> Payload:
@@ -291,17 +301,40 @@ def _is_single_gzip(path: Path) -> bool:
         return True
 
 
+def _gzip_member_ends(handle: IO[bytes], offset: int) -> bool:
+    """Return False if the file is gzip and its member at ``offset`` is cut off or corrupt
+    (True for a file that is not gzip). Reads that one member."""
+    handle.seek(offset)
+    if handle.read(2) != _GZIP_MAGIC:
+        return True
+    handle.seek(offset)
+    inflate = zlib.decompressobj(wbits=31)
+    try:
+        while chunk := handle.read(_CHUNK):
+            while chunk and not inflate.eof:
+                inflate.decompress(chunk, _CHUNK)
+                chunk = inflate.unconsumed_tail
+            if inflate.eof:
+                return True
+    except zlib.error:
+        return False
+    return False
+
+
 def _read_block(record: Any) -> int | None:
     """Read a record's block to its end; return the HTTP status of its first line (None
     if it is not an HTTP status line). Raises _Truncated if the block is short."""
     expected = record.length
-    if expected is None:
-        raise ArchiveLoadFailed("record without a Content-Length")
     stream = record.raw_stream
     head = stream.readline(_STATUS_LINE_LIMIT)
     read = len(head)
     while chunk := stream.read(_CHUNK):
         read += len(chunk)
+    if expected is None:
+        # Headers without Content-Length: cut off within the headers if nothing follows.
+        if read == 0:
+            raise _Truncated()
+        raise ArchiveLoadFailed("record without a Content-Length")
     if read < expected:
         raise _Truncated()
     if record.rec_type not in ("response", "revisit"):
