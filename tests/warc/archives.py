@@ -7,6 +7,7 @@ import gzip
 import io
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
@@ -45,7 +46,7 @@ def _http(headers: list[tuple[str, str]], status: str = "200 OK") -> StatusAndHe
 
 def _response(
     writer: WARCWriter, url: str, body: bytes, headers: list[tuple[str, str]], record_id: str
-) -> object:
+) -> Any:
     return writer.create_warc_record(
         url,
         "response",
@@ -68,7 +69,9 @@ def write_warc(path: Path, *, gzip_records: bool, version: str = "1.1") -> Writt
                 "request",
                 payload=io.BytesIO(b""),
                 http_headers=StatusAndHeaders(
-                    "GET /zwgk/art_1.html", request.headers, protocol="HTTP/1.1",
+                    "GET /zwgk/art_1.html",
+                    request.headers,
+                    protocol="HTTP/1.1",
                     is_http_request=True,
                 ),
             )
@@ -95,7 +98,7 @@ def write_warc(path: Path, *, gzip_records: bool, version: str = "1.1") -> Writt
                 "<urn:uuid:00000000-0000-0000-0000-000000000004>",
             )
         )
-        digest = plain.rec_headers.get_header("WARC-Payload-Digest")  # type: ignore[attr-defined]
+        digest = plain.rec_headers.get_header("WARC-Payload-Digest")
         revisit = writer.create_revisit_record(
             URL,
             digest,
@@ -132,8 +135,7 @@ def arc_members(name: str) -> list[bytes]:
     trailing newline."""
     meta = b"1 0 govarchive-tests\nURL IP-address Archive-date Content-type Archive-length\n"
     members = [
-        f"filedesc://{name} 0.0.0.0 20240501080000 text/plain {len(meta)}\n".encode() + meta
-        + b"\n"
+        f"filedesc://{name} 0.0.0.0 20240501080000 text/plain {len(meta)}\n".encode() + meta + b"\n"
     ]
     for url, ip, date, content_type, body in ARC_RECORDS:
         block = _arc_http(body)
