@@ -46,6 +46,9 @@ def test_a_warc_gives_its_responses_and_revisits_in_order(
     assert [ref.url for ref in found.refs] == [URL, CHUNKED_URL, GZIP_URL, URL]
     assert [ref.status for ref in found.refs] == [200, 200, 200, 200]
     assert all(ref.path == written.path for ref in found.refs)
+    data = written.path.read_bytes()
+    start = b"\x1f\x8b" if gzip_records else b"WARC/1.1\r\n"
+    assert all(data[ref.offset :].startswith(start) for ref in found.refs)
     offsets = [ref.offset for ref in found.refs]
     assert offsets == sorted(offsets) and offsets[0] > 0
 
