@@ -10,9 +10,10 @@ headers and its entity body, de-chunked and Content-Encoding-decoded.
 Formats: WARC 1.0 and 1.1 and ARC v1, each uncompressed or gzipped one record per gzip
 member (what wget, Heritrix, Browsertrix and warcio write): records are found again by
 seeking to their byte offset. A file gzipped as one stream (``gzip file.warc``) cannot
-be seeked: the reader detects it, decompresses it once into a temporary uncompressed copy
-that it owns (deleted by :meth:`WarcReader.close`), and the offsets of that file's
-:class:`CaptureRef` are offsets in the copy.
+be seeked: the reader detects it (a gzip file whose first member runs to its end),
+decompresses it once into a temporary uncompressed copy that it owns (deleted by
+:meth:`WarcReader.close`), and the offsets of that file's :class:`CaptureRef` and
+:class:`ScanProblem` are offsets in the copy (so too for a gzip file of one record).
 
 A corrupt or truncated file is not an error: :class:`Scan` carries the records read
 before the first unreadable point and a :class:`ScanProblem` naming its byte offset (in
@@ -145,6 +146,7 @@ class WarcReader:
         self.paths = tuple(paths)
         self._readable: dict[Path, Path] = {}
         self._handles: dict[Path, IO[bytes]] = {}
+        self._cut_copies: set[Path] = set()
         self._tempdir: tempfile.TemporaryDirectory[str] | None = None
 
     def __enter__(self) -> WarcReader:
@@ -159,6 +161,7 @@ class WarcReader:
             handle.close()
         self._handles.clear()
         self._readable.clear()
+        self._cut_copies.clear()
         if self._tempdir is not None:
             self._tempdir.cleanup()
             self._tempdir = None
@@ -167,6 +170,32 @@ class WarcReader:
         """Return every response and revisit record of ``path`` in file order, the count
         of other records, and the first unreadable point if any. Never raises for corrupt
         content; raises InputError if the file cannot be read or is not WARC or ARC."""
+        found = self._scan_records(path)
+        if found.problem is not None and self._holds_records_between_members(path, found):
+            # Gzip members of several records each (whole-file gzips concatenated, say):
+            # not seekable record by record either, so read through a copy as well.
+            self._open_copy(path)
+            found = self._scan_records(path)
+        copy = self._readable[path]
+        if found.problem is None and copy in self._cut_copies:
+            size = copy.stat().st_size
+            message = f"gzip stream cut off after byte {size} of its decompressed copy"
+            found = Scan(found.refs, found.other_records, ScanProblem(path, size, message))
+        return found
+
+    def _holds_records_between_members(self, path: Path, found: Scan) -> bool:
+        """Return True if ``path`` is gzip read directly and ``found`` stopped at a point
+        that is not the start of a gzip member."""
+        if found.problem is None or self._readable[path] != path:
+            return False
+        with path.open("rb") as file:
+            if file.read(2) != _GZIP_MAGIC:
+                return False
+            file.seek(found.problem.offset)
+            return file.read(2) != _GZIP_MAGIC
+
+    def _scan_records(self, path: Path) -> Scan:
+        """One pass of warcio over the file ``path`` is read through (see :meth:`scan`)."""
         handle = self._handle(path)
         handle.seek(0)
         refs: list[CaptureRef] = []
@@ -185,7 +214,8 @@ class WarcReader:
                     raise InputError(
                         f"not a WARC or ARC file ({_first_line(exc)})", input_name=str(path)
                     ) from exc
-                return _scan(refs, others, path, offset, f"unreadable record at byte {offset}")
+                message = f"unreadable record at byte {offset} ({_first_line(exc)})"
+                return _stopped(refs, others, path, offset, message)
             first = False
             try:
                 status = _read_block(record)
@@ -193,9 +223,9 @@ class WarcReader:
                 ref = _capture_ref(path, offset, record, status)
             except _Truncated:
                 start = records.get_record_offset()
-                return _scan(refs, others, path, start, f"truncated record at byte {start}")
+                return _stopped(refs, others, path, start, f"truncated record at byte {start}")
             except _READ_ERRORS as exc:
-                return _scan(
+                return _stopped(
                     refs, others, path, offset, f"unreadable record at byte {offset}: {exc}"
                 )
             if ref is None:
@@ -215,7 +245,7 @@ class WarcReader:
                 refs.pop()
             else:
                 others -= 1
-            return _scan(refs, others, path, last, f"truncated record at byte {last}")
+            return _stopped(refs, others, path, last, f"truncated record at byte {last}")
         return Scan(tuple(refs), others, None)
 
     def payload(self, ref: CaptureRef) -> Payload:
@@ -251,37 +281,58 @@ class WarcReader:
         if path in self._handles:
             return self._handles[path]
         try:
-            readable = self._uncompressed_copy(path) if _is_single_gzip(path) else path
-            handle = readable.open("rb")
+            if _is_single_gzip(path):
+                return self._open_copy(path)
+            handle = path.open("rb")
         except OSError as exc:
             raise InputError(f"cannot read: {exc.strerror or exc}", input_name=str(path)) from exc
-        self._readable[path] = readable
+        self._readable[path] = path
         self._handles[path] = handle
         return handle
 
-    def _uncompressed_copy(self, path: Path) -> Path:
-        """Decompress ``path`` into this reader's temporary directory; return the copy. A
-        stream cut off or corrupt is copied as far as it decompresses (the scan then
-        reports the truncated record)."""
+    def _open_copy(self, path: Path) -> IO[bytes]:
+        """Decompress ``path`` (every gzip member) into this reader's temporary directory
+        and read it through that copy from now on. A stream cut off or corrupt is copied
+        as far as it decompresses, and remembered in ``_cut_copies``."""
         if self._tempdir is None:
             self._tempdir = tempfile.TemporaryDirectory(prefix="govarchive-warc-")
         copy = Path(self._tempdir.name) / f"{len(self._readable)}-{path.name}.warc"
-        with path.open("rb") as source, copy.open("wb") as target:
-            inflate = zlib.decompressobj(wbits=31)
-            while chunk := source.read(_CHUNK):
-                try:
-                    while chunk:
-                        target.write(inflate.decompress(chunk, _CHUNK))
-                        chunk = inflate.unconsumed_tail
-                        if inflate.eof:  # a further gzip member: concatenated streams
-                            chunk = inflate.unused_data + chunk
-                            inflate = zlib.decompressobj(wbits=31)
-                except zlib.error:
-                    break
-        return copy
+        try:
+            with path.open("rb") as source, copy.open("wb") as target:
+                whole = _gunzip(source, target)
+            handle = copy.open("rb")
+        except OSError as exc:
+            raise InputError(f"cannot read: {exc.strerror or exc}", input_name=str(path)) from exc
+        if not whole:
+            self._cut_copies.add(copy)
+        if path in self._handles:
+            self._handles[path].close()
+        self._readable[path] = copy
+        self._handles[path] = handle
+        return handle
 
 
-def _scan(refs: list[CaptureRef], others: int, path: Path, offset: int, message: str) -> Scan:
+def _gunzip(source: IO[bytes], target: IO[bytes]) -> bool:
+    """Decompress the gzip members of ``source`` into ``target``; return False if the
+    stream is cut off or corrupt (what came before is written)."""
+    inflate = zlib.decompressobj(wbits=31)
+    fed = False  # whether the current member has had any input
+    while chunk := source.read(_CHUNK):
+        try:
+            while chunk:
+                fed = True
+                target.write(inflate.decompress(chunk, _CHUNK))
+                chunk = inflate.unconsumed_tail
+                if inflate.eof:  # a further gzip member follows, or the end
+                    chunk = inflate.unused_data + chunk
+                    inflate = zlib.decompressobj(wbits=31)
+                    fed = False
+        except zlib.error:
+            return False
+    return not fed
+
+
+def _stopped(refs: list[CaptureRef], others: int, path: Path, offset: int, message: str) -> Scan:
     return Scan(tuple(refs), others, ScanProblem(path, offset, message))
 
 

@@ -253,3 +253,33 @@ def test_arc_members_are_what_the_arc_writer_test_expects() -> None:
     members = arc_members("x.arc")
     assert members[0].startswith(b"filedesc://x.arc ")
     assert len(members) == 1 + len(ARC_RECORDS)
+
+
+def test_whole_file_gzips_concatenated_are_read_through_a_copy(tmp_path: Path) -> None:
+    plain = write_warc(tmp_path / "a.warc", gzip_records=False).path
+    joined = tmp_path / "joined.warc.gz"
+    joined.write_bytes(gzip.compress(plain.read_bytes()) * 2)
+    with WarcReader([joined]) as reader:
+        found = reader.scan(joined)
+        assert found.problem is None
+        assert [ref.record_id for ref in found.refs] == [r.record_id for r in scan(plain).refs] * 2
+        assert reader.payload(found.refs[-2]).body == PAGE
+
+
+@pytest.mark.parametrize("cut", [4, 40, 400])
+def test_a_whole_file_gzip_cut_off_is_a_problem_after_its_readable_records(
+    tmp_path: Path, cut: int
+) -> None:
+    plain = write_warc(tmp_path / "a.warc", gzip_records=False).path
+    whole = scan(plain)
+    cut_off = tmp_path / "cut.warc.gz"
+    cut_off.write_bytes(gzip.compress(plain.read_bytes())[:-cut])
+    found = scan(cut_off)
+    assert found.problem is not None and found.problem.path == cut_off
+    if cut == 4:  # only the gzip trailer is gone: every record is whole
+        assert found.refs == tuple(dataclasses.replace(ref, path=cut_off) for ref in whole.refs)
+        assert "gzip stream cut off" in found.problem.message
+    else:
+        assert len(found.refs) < len(whole.refs)
+        assert found.problem.message.startswith("truncated record at byte")
+        assert found.problem.offset == whole.refs[len(found.refs)].offset
