@@ -83,6 +83,7 @@ _READ_ERRORS = (
     IndexError,
     KeyError,
     TypeError,
+    AttributeError,  # warcio on a record missing a header it expects (WARC-Target-URI)
 )
 _GZIP_MAGIC = b"\x1f\x8b"
 
@@ -92,27 +93,31 @@ class CaptureRef:
     """One response or revisit record, without its body."""
 
     path: Path  # the file as given
-    offset: int  # byte offset of the record in the file as read (the temporary copy of a
-    # whole-file gzip)
-    record_id: str  # WARC-Record-ID as written; ARC: "<urn:govarchive:arc:SHA1HEX>"
+    # byte offset of the record in the file as read: the file itself (compressed offset of
+    # its gzip member), or the uncompressed copy of a whole-file gzip
+    offset: int
+    # WARC-Record-ID as written (with <>); for ARC records "<urn:govarchive:arc:SHA1HEX>"
+    # of (URL, ARC date, length, IP), the same whenever the same ARC is read, even renamed
+    # (warcio's arc2warc ids are random)
+    record_id: str
     kind: Literal["response", "revisit"]
-    url: str
-    captured_at: datetime  # timezone-aware UTC
-    status: int | None
-    payload_digest: str | None
-    refers_to: str | None
-    refers_to_url: str | None
-    refers_to_date: datetime | None
-    profile: str | None
+    url: str  # WARC-Target-URI without the <> some tools wrapped it in
+    captured_at: datetime  # WARC-Date (or the ARC date), aware UTC, fractions kept
+    status: int | None  # HTTP status of the record's block; None if not HTTP or unreadable
+    payload_digest: str | None  # WARC-Payload-Digest as written ("sha1:BASE32")
+    refers_to: str | None  # revisit: WARC-Refers-To (a record id)
+    refers_to_url: str | None  # revisit: WARC-Refers-To-Target-URI
+    refers_to_date: datetime | None  # revisit: WARC-Refers-To-Date
+    profile: str | None  # revisit: WARC-Profile
 
 
 @dataclass(frozen=True, slots=True)
 class Payload:
-    """A record's HTTP response as recorded: status, headers in order, decoded body."""
+    """A record's HTTP response as recorded."""
 
     status: int | None
-    headers: tuple[tuple[str, str], ...]
-    body: bytes
+    headers: tuple[tuple[str, str], ...]  # HTTP headers in order, original case
+    body: bytes  # the entity body, de-chunked and Content-Encoding-decoded
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,17 +125,17 @@ class ScanProblem:
     """The first point of a file that could not be read, and why."""
 
     path: Path
-    offset: int
-    message: str
+    offset: int  # where the unreadable record starts, in the file as read
+    message: str  # "truncated record at byte 81234", "unreadable record at byte …"
 
 
 @dataclass(frozen=True, slots=True)
 class Scan:
     """What one pass over a file found."""
 
-    refs: tuple[CaptureRef, ...]
-    other_records: int
-    problem: ScanProblem | None
+    refs: tuple[CaptureRef, ...]  # every response and revisit before any problem, in order
+    other_records: int  # warcinfo, request, metadata, resource … records read and ignored
+    problem: ScanProblem | None  # the first unreadable point; the records before it are in refs
 
 
 class _Truncated(Exception):
@@ -139,8 +144,9 @@ class _Truncated(Exception):
 
 class WarcReader:
     """Reads captures and payloads from the given WARC and ARC files (see the module
-    docstring). A context manager: :meth:`close` closes its files and deletes the
-    temporary copies of whole-file-gzipped archives."""
+    docstring), kept in ``paths``; none is opened before its first :meth:`scan` or
+    :meth:`payload`. A context manager: :meth:`close` closes its files and deletes the
+    temporary copies of whole-file-gzipped archives. Not for use from several threads."""
 
     def __init__(self, paths: Sequence[Path]) -> None:
         self.paths = tuple(paths)
@@ -430,6 +436,9 @@ def _capture_ref(path: Path, offset: int, record: Any, status: int | None) -> Ca
         value = headers.get_header(name)
         return str(value).strip() if value is not None else None
 
+    url = _unwrap(header("WARC-Target-URI"))
+    if not url:
+        raise ArchiveLoadFailed(f"{kind} record without WARC-Target-URI")
     date = header("WARC-Date")
     captured_at = _iso_date(date)
     if captured_at is None:
@@ -440,7 +449,7 @@ def _capture_ref(path: Path, offset: int, record: Any, status: int | None) -> Ca
         offset=offset,
         record_id=header("WARC-Record-ID") or "",
         kind=kind,
-        url=_unwrap(header("WARC-Target-URI")) or "",
+        url=url,
         captured_at=captured_at,
         status=status,
         payload_digest=header("WARC-Payload-Digest"),
