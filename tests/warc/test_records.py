@@ -283,3 +283,44 @@ def test_a_whole_file_gzip_cut_off_is_a_problem_after_its_readable_records(
         assert len(found.refs) < len(whole.refs)
         assert found.problem.message.startswith("truncated record at byte")
         assert found.problem.offset == whole.refs[len(found.refs)].offset
+
+
+def _one_response(headers: bytes) -> bytes:
+    block = b"HTTP/1.1 200 OK\r\n\r\nbody"
+    return (
+        b"WARC/1.0\r\nWARC-Type: response\r\nWARC-Record-ID: <urn:uuid:y>\r\n%s"
+        b"Content-Length: %d\r\n\r\n%s\r\n\r\n" % (headers, len(block), block)
+    )
+
+
+@pytest.mark.parametrize(
+    ("headers", "message"),
+    [
+        (b"WARC-Date: yesterday\r\nWARC-Target-URI: http://a.gov.cn/\r\n", "WARC-Date"),
+        (b"WARC-Date: 2024-05-01T08:00:00Z\r\n", "WARC-Target-URI"),
+    ],
+)
+def test_a_response_without_a_readable_date_or_url_stops_the_scan_there(
+    tmp_path: Path, headers: bytes, message: str
+) -> None:
+    good = _one_response(
+        b"WARC-Date: 2024-05-01T08:00:00Z\r\nWARC-Target-URI: http://a.gov.cn/\r\n"
+    )
+    path = tmp_path / "bad-header.warc"
+    path.write_bytes(good + _one_response(headers))
+    found = scan(path)
+    assert [ref.url for ref in found.refs] == ["http://a.gov.cn/"]
+    assert found.problem is not None
+    assert found.problem.offset == len(good)
+    assert message in found.problem.message
+
+
+def test_another_reader_reads_a_payload_by_the_offset_of_a_whole_file_gzip(
+    tmp_path: Path,
+) -> None:
+    plain = write_warc(tmp_path / "a.warc", gzip_records=False).path
+    whole = tmp_path / "whole.warc.gz"
+    whole.write_bytes(gzip.compress(plain.read_bytes()))
+    refs = scan(whole).refs  # that reader is closed, its copy gone
+    with WarcReader([whole]) as reader:
+        assert reader.payload(refs[1]).body == OTHER
