@@ -23,18 +23,19 @@ opened, or is not WARC or ARC at all, raises :class:`~scraper.errors.InputError`
 
 Why warcio and not FastWARC. ``bench/warc_read.py`` (3,000 gzip-per-record responses
 whose bodies are the 110 real and builder pages of tests/fixtures/, 142.6 MB of bodies,
-33.3 MB of file; one in eight chunked, one in eight gzip-encoded; CPU time, best of 5,
-Python 3.11, warcio 1.8.1, FastWARC 2.0.1) reads every decoded body:
+33.3 MB of file; one in eight chunked, one in eight gzip-encoded; CPU time, best of 7,
+Python 3.11 on one core, warcio 1.8.1, FastWARC 2.0.1) reads every decoded body:
 
 ================================  =========  ==============  ============  ====
 reader                            records/s  MB/s of bodies  MB/s of file  time
 ================================  =========  ==============  ============  ====
-WarcReader (scan, then payload)       3,953             188            44  4.9x
-warcio, one pass                      7,531             358            84  2.5x
-FastWARC, one pass                   19,193             912           213  1x
+WarcReader.scan alone                 8,501               -            95     -
+WarcReader (scan, then payload)       3,861             184            43  4.8x
+warcio, one pass                      7,208             343            80  2.6x
+FastWARC, one pass                   18,527             880           206  1x
 ================================  =========  ==============  ============  ====
 
-FastWARC is 2.5x faster than warcio doing the same pass (4.9x against this reader,
+FastWARC is 2.6x faster than warcio doing the same pass (4.8x against this reader,
 which decompresses each record twice: once to scan, once to read the payload by
 offset). warcio still wins on what the importer needs:
 
