@@ -24,7 +24,7 @@ opened, or is not WARC or ARC at all, raises :class:`~scraper.errors.InputError`
 Why warcio and not FastWARC. ``bench/warc_read.py`` (3,000 gzip-per-record responses
 whose bodies are the 110 real and builder pages of tests/fixtures/, 142.6 MB of bodies,
 33.3 MB of file; one in eight chunked, one in eight gzip-encoded; CPU time, best of 7,
-Python 3.11 on one core, warcio 1.8.1, FastWARC 2.0.1) reads every decoded body:
+Python 3.11, one thread, warcio 1.8.1, FastWARC 2.0.1) reads every decoded body:
 
 ================================  =========  ==============  ============  ====
 reader                            records/s  MB/s of bodies  MB/s of file  time
