@@ -73,7 +73,7 @@ def versions_of(engine: Engine, url: str) -> list[tuple[int, datetime, str | Non
             .where(PAGES.c.url == url)
             .order_by(v.version)
         )
-        return [tuple(row) for row in found]  # type: ignore[misc]
+        return [(row[0], row[1], row[2]) for row in found]
 
 
 def test_a_foreign_warc_backfills_every_document_at_its_capture_time(
@@ -247,7 +247,7 @@ def test_a_wget_warc_of_the_live_site_imports_with_wgets_dates(
     source = docs.config(database_url).sources[0]
     subprocess.run(
         [
-            "wget", "--quiet", "--recursive", "--level=1", "--no-parent", "--no-verbose",
+            "wget", "--quiet", "--recursive", "--level=1", "--no-verbose",
             "--tries=1", "--timeout=10", "-e", "robots=off", "--directory-prefix",
             str(tmp_path / "mirror"), "--warc-file", str(tmp_path / "wget"),
             list_page(docs),

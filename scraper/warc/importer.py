@@ -2,7 +2,7 @@
 
 :func:`import_warc` composes the parts; every decision is one a crawl already makes:
 
-1. :class:`~scraper.warc.reader.WarcReader` reads each file's response and revisit
+1. :class:`~scraper.warc.records.WarcReader` reads each file's response and revisit
    records (their bodies only when needed). A file that turns out truncated or corrupt
    keeps every record before the bad point; the problem names the file and byte offset.
 2. Which URLs are the source's pages: with ``url_pattern``, those it matches; otherwise
@@ -46,7 +46,7 @@ from scraper.fetching.urls import is_allowed
 from scraper.parse import PARSER_VERSION
 from scraper.parse.encoding import decode_html
 from scraper.parse.links import extract_links
-from scraper.warc.reader import CaptureRef, ScanProblem, WarcReader
+from scraper.warc.records import CaptureRef, ScanProblem, WarcReader
 from scraper.warc.replay import Answer, CaptureIndex, ReplayFetcher
 from storage import backfill
 from storage.archive import ensure_source, known_pages
@@ -123,7 +123,8 @@ async def import_warc(
             if scan.problem is not None:
                 report.problems.append(scan.problem)
         report.records = len(refs)
-        index = CaptureIndex(refs)
+        # The same record in two files (a copy, or overlapping downloads) is one capture.
+        index = CaptureIndex({ref.record_id: ref for ref in reversed(refs)}.values())
         replay = ReplayFetcher(index, reader)
         source_id = ensure_source(engine, source.name)
         urls = await _page_urls(engine, source, source_id, index, replay, url_pattern)

@@ -9,7 +9,7 @@ fetcher.
   instant it is asked for (the last one at or before it, else the first after), with
   recorded same-site redirects followed, classified as the fetcher classifies a live
   answer (block page, 404 or soft-404, error). A URL no file holds is an ``ERROR``
-  result saying so. Reads files through :class:`~scraper.warc.reader.WarcReader`;
+  result saying so. Reads files through :class:`~scraper.warc.records.WarcReader`;
   writes nothing.
 """
 
@@ -25,7 +25,7 @@ from scraper.fetching.fetch import MAX_REDIRECTS
 from scraper.fetching.response import FetchKind, FetchResult
 from scraper.fetching.urls import is_allowed, normalize_url
 from scraper.settings import CrawlSettings
-from scraper.warc.reader import CaptureRef, Payload, WarcReader, resolve_revisits
+from scraper.warc.records import CaptureRef, Payload, WarcReader, resolve_revisits
 
 #: The error of a URL that none of the files holds.
 NOT_IN_FILES = "not in the WARC files"
