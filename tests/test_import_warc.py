@@ -343,3 +343,47 @@ def test_the_command_exits_1_naming_a_truncated_file(
     )
     assert result.exit_code == 1
     assert "cut.warc.gz: unreadable from byte" in result.output
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.skipif(shutil.which("wget") is None, reason="wget is not installed")
+def test_attachments_come_from_the_files_and_hash_as_a_crawl_of_the_site(
+    site: TestSite, engine: Engine, database_url: str, tmp_path: Path
+) -> None:
+    """wget's WARC of a site whose pages link a PDF and Word files, imported, gives each
+    page the content hash a crawl of the same site gives it: the same files, read alike."""
+    from storage.engine import make_engine
+    from storage.migrate import ensure_current
+    from tests.test_crawl_attachments import AttachmentSite
+
+    files = AttachmentSite(site)
+    config = files.config(database_url)
+    subprocess.run(
+        [
+            "wget", "--quiet", "--recursive", "--level=2", "--tries=1", "--timeout=10",
+            "-e", "robots=off", "--directory-prefix", str(tmp_path / "mirror"),
+            "--warc-file", str(tmp_path / "site"), list_page(files.docs),
+        ],
+        check=False,
+        timeout=60,
+    )  # fmt: skip
+
+    report = run_import(engine, config.sources[0], tmp_path / "site.warc.gz")
+    assert report.outcomes == {"new_version": 2}
+
+    crawled = make_engine(f"sqlite:///{tmp_path / 'crawled.db'}")
+    try:
+        ensure_current(crawled, create=True)
+        asyncio.run(crawl(config, crawled))
+        query = "SELECT p.url, v.content_hash FROM page_versions v JOIN pages p ON p.id = v.page_id"
+        assert sorted(rows(engine, query)) == sorted(rows(crawled, query))
+        attached = (
+            "SELECT a.url, a.sha256, a.kind, a.text IS NOT NULL FROM attachments a"
+            " ORDER BY a.version_id, a.position"
+        )
+        imported = rows(engine, attached)
+        assert sorted(imported) == sorted(rows(crawled, attached))
+        assert {kind for _, _, kind, _ in imported} == {"pdf", "docx"}
+        assert all(has_text for *_, has_text in imported)
+    finally:
+        crawled.dispose()
