@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from scraper.commands.common import (
     BadUsage,
@@ -107,10 +111,21 @@ def import_warc_command(
                 holder = lock_holder(engine, source.name) or "another process"
                 raise Busy(f"{source.name}: a crawl or import is running ({holder}); try later")
             settings = source.settings
-            with lock, ParserPool(settings.parse_workers, settings.parse_timeout) as pool:
+            with (
+                lock,
+                ParserPool(settings.parse_workers, settings.parse_timeout) as pool,
+                _progress(Console(stderr=True)) as progress,
+            ):
                 try:
                     report = asyncio.run(
-                        import_warc(engine, source, list(files), pool, url_pattern=pattern)
+                        import_warc(
+                            engine,
+                            source,
+                            list(files),
+                            pool,
+                            url_pattern=pattern,
+                            progress=progress,
+                        )
                     )
                 except InputError as exc:  # not a WARC file, or unreadable: a wrong argument
                     raise BadUsage(str(exc)) from exc
@@ -122,3 +137,21 @@ def import_warc_command(
         raise WorkFailed(
             f"{len(report.problems)} file(s) could not be read to the end (named above)"
         )
+
+
+@contextmanager
+def _progress(console: Console) -> Iterator[Callable[[int, int], None] | None]:
+    """Show a progress bar of the captures on ``console`` when it is a terminal; yield
+    the callback that moves it (None when there is no terminal to show it on)."""
+    if not console.is_terminal:
+        yield None
+        return
+    with Progress(
+        TextColumn("importing"), BarColumn(), MofNCompleteColumn(), console=console
+    ) as progress:
+        task = progress.add_task("import", total=None)
+
+        def show(done: int, total: int) -> None:
+            progress.update(task, total=total, completed=done)
+
+        yield show
