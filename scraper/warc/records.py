@@ -199,7 +199,9 @@ class WarcReader:
             if file.read(2) != _GZIP_MAGIC:
                 return False
             file.seek(found.problem.offset)
-            return file.read(2) != _GZIP_MAGIC
+            head = file.read(2)
+            # a member cut after its first byte still starts like one
+            return not _GZIP_MAGIC.startswith(head)
 
     def _scan_records(self, path: Path) -> Scan:
         """One pass of warcio over the file ``path`` is read through (see :meth:`scan`)."""
@@ -253,6 +255,12 @@ class WarcReader:
             else:
                 others -= 1
             return _stopped(refs, others, path, last, f"truncated record at byte {last}")
+        end = records.offset  # where the last whole record ends
+        handle.seek(end)
+        if handle.read(_CHUNK).strip():
+            # Bytes after it that warcio read as no record at all: a gzip member cut off in
+            # its own header (a download stopped a few bytes into the next record).
+            return _stopped(refs, others, path, end, f"truncated record at byte {end}")
         return Scan(tuple(refs), others, None)
 
     def payload(self, ref: CaptureRef) -> Payload:

@@ -169,6 +169,25 @@ def test_a_record_cut_within_its_headers_is_truncated(tmp_path: Path) -> None:
     assert "truncated" in found.problem.message
 
 
+@pytest.mark.parametrize("keep", [1, 10, 40])
+def test_a_gzip_record_cut_within_its_own_gzip_header_is_truncated(
+    tmp_path: Path, keep: int
+) -> None:
+    """A download stopped a few bytes into the last record's gzip member: warcio reads
+    nothing there and stops quietly; the scan still reports the record as cut."""
+    path = write_warc(tmp_path / "a.warc.gz", gzip_records=True).path
+    whole = scan(path)
+    last = whole.refs[-1].offset
+    path.write_bytes(path.read_bytes()[: last + keep])
+    found = scan(path)
+    assert found.refs == whole.refs[:-1]
+    assert found.problem is not None
+    assert (found.problem.offset, found.problem.message) == (
+        last,
+        f"truncated record at byte {last}",
+    )
+
+
 @pytest.mark.parametrize("gzip_records", [True, False])
 def test_corrupt_bytes_in_the_middle_stop_the_scan_at_that_record(
     tmp_path: Path, gzip_records: bool
