@@ -292,7 +292,10 @@ class _CaptureWrite:
         rows = conn.execute(_SPANS, {"page_id": page_id}).all()
         spans = [self._current(conn, row) for row in rows]
         before, after = neighbours(spans, self.at)
-        seen_again = self._seen_again(conn, before) if before is not None else None
+        # Only a changed capture after a version needs to know whether that version's
+        # run goes on past it (two queries a capture of unchanged content is spared).
+        changed = before is not None and before.content_hash != self.content_hash
+        seen_again = self._seen_again(conn, before) if changed and before is not None else None
         decision = place(
             spans, at=self.at, content_hash=self.content_hash, seen_again_at=seen_again
         )

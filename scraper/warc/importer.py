@@ -24,9 +24,10 @@ goes on from there.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -50,10 +51,13 @@ from scraper.warc.records import CaptureRef, ScanProblem, WarcReader
 from scraper.warc.replay import Answer, CaptureIndex, ReplayFetcher
 from storage import backfill
 from storage.archive import ensure_source, known_pages
+from storage.attachments import AttachmentFile
 from storage.content import ParsedDoc
 from storage.models import CaptureOutcome
 
 log = logging.getLogger(__name__)
+
+_UNRESOLVED = "its original record is in none of the files"
 
 #: What a fetch outcome of a capture means for the import.
 _SKIPPED: dict[FetchKind, CaptureOutcome] = {
@@ -134,13 +138,26 @@ async def import_warc(
         todo = [c for c in captures if c.answer.ref.record_id not in done]
         report.captures, report.already = len(todo), len(captures) - len(todo)
         collector = AttachmentCollector(replay, parser, source.settings)
-        for number, capture in enumerate(todo, 1):
-            result = await _import_one(engine, source, source_id, capture, replay, collector, now())
-            report.outcomes[result.outcome] += 1
-            report.new_pages += result.new_page
-            report.renumbered += result.renumbered
-            if progress is not None:
-                progress(number, len(todo))
+        importer = _Importer(engine, source, source_id, replay, collector)
+        # Captures are read and parsed ahead, in the parser's workers, while earlier ones
+        # are written; the writes stay in capture order (each is placed among the page's
+        # versions as they are then).
+        ahead = 2 * parser.workers
+        reads: deque[asyncio.Task[_Read]] = deque()
+        try:
+            for number, capture in enumerate(todo, 1):
+                while len(reads) < ahead and number - 1 + len(reads) < len(todo):
+                    reads.append(asyncio.create_task(importer.read(todo[number - 1 + len(reads)])))
+                read = await reads.popleft()
+                result = await importer.write(capture, read, now())
+                report.outcomes[result.outcome] += 1
+                report.new_pages += result.new_page
+                report.renumbered += result.renumbered
+                if progress is not None:
+                    progress(number, len(todo))
+        finally:
+            for pending in reads:
+                pending.cancel()
     return report
 
 
@@ -213,78 +230,102 @@ def _captures(index: CaptureIndex, urls: set[str]) -> list[_Capture]:
     return captures
 
 
-async def _import_one(
-    engine: Engine,
-    source: SourceConfig,
-    source_id: int,
-    capture: _Capture,
-    replay: ReplayFetcher,
-    collector: AttachmentCollector,
-    now: datetime,
-) -> backfill.CaptureResult:
-    """Classify, parse and archive one capture; return what it did."""
-    ref = capture.answer.ref
-    record = backfill.CaptureRecord(
-        warc_file=ref.path.name,
-        record_offset=ref.offset,
-        record_id=ref.record_id,
-        record_type=ref.kind,
-        url=capture.url,
-        captured_at=ref.captured_at,
-        http_status=ref.status,
-    )
+@dataclass(frozen=True, slots=True)
+class _Read:
+    """A capture read and parsed, ready to be written: the answer as a fetch result and
+    its record; or why it is skipped (``skip``, ``reason``)."""
 
-    def skipped(outcome: CaptureOutcome, reason: str | None) -> backfill.CaptureResult:
-        return backfill.record_skipped(
-            engine, source_id=source_id, capture=record, outcome=outcome, reason=reason, now=now
-        )
+    result: FetchResult | None = None
+    doc: ParsedDoc | None = None
+    skip: CaptureOutcome | None = None
+    reason: str | None = None
 
-    if capture.answer.holder is None:
-        return skipped(CaptureOutcome.UNRESOLVED, "its original record is in none of the files")
-    # One capture, not the one nearest in time: fetch exactly this record's answer.
-    replay.at = ref.captured_at
-    try:
-        payload = replay.reader.payload(capture.answer.holder)
-    except InputError as exc:
-        return skipped(CaptureOutcome.ERROR, str(exc))
-    status = ref.status if ref.kind == "response" or ref.status not in (None, 304) else None
-    status = status or payload.status
-    if status is not None and 300 <= status < 400:
-        location = next((v for k, v in payload.headers if k.lower() == "location"), "")
-        return skipped(CaptureOutcome.REDIRECT, f"HTTP {status} to {location or '?'}")
-    result = replay.classify(
-        capture.url, capture.answer, payload, status, source.settings.max_page_bytes
-    )
-    if result.kind is not FetchKind.OK or result.body is None:
-        return skipped(_SKIPPED.get(result.kind, CaptureOutcome.ERROR), result.error)
-    try:
-        doc = cast(
-            ParsedDoc,
-            await collector.parser.parse(
-                result.body,
-                url=capture.url,
-                headers=result.headers,
-                timeout=source.settings.parse_timeout,
-            ),
+
+@dataclass(frozen=True, slots=True)
+class _Importer:
+    """One import's shared means: reading and parsing captures (no database), and
+    writing them (in capture order)."""
+
+    engine: Engine
+    source: SourceConfig
+    source_id: int
+    replay: ReplayFetcher
+    collector: AttachmentCollector
+
+    async def read(self, capture: _Capture) -> _Read:
+        """Read one capture's answer, classify it as a fetch is and parse it in a parser
+        worker. Touches no database, so several run ahead of the writes."""
+        ref, holder = capture.answer.ref, capture.answer.holder
+        if holder is None:
+            return _Read(skip=CaptureOutcome.UNRESOLVED, reason=_UNRESOLVED)
+        try:
+            payload = self.replay.reader.payload(holder)
+        except InputError as exc:
+            return _Read(skip=CaptureOutcome.ERROR, reason=str(exc))
+        # A revisit's own status line may be the 304 that confirmed the original.
+        status = ref.status if ref.kind == "response" or ref.status not in (None, 304) else None
+        status = status or payload.status
+        if status is not None and 300 <= status < 400:
+            location = next((v for k, v in payload.headers if k.lower() == "location"), "")
+            return _Read(skip=CaptureOutcome.REDIRECT, reason=f"HTTP {status} to {location or '?'}")
+        settings = self.source.settings
+        result = self.replay.classify(
+            capture.url, capture.answer, payload, status, settings.max_page_bytes
         )
-    except ParseTimeout as exc:
-        return skipped(CaptureOutcome.ERROR, str(exc))
-    wanted, _ = choose_attachments(doc.get("attachments") or [], source.settings)
-    files = []
-    if wanted:
-        previous = backfill.attachments_at(engine, capture.url, ref.captured_at)
-        files = await collector.collect(wanted, previous)
-    return backfill.archive_capture(
-        engine,
-        source_id=source_id,
-        capture=record,
-        raw=result.body,
-        content_type=result.content_type,
-        doc=doc,
-        parser_version=PARSER_VERSION,
-        reparse=reparse_raw,
-        response_headers=result.header_lines,
-        attachments=files,
-        confirmed=capture.confirmed,
-        now=now,
-    )
+        if result.kind is not FetchKind.OK or result.body is None:
+            return _Read(skip=_SKIPPED.get(result.kind, CaptureOutcome.ERROR), reason=result.error)
+        try:
+            doc = await self.collector.parser.parse(
+                result.body, url=capture.url, headers=result.headers, timeout=settings.parse_timeout
+            )
+        except ParseTimeout as exc:
+            return _Read(skip=CaptureOutcome.ERROR, reason=str(exc))
+        except Exception as exc:  # a worker that died on this page: the others go on
+            return _Read(skip=CaptureOutcome.ERROR, reason=f"parse failed: {exc!r}")
+        return _Read(result=result, doc=cast(ParsedDoc, doc))
+
+    async def write(self, capture: _Capture, read: _Read, now: datetime) -> backfill.CaptureResult:
+        """Archive one read capture (its attachments taken from the files first), or
+        record why it is skipped; return what it did."""
+        ref = capture.answer.ref
+        record = backfill.CaptureRecord(
+            warc_file=ref.path.name,
+            record_offset=ref.offset,
+            record_id=ref.record_id,
+            record_type=ref.kind,
+            url=capture.url,
+            captured_at=ref.captured_at,
+            http_status=ref.status,
+        )
+        if read.skip is not None or read.result is None or read.doc is None:
+            return backfill.record_skipped(
+                self.engine,
+                source_id=self.source_id,
+                capture=record,
+                outcome=read.skip or CaptureOutcome.ERROR,
+                reason=read.reason,
+                now=now,
+            )
+        result, doc = read.result, read.doc
+        assert result.body is not None  # an OK read has its body
+        wanted, _ = choose_attachments(doc.get("attachments") or [], self.source.settings)
+        files: list[AttachmentFile] = []
+        if wanted:
+            # the files as they were when this page was captured
+            self.replay.at = ref.captured_at
+            previous = backfill.attachments_at(self.engine, capture.url, ref.captured_at)
+            files = await self.collector.collect(wanted, previous)
+        return backfill.archive_capture(
+            self.engine,
+            source_id=self.source_id,
+            capture=record,
+            raw=result.body,
+            content_type=result.content_type,
+            doc=doc,
+            parser_version=PARSER_VERSION,
+            reparse=reparse_raw,
+            response_headers=result.header_lines,
+            attachments=files,
+            confirmed=capture.confirmed,
+            now=now,
+        )
