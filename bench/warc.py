@@ -39,9 +39,10 @@ from warcio.warcwriter import WARCWriter
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from scraper.config import config_from_mapping  # noqa: E402
+from scraper.config import SourceConfig, config_from_mapping  # noqa: E402
 from scraper.crawling.parsepool import ParserPool  # noqa: E402
 from scraper.reader import read_page  # noqa: E402
+from scraper.warc import WarcReader  # noqa: E402
 from scraper.warc.importer import import_warc  # noqa: E402
 from storage.engine import make_engine  # noqa: E402
 from storage.migrate import ensure_current  # noqa: E402
@@ -51,6 +52,7 @@ HOST = "https://www.example-zwgk.gov.cn"
 LIST = HOST + "/zwgk/jcbs/index_{n}.html"
 PER_LIST = 20
 DAY0 = datetime(2021, 3, 1, 1, 0, tzinfo=UTC)
+CONTENT_TYPE = "text/html; charset=utf-8"
 
 
 def bodies() -> list[bytes]:
@@ -63,7 +65,9 @@ def doc_url(i: int) -> str:
 
 
 def list_page(n: int, ids: list[int]) -> bytes:
-    links = "".join(f'<li><a href="{doc_url(i)}">文件 {i}</a><span>2021-03-01</span></li>' for i in ids)
+    links = "".join(
+        f'<li><a href="{doc_url(i)}">文件 {i}</a><span>2021-03-01</span></li>' for i in ids
+    )
     return (
         "<!DOCTYPE html><html><head><meta charset='utf-8'><title>决策部署落实情况</title></head>"
         f"<body><div class='nav'><a href='/'>首页</a></div><ul class='doc_list'>{links}</ul>"
@@ -79,7 +83,8 @@ def write_site_warc(path: Path, documents: int, captures: int) -> tuple[int, int
         writer = WARCWriter(out, gzip=True, warc_version="WARC/1.1")
         for day in range(captures):
             at = DAY0 + timedelta(days=30 * day)
-            lists = [list(range(documents))[k : k + PER_LIST] for k in range(0, documents, PER_LIST)]
+            ids = list(range(documents))
+            lists = [ids[k : k + PER_LIST] for k in range(0, documents, PER_LIST)]
             answers = [(LIST.format(n=n), list_page(n, ids)) for n, ids in enumerate(lists, 1)]
             for i in range(documents):
                 body = pages[i % len(pages)]
@@ -89,7 +94,7 @@ def write_site_warc(path: Path, documents: int, captures: int) -> tuple[int, int
                 answers.append((doc_url(i), body))
             for k, (url, body) in enumerate(answers):
                 http = StatusAndHeaders(
-                    "200 OK", [("Content-Type", "text/html; charset=utf-8")], protocol="HTTP/1.1"
+                    "200 OK", [("Content-Type", CONTENT_TYPE)], protocol="HTTP/1.1"
                 )
                 stamp = (at + timedelta(seconds=k)).strftime("%Y-%m-%dT%H:%M:%SZ")
                 record = writer.create_warc_record(
@@ -102,7 +107,8 @@ def write_site_warc(path: Path, documents: int, captures: int) -> tuple[int, int
     return records, size
 
 
-def source_config(database: str) -> object:
+def source_config(database: str) -> SourceConfig:
+    """The column as a configured source."""
     return config_from_mapping(
         {
             "database": database,
@@ -119,14 +125,19 @@ def source_config(database: str) -> object:
     ).sources[0]
 
 
-def timed(work: object) -> tuple[float, float, object]:
-    wall, cpu = time.perf_counter(), time.process_time()
-    result = work()  # type: ignore[operator]
-    return time.perf_counter() - wall, time.process_time() - cpu, result
+def parse_only(warc: Path) -> int:
+    """Read every response of ``warc`` and parse it in this process; return how many."""
+    count = 0
+    with WarcReader([warc]) as reader:
+        for ref in reader.scan(warc).refs:
+            payload = reader.payload(ref)
+            read_page(payload.body, url=ref.url, headers={"content-type": CONTENT_TYPE})
+            count += 1
+    return count
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n", 1)[0])
     parser.add_argument("--documents", type=int, default=1000)
     parser.add_argument("--captures", type=int, default=3)
     args = parser.parse_args()
@@ -134,33 +145,30 @@ def main() -> None:
         work = Path(folder)
         warc = work / "column.warc.gz"
         records, body_bytes = write_site_warc(warc, args.documents, args.captures)
+        print(
+            f"WARC: {records:,} response records, {body_bytes / 1e6:.1f} MB of bodies, "
+            f"{warc.stat().st_size / 1e6:.1f} MB on disk"
+        )
         database = f"sqlite:///{work / 'archive.db'}"
         engine = make_engine(database)
         ensure_current(engine, create=True)
-        source = source_config(database)
-
-        def run_import() -> object:
-            with ParserPool(2, 30.0) as pool:
-                return asyncio.run(import_warc(engine, source, [warc], pool))  # type: ignore[arg-type]
-
-        wall, cpu, report = timed(run_import)
-        captures = report.captures  # type: ignore[attr-defined]
-
-        from scraper.warc import WarcReader
-
-        def parse_only() -> None:
-            with WarcReader([warc]) as reader:
-                for ref in reader.scan(warc).refs:
-                    payload = reader.payload(ref)
-                    read_page(payload.body, url=ref.url, headers={"content-type": "text/html; charset=utf-8"})
-
-        floor_wall, _, _ = timed(parse_only)
-        print(f"WARC: {records:,} response records, {body_bytes / 1e6:.1f} MB of bodies, "
-              f"{warc.stat().st_size / 1e6:.1f} MB on disk")  # fmt: skip
-        print(f"import: {captures:,} captures in {wall:.1f} s = {captures / wall:,.0f} captures/s "
-              f"(CPU here {cpu:.1f} s); {dict(report.outcomes)}")  # type: ignore[attr-defined]  # fmt: skip
-        print(f"floor: read + parse the same records in one process {floor_wall:.1f} s = "
-              f"{records / floor_wall:,.0f} records/s; import/floor time {wall / floor_wall:.2f}×")  # fmt: skip
+        wall, cpu = time.perf_counter(), time.process_time()
+        with ParserPool(2, 30.0) as pool:
+            report = asyncio.run(import_warc(engine, source_config(database), [warc], pool))
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        floor = time.perf_counter()
+        parsed = parse_only(warc)
+        floor = time.perf_counter() - floor
+        outcomes = ", ".join(f"{n} {o}" for o, n in sorted(report.outcomes.items()))
+        print(
+            f"import: {report.captures:,} captures in {wall:.1f} s = "
+            f"{report.captures / wall:,.0f} captures/s (CPU of this process {cpu:.1f} s); "
+            f"{outcomes}"
+        )
+        print(
+            f"floor: read and parse the same {parsed:,} records in one process: {floor:.1f} s = "
+            f"{parsed / floor:,.0f} records/s; import time / floor {wall / floor:.2f}×"
+        )
         engine.dispose()
 
 
