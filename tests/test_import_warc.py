@@ -5,6 +5,7 @@ crawled history."""
 from __future__ import annotations
 
 import asyncio
+import gzip
 import re
 import shutil
 import subprocess
@@ -387,3 +388,30 @@ def test_attachments_come_from_the_files_and_hash_as_a_crawl_of_the_site(
         assert all(has_text for *_, has_text in imported)
     finally:
         crawled.dispose()
+
+
+def test_an_arc_file_imports_with_its_archive_dates(
+    site: TestSite, engine: Engine, database_url: str, tmp_path: Path
+) -> None:
+    """The Internet Archive's older ARC format (here gzipped per record), whose records
+    carry a 14-digit date and no record id."""
+    docs = DisclosureSite(site, count=2, per_page=2)
+    source = docs.config(database_url).sources[0]
+    meta = b"1 0 test\nURL IP-address Archive-date Content-type Archive-length\n"
+    members = [b"filedesc://ia.arc 0.0.0.0 20190501080000 text/plain %d\n" % len(meta) + meta]
+    for i, date in ((0, "20190502081530"), (1, "20190503091500")):
+        body = docs.bodies[i]
+        block = b"HTTP/1.0 200 OK\r\nContent-Type: text/html\r\n\r\n" + body
+        header = f"{docs.doc_url(i)} 10.0.0.1 {date} text/html {len(block)}\n".encode()
+        members.append(header + block)
+    arc = tmp_path / "ia.arc.gz"
+    arc.write_bytes(b"".join(gzip.compress(member + b"\n") for member in members))
+
+    report = run_import(engine, source, arc, url_pattern=r"/show/\d+\.html$")
+
+    assert report.outcomes == {"new_version": 2}
+    assert [at for _, at, _ in versions_of(engine, docs.doc_url(0))] == [
+        datetime(2019, 5, 2, 8, 15, 30, tzinfo=UTC)
+    ]
+    again = run_import(engine, source, arc, url_pattern=r"/show/\d+\.html$")
+    assert (again.already, again.outcomes) == (2, {})
