@@ -395,7 +395,7 @@ def test_a_crawl_of_the_local_site_exports_its_served_headers(
         assert record.http_headers.statusline == "200 OK"
         assert record.rec_headers.get_header("WARC-Govarchive-Headers") is None
         names = [name.lower() for name, _ in record.http_headers.headers]
-        assert "content-type" in names and "server" in names or "date" in names
+        assert ("content-type" in names and "server" in names) or "date" in names
         assert record.http_headers.get_header("Content-Length") == str(len(docs.bodies[i]))
     check = warcio_check(path)
     assert check.returncode == 0, check.stdout + check.stderr
