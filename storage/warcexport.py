@@ -56,6 +56,9 @@ from warcio.warcwriter import WARCWriter
 from storage.blobs import read_blob
 from storage.engine import database_errors, describe
 from storage.errors import BlobError
+
+# storage.export's file rules (.partial names, renaming, clean-up, --overwrite, one
+# snapshot), shared rather than copied so that both exports keep the same promises.
 from storage.export import (
     MANIFEST_NAME,
     ExportError,
@@ -318,7 +321,12 @@ def _version_records(
     conn: Connection, source_ids: list[int] | None, f: ExportFilters
 ) -> Iterator[_Record]:
     """Yield a response record per selected version, in (fetched_at, page, version)
-    order, reading each body from its blob as it is needed."""
+    order, reading each body from its blob as it is needed.
+
+    A version whose bytes an earlier version already had (A → B → A) is a full response
+    record too, not a ``revisit``: a revisit only points at another record, which an
+    export narrowed by --since may not hold, and a replay tool resolving it needs an
+    index of every file; bodies are small HTML pages, so standalone records cost little."""
     stmt = (
         select(
             PageVersion.id,

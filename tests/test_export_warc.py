@@ -15,18 +15,19 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 from warcio.archiveiterator import ArchiveIterator
 
 from scraper.cli import cli
 from scraper.crawling.pipeline import crawl
 from storage.archive import archive_page
+from storage.errors import BlobError
 from storage.export import ExportError, ExportFilters, verify_manifest
 from storage.migrate import head_revision
-from storage.models import PageVersion
+from storage.models import Blob, PageVersion
 from storage.runs import ensure_source, start_run
 from storage.warcexport import export_warc, http_headers, warc_date
-from tests.crawl_site import DisclosureSite
+from tests.crawl_site import DisclosureSite, fixture_pages
 from tests.documents import pdf_bytes
 from tests.site.server import TestSite
 from tests.storage.factories import attachment, make_doc, no_reparse
@@ -379,6 +380,9 @@ def test_a_crawl_of_the_local_site_exports_its_served_headers(
     site: TestSite, engine: Engine, database_url: str, tmp_path: Path
 ) -> None:
     docs = DisclosureSite(site, count=4, per_page=4)
+    corpus = fixture_pages()
+    docs.serve(1, docs.bodies[1], content_type=corpus[1][1], gzip=True)
+    docs.serve(2, docs.bodies[2], content_type=corpus[2][1], chunked=True)
     asyncio.run(crawl(docs.config(database_url), engine))
     out = tmp_path / "crawl"
 
@@ -391,11 +395,29 @@ def test_a_crawl_of_the_local_site_exports_its_served_headers(
     assert set(by_url) == {docs.doc_url(i) for i in range(4)}
     for i in range(4):
         record = by_url[docs.doc_url(i)]
-        assert record.body == docs.bodies[i]
+        assert record.body == docs.bodies[i]  # as served, decoded
         assert record.http_headers.statusline == "200 OK"
         assert record.rec_headers.get_header("WARC-Govarchive-Headers") is None
-        names = [name.lower() for name, _ in record.http_headers.headers]
-        assert ("content-type" in names and "server" in names) or "date" in names
         assert record.http_headers.get_header("Content-Length") == str(len(docs.bodies[i]))
+        assert record.http_headers.get_header("Content-Encoding") is None
+        assert record.http_headers.get_header("Transfer-Encoding") is None
+    gzipped = by_url[docs.doc_url(1)].http_headers
+    assert gzipped.get_header("X-Archive-Orig-Content-Encoding") == "gzip"
+    assert gzipped.get_header("X-Archive-Orig-Content-Length") is not None
+    chunked = by_url[docs.doc_url(2)].http_headers
+    assert chunked.get_header("X-Archive-Orig-Transfer-Encoding") == "chunked"
     check = warcio_check(path)
     assert check.returncode == 0, check.stdout + check.stderr
+
+
+def test_a_damaged_blob_fails_the_export_and_leaves_no_file(engine: Engine, tmp_path: Path) -> None:
+    build(engine)
+    damaged = hashlib.sha256(NOTICE_BODY).hexdigest()
+    with engine.begin() as conn:
+        conn.execute(update(Blob).where(Blob.hash == damaged).values(data=b"not zstd"))
+    out = tmp_path / "warc"
+
+    with pytest.raises(BlobError, match=f"{NOTICE} version 1"):
+        export_warc(engine, out, max_bytes=600)
+
+    assert not out.exists()  # its partial files, then the folder it created, removed
