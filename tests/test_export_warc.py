@@ -421,3 +421,21 @@ def test_a_damaged_blob_fails_the_export_and_leaves_no_file(engine: Engine, tmp_
         export_warc(engine, out, max_bytes=600)
 
     assert not out.exists()  # its partial files, then the folder it created, removed
+
+
+def test_an_empty_selection_is_one_file_with_its_warcinfo(
+    database_url: str, engine: Engine, tmp_path: Path
+) -> None:
+    build(engine)
+    out = tmp_path / "none"
+    args = ["export", "--database", database_url, "--format", "warc", "--out", str(out)]
+
+    result = CliRunner().invoke(cli, [*args, "--since", "2030-01-01"])
+
+    assert result.exit_code == 0, result.output
+    assert "warning: no versions were exported" in result.output
+    [path] = warc_files(out)
+    assert [r.rec_type for r in read_warc(path)] == ["warcinfo"]
+    manifest = json.loads((out / "manifest.json").read_text("utf-8"))
+    assert manifest["records"] == {"versions": 0, "attachments": 0, "warcinfo": 1, "total": 1}
+    assert manifest["filters"]["since"] == "2030-01-01T00:00:00+00:00"
