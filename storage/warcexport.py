@@ -61,6 +61,7 @@ from storage.errors import BlobError
 # snapshot), shared rather than copied so that both exports keep the same promises.
 from storage.export import (
     MANIFEST_NAME,
+    AnySelect,
     ExportError,
     ExportFilters,
     ExportWriteError,
@@ -415,7 +416,7 @@ def _attachment_records(
             yield _Record(row.url, row.at, head, body, fields)
 
 
-def _filtered(stmt: Any, source_ids: list[int] | None, f: ExportFilters) -> Any:
+def _filtered(stmt: AnySelect, source_ids: list[int] | None, f: ExportFilters) -> AnySelect:
     """``stmt`` (joined to page_versions and pages) narrowed to the selected versions."""
     if source_ids is not None:
         stmt = stmt.where(Page.source_id.in_(source_ids))
