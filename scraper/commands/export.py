@@ -1,4 +1,5 @@
-"""``govarchive export``: write a citable dataset (CSV, JSON Lines or Parquet + manifest)."""
+"""``govarchive export``: write a citable dataset (CSV, JSON Lines or Parquet + manifest),
+or with ``--format warc`` the archived pages as WARC/1.1 files (storage.warcexport)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
+from click.core import ParameterSource
 
 from scraper import __version__
 from scraper.commands.common import (
@@ -30,6 +32,7 @@ from storage.export import (
     TimeStyle,
     export,
 )
+from storage.warcexport import DEFAULT_MAX_BYTES, export_warc
 
 #: The display zone of timestamps in CSV and JSON Lines unless --tz says otherwise: the
 #: sites' own, so a time reads as the page and its publisher give it.
@@ -68,7 +71,8 @@ def _command_line(
     for option, day in zip(("--published-since", "--published-until"), published, strict=True):
         if day is not None:
             words += [option, day.isoformat()]
-    words += ["--tz", times.zone_name]
+    if fmt != "warc":  # a WARC has no local times
+        words += ["--tz", times.zone_name]
     if times.excel:
         words.append("--excel")
     elif bom:
@@ -89,18 +93,20 @@ def _command_line(
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(FORMATS),
+    type=click.Choice([*FORMATS, "warc"]),
     default="csv",
     show_default=True,
-    help="File format. parquet needs the optional extra: pip install 'govarchive[parquet]'.",
+    help="File format. parquet needs the optional extra: pip install 'govarchive[parquet]'. "
+    "warc: every stored version's page as served (and its attachments) as WARC/1.1 "
+    "files for replay (pywb, ReplayWeb.page); no --what.",
 )
 @click.option(
     "--what",
     "what",
     type=click.Choice(list(DATASETS)),
     multiple=True,
-    required=True,
-    help="Dataset to export (repeatable): latest (newest version of each page), versions, "
+    help="Dataset to export (repeatable; required but with --format warc): latest (newest "
+    "version of each page), versions, "
     "sections (task sections of every version), fetches (every fetch attempt) or "
     "attachments (the files each version's page linked, with the version's page, title, "
     "publisher and published date).",
@@ -176,7 +182,17 @@ def _command_line(
     "each, to --out/attachments/<sha256>.<ext> (SHA-256 and size in manifest.json). Rows "
     "whose file was never downloaded (sha256 empty) have none.",
 )
+@click.option(
+    "--warc-max-bytes",
+    type=click.IntRange(min=1),
+    default=DEFAULT_MAX_BYTES,
+    show_default=True,
+    metavar="BYTES",
+    help="With --format warc: begin the next .warc.gz file once one passes this size.",
+)
+@click.pass_context
 def export_command(
+    ctx: click.Context,
     config_path: Path | None,
     database: str | None,
     fmt: str,
@@ -192,6 +208,7 @@ def export_command(
     excel: bool,
     overwrite: bool,
     attachment_files: bool,
+    warc_max_bytes: int,
 ) -> None:
     """Export archive data to files, with a manifest.json for citing the dataset.
 
@@ -214,6 +231,14 @@ def export_command(
     its page URL, version number, title, publisher and published date; --attachment-files
     adds the files themselves, each once, checked against their SHA-256.
 
+    --format warc writes govarchive-<UTC time>-00000.warc.gz (the next -00001 … once one
+    passes --warc-max-bytes, 1 GB) instead: a warcinfo record, a response record per
+    stored version (its HTTP status and headers as served; headers made up and marked
+    WARC-Govarchive-Headers: synthesized for versions archived before they were kept),
+    and one per attachment file; manifest.json lists the files' SHA-256. --source,
+    --since, --until and the published-date options select versions; --what, --tz,
+    --excel, --bom and --attachment-files do not apply and are refused.
+
     Files appear only when the whole export succeeded; one that fails (a full disk, a
     read-only folder) names the file and the problem, exits 1 (2 when --out cannot be
     a folder; 3 when a file's stored bytes are missing or damaged, naming its SHA-256
@@ -230,6 +255,12 @@ def export_command(
         published_since=published[0],
         published_until=published[1],
     )
+    if fmt == "warc":
+        _refuse_with_warc(ctx)
+    elif not what:
+        raise BadUsage("Missing option '--what': choose the datasets to export")
+    elif ctx.get_parameter_source("warc_max_bytes") is not ParameterSource.DEFAULT:
+        raise BadUsage("--warc-max-bytes applies to --format warc only")
     if excel and fmt != "csv":
         raise BadUsage(f"--excel writes CSV; it cannot be combined with --format {fmt}")
     times = TimeStyle(_zone(zone), zone, excel)
@@ -248,6 +279,11 @@ def export_command(
         database,
         config_path,
     )
+    if fmt == "warc":
+        if warc_max_bytes != DEFAULT_MAX_BYTES:
+            command += f" --warc-max-bytes {warc_max_bytes}"
+        _export_warc(database, config_path, out, filters, command, overwrite, warc_max_bytes)
+        return
     engine = open_archive(database, config_path, create=False)
     try:
         with translated_errors():
@@ -295,6 +331,85 @@ def export_command(
     for summary in result.files:
         if summary.rows == 0:
             click.echo(_empty_warning(summary, filters), err=True)
+
+
+#: Options of the dataset formats that a WARC export has no use for, by parameter name.
+_NOT_WITH_WARC = {
+    "what": "--what",
+    "zone": "--tz",
+    "excel": "--excel",
+    "bom": "--bom",
+    "attachment_files": "--attachment-files",
+}
+
+
+def _refuse_with_warc(ctx: click.Context) -> None:
+    """BadUsage (exit 2) naming every option given on the command line that --format
+    warc does not use (a WARC holds pages as served, not datasets or local times)."""
+    given = [
+        option
+        for name, option in _NOT_WITH_WARC.items()
+        if ctx.get_parameter_source(name) not in (None, ParameterSource.DEFAULT)
+    ]
+    if given:
+        raise BadUsage(
+            f"{', '.join(given)} cannot be used with --format warc: a WARC export writes "
+            "every selected version as served (and its attachment files), without datasets "
+            "or time zones; leave them out"
+        )
+
+
+def _export_warc(
+    database: str | None,
+    config_path: Path | None,
+    out: Path,
+    filters: ExportFilters,
+    command: str,
+    overwrite: bool,
+    max_bytes: int,
+) -> None:
+    """Run a WARC export and report its files, as the dataset export does."""
+    engine = open_archive(database, config_path, create=False)
+    try:
+        with translated_errors():
+            try:
+                result = export_warc(
+                    engine,
+                    out,
+                    filters=filters,
+                    overwrite=overwrite,
+                    max_bytes=max_bytes,
+                    command=command,
+                    generator=f"govarchive {__version__}",
+                )
+            except ExportWriteError as exc:
+                raise (BadUsage if exc.bad_path else WorkFailed)(str(exc)) from exc
+            except ExportError as exc:
+                raise BadUsage(str(exc)) from exc
+    finally:
+        engine.dispose()
+    for warc in result.files:
+        click.echo(
+            f"{out / warc.name}: {warc.records} records, {warc.bytes:,} bytes, sha256 {warc.sha256}"
+        )
+    click.echo(
+        f"{result.versions} versions and {result.attachments} attachment files as response records"
+    )
+    click.echo(f"{out / 'manifest.json'}: what was exported, from where, and the files' hashes")
+    if result.removed:
+        click.echo(
+            f"removed {len(result.removed)} files of the earlier export that this one does "
+            f"not have: {', '.join(result.removed)}"
+        )
+    for name in result.kept:
+        click.echo(
+            f"note: kept {out / name}: neither this export nor the earlier one lists it", err=True
+        )
+    if result.versions == 0:
+        click.echo(
+            "warning: no versions were exported: the archive or the filters selected none",
+            err=True,
+        )
 
 
 def _zone(name: str) -> ZoneInfo:
