@@ -29,7 +29,9 @@ What each file holds, in order:
 
 Every response record carries ``WARC-Govarchive-Content-Hash`` (the blob's SHA-256,
 ``raw_hash`` / ``attachments.sha256``), and a version's record
-``WARC-Govarchive-Version-Id`` (``page_versions.id``), to trace it back to the archive.
+``WARC-Govarchive-Version-Id`` (``page_versions.id``), to trace it back to the archive,
+and ``WARC-Govarchive-Source`` (its source's name), by which ``import-warc`` knows a
+source's pages in an export without walking list pages (an export holds none).
 
 Files and the manifest are written under ``.partial`` names and renamed into place when
 the whole export is complete, the manifest last; an export that fails removes its
@@ -102,11 +104,9 @@ FORMAT = "WARC File Format 1.1"
 CONFORMS_TO = "https://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/"
 #: Header names (lower case) rewritten because the stored body is decoded and its length
 #: is known: each original value is kept under ``X-Archive-Orig-<Name>``.
-_REWRITTEN = {
-    "content-encoding": "Content-Encoding",
-    "transfer-encoding": "Transfer-Encoding",
-    "content-length": "Content-Length",
-}
+#: Headers that describe the body as transferred, not as stored (decoded): renamed
+#: ``X-Archive-Orig-<name as served>`` in place (import-warc renames them back).
+_REWRITTEN = frozenset({"content-encoding", "transfer-encoding", "content-length"})
 
 
 @dataclass(slots=True)
@@ -180,7 +180,7 @@ def http_headers(
     kept: list[tuple[str, str]] = []
     for name, value in headers:
         if name.lower() in _REWRITTEN:
-            kept.append((f"X-Archive-Orig-{_REWRITTEN[name.lower()]}", value))
+            kept.append((f"X-Archive-Orig-{name}", value))
         else:
             kept.append((name, value))
     kept.append(("Content-Length", str(length)))
@@ -338,8 +338,10 @@ def _version_records(
             PageVersion.http_status,
             PageVersion.response_headers,
             PageVersion.version,
+            Source.name.label("source_name"),
         )
         .join(Page, Page.id == PageVersion.page_id)
+        .join(Source, Source.id == Page.source_id)
         .order_by(PageVersion.fetched_at, PageVersion.page_id, PageVersion.version)
     )
     stmt = _filtered(stmt, source_ids, f)
@@ -361,6 +363,7 @@ def _version_records(
                 length=len(body),
             )
             fields = {
+                "WARC-Govarchive-Source": row.source_name,
                 "WARC-Govarchive-Version-Id": str(row.id),
                 "WARC-Govarchive-Content-Hash": row.raw_hash,
             }

@@ -214,7 +214,7 @@ def test_records_dates_headers_bodies_and_digests(engine: Engine, tmp_path: Path
         ("Content-Type", "text/html; charset=utf-8"),
         ("X-Archive-Orig-Content-Encoding", "gzip"),
         ("X-Archive-Orig-Transfer-Encoding", "chunked"),
-        ("X-Archive-Orig-Content-Length", "17"),
+        ("X-Archive-Orig-content-length", "17"),  # the name as the server spelt it
         ("Set-Cookie", "a=1"),
         ("Set-Cookie", "b=2"),
         ("Content-Length", str(len(BODY_A))),

@@ -5,6 +5,7 @@ crawled history."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import gzip
 import re
 import shutil
@@ -415,3 +416,98 @@ def test_an_arc_file_imports_with_its_archive_dates(
     ]
     again = run_import(engine, source, arc, url_pattern=r"/show/\d+\.html$")
     assert (again.already, again.outcomes) == (2, {})
+
+
+@pytest.mark.timeout(180)
+def test_a_crawl_exported_as_warc_imports_into_an_empty_archive_exactly(
+    site: TestSite, engine: Engine, database_url: str, tmp_path: Path
+) -> None:
+    """The round trip: two crawls (a page edited, a linked file replaced in between),
+    ``export --format warc``, ``import-warc`` into an empty archive: the same versions at
+    the same times, the same fields, sections, attachments and content hashes."""
+    from storage.engine import make_engine
+    from storage.migrate import ensure_current
+    from storage.models import ATTACHMENTS, CANONICAL_FIELDS, TASK_SECTIONS
+    from storage.warcexport import export_warc
+    from tests.documents import pdf_bytes
+    from tests.test_crawl_attachments import PDF_PATH, AttachmentSite
+
+    files = AttachmentSite(site)
+    config = files.config(database_url)
+    asyncio.run(crawl(config, engine))
+    files.serve_page(0, note="（2023年3月15日补充说明：第三项任务调整。）")
+    files.serve_file(PDF_PATH, pdf_bytes(["Work plan 2023", "revised"]), "application/pdf")
+    asyncio.run(crawl(config, engine))
+    out = tmp_path / "export"
+    export_warc(engine, out)
+    warcs = sorted(out.glob("*.warc.gz"))
+
+    v = PAGE_VERSIONS.c
+    version_columns = [
+        v.version, v.fetched_at, v.content_hash, v.raw_hash, v.content_type, v.http_status,
+        v.response_headers, v.metadata_extra, v.body_text, v.encoding, v.encoding_source,
+        *(v[name] for name in CANONICAL_FIELDS),
+    ]  # fmt: skip
+
+    def archive(of: Engine) -> list[tuple[object, ...]]:
+        with of.connect() as conn:
+            versions = conn.execute(
+                select(PAGES.c.url, *version_columns, v.id)
+                .join(PAGES, PAGES.c.id == v.page_id)
+                .order_by(PAGES.c.url, v.version)
+            ).all()
+            found = []
+            for row in versions:
+                sections = conn.execute(
+                    select(TASK_SECTIONS.c.number, TASK_SECTIONS.c.title, TASK_SECTIONS.c.status)
+                    .where(TASK_SECTIONS.c.version_id == row.id)
+                    .order_by(TASK_SECTIONS.c.number)
+                ).all()
+                attached = conn.execute(
+                    select(ATTACHMENTS.c.position, ATTACHMENTS.c.url, ATTACHMENTS.c.sha256)
+                    .where(ATTACHMENTS.c.version_id == row.id)
+                    .order_by(ATTACHMENTS.c.position)
+                ).all()
+                found.append(
+                    (*row[:-1], [tuple(s) for s in sections], [tuple(a) for a in attached])
+                )
+            return found
+
+    copy = make_engine(f"sqlite:///{tmp_path / 'from-warc.db'}")
+    try:
+        ensure_current(copy, create=True)
+        report = run_import(copy, config.sources[0], *warcs)
+        original = archive(engine)
+        assert report.outcomes == {"new_version": len(original)}
+        assert len(original) >= 4  # each page twice: a file replaced, a page edited
+        assert archive(copy) == original
+    finally:
+        copy.dispose()
+
+
+def test_served_headers_undo_the_exports_rewriting_and_keep_other_tools_as_recorded() -> None:
+    from scraper.warc import CaptureRef
+    from scraper.warc.importer import served_headers
+    from storage.warcexport import http_headers
+
+    stored = [
+        ["Server", "nginx"],
+        ["content-encoding", "gzip"],
+        ["Transfer-Encoding", "chunked"],
+        ["Set-Cookie", "a=1"],
+        ["Set-Cookie", "b=2"],
+        ["Content-Type", "text/html"],
+    ]
+    head, synthesized = http_headers(200, stored, content_type="text/html", length=1234)
+    assert not synthesized
+    ref = CaptureRef(
+        path=Path("x.warc.gz"), offset=0, record_id="<urn:uuid:1>", kind="response",
+        url="http://x/", captured_at=OLD, status=200, payload_digest=None, refers_to=None,
+        refers_to_url=None, refers_to_date=None, profile=None, source_name="local",
+    )  # fmt: skip
+    lines = tuple(head.headers)
+    assert served_headers(ref, lines) == tuple((name, value) for name, value in stored)
+    other_tool = dataclasses.replace(ref, source_name=None)
+    assert served_headers(other_tool, lines) == lines
+    made_up = dataclasses.replace(ref, govarchive_headers="synthesized")
+    assert served_headers(made_up, lines) is None

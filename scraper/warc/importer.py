@@ -182,6 +182,8 @@ async def _page_urls(
 
     discovery = await discover_detail_urls(walk, fetch)
     found = set(discovery.detail_urls)
+    # A govarchive export names each version's source (and holds no list pages).
+    found.update(url for url in captured if _exported_for(index, url, source.name))
     list_urls = {page.final_url for page in discovery.list_pages} | {
         page.url for page in discovery.list_pages
     }
@@ -190,6 +192,39 @@ async def _page_urls(
             found.update(_detail_links(source, replay, list_url, answer))
     found.update(page.url for page in known_pages(engine, source_id))
     return (found & captured) - list_urls
+
+
+#: The prefix ``export --format warc`` gives a header it had to rewrite for the stored,
+#: decoded body (pywb's convention).
+_ORIGINAL_PREFIX = "x-archive-orig-"
+
+
+def served_headers(
+    ref: CaptureRef, lines: tuple[tuple[str, str], ...]
+) -> tuple[tuple[str, str], ...] | None:
+    """Return a capture's response headers as the site served them: another tool's as
+    recorded; a govarchive export's with its rewriting undone (``X-Archive-Orig-<name>``
+    back to ``<name>`` in place, the Content-Length it appended dropped), or None when
+    that export synthesized them (the version had none stored). Pure."""
+    if ref.source_name is None:
+        return lines
+    if ref.govarchive_headers == "synthesized":
+        return None
+    kept = list(lines)
+    appended = [i for i, (name, _) in enumerate(kept) if name.lower() == "content-length"]
+    if appended:
+        del kept[appended[-1]]
+    return tuple(
+        (name[len(_ORIGINAL_PREFIX) :], value)
+        if name.lower().startswith(_ORIGINAL_PREFIX)
+        else (name, value)
+        for name, value in kept
+    )
+
+
+def _exported_for(index: CaptureIndex, url: str, source: str) -> bool:
+    """Whether a govarchive export wrote a capture of ``url`` as a version of ``source``."""
+    return any(answer.ref.source_name == source for answer in index.captures(url))
 
 
 def _detail_links(
@@ -315,6 +350,9 @@ class _Importer:
             self.replay.at = ref.captured_at
             previous = backfill.attachments_at(self.engine, capture.url, ref.captured_at)
             files = await self.collector.collect(wanted, previous)
+        served = served_headers(ref, result.header_lines)
+        if served is None:  # a govarchive export made them up: the version had none
+            record = replace(record, http_status=None)
         return backfill.archive_capture(
             self.engine,
             source_id=self.source_id,
@@ -324,7 +362,7 @@ class _Importer:
             doc=doc,
             parser_version=PARSER_VERSION,
             reparse=reparse_raw,
-            response_headers=result.header_lines,
+            response_headers=served or (),
             attachments=files,
             confirmed=capture.confirmed,
             now=now,

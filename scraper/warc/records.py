@@ -110,6 +110,11 @@ class CaptureRef:
     refers_to_url: str | None  # revisit: WARC-Refers-To-Target-URI
     refers_to_date: datetime | None  # revisit: WARC-Refers-To-Date
     profile: str | None  # revisit: WARC-Profile
+    # WARC-Govarchive-Source: the source whose version `govarchive export --format warc`
+    # wrote this record for (None in any other tool's file)
+    source_name: str | None = None
+    # WARC-Govarchive-Headers: "synthesized" when that export made the HTTP headers up
+    govarchive_headers: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -466,6 +471,8 @@ def _capture_ref(path: Path, offset: int, record: Any, status: int | None) -> Ca
         refers_to_url=_unwrap(header("WARC-Refers-To-Target-URI")),
         refers_to_date=_iso_date(refers_date) if refers_date else None,
         profile=header("WARC-Profile"),
+        source_name=header("WARC-Govarchive-Source"),
+        govarchive_headers=header("WARC-Govarchive-Headers"),
     )
 
 

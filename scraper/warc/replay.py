@@ -5,8 +5,8 @@ fetcher.
 
 - :class:`CaptureIndex` — every response and revisit record of the files, by normalised
   URL in capture order, with revisits resolved to the record holding their payload.
-- :class:`ReplayFetcher` — ``fetch(url, …)``: the capture of ``url`` nearest to the
-  instant it is asked for (the last one at or before it, else the first after), with
+- :class:`ReplayFetcher` — ``fetch(url, …)``: the capture of ``url`` closest in time to
+  the instant it is asked for (before or after it), with
   recorded same-site redirects followed, classified as the fetcher classifies a live
   answer (block page, 404 or soft-404, error). A URL no file holds is an ``ERROR``
   result saying so. Reads files through :class:`~scraper.warc.records.WarcReader`;
@@ -72,15 +72,22 @@ class CaptureIndex:
         return self._by_url.get(url, [])
 
     def nearest(self, url: str, at: datetime | None) -> Answer | None:
-        """The capture of ``url`` in effect at ``at`` (the last at or before it, else the
-        first after it); with ``at`` None, the newest. None when no file holds it."""
+        """The capture of ``url`` closest in time to ``at``, before or after it (the
+        earlier of two as close); with ``at`` None, the newest. None when no file holds
+        it. Closest, not the last before: a crawler fetches a page's files just after the
+        page, so the file that went with a page is most often captured a moment later."""
         answers = self._by_url.get(url)
         if not answers:
             return None
         if at is None:
             return answers[-1]
-        index = bisect.bisect_right(self._times[url], at)
-        return answers[index - 1] if index else answers[0]
+        times = self._times[url]
+        index = bisect.bisect_left(times, at)
+        if index == len(times):
+            return answers[-1]
+        if index and at - times[index - 1] <= times[index] - at:
+            return answers[index - 1]
+        return answers[index]
 
 
 class ReplayFetcher:
