@@ -39,6 +39,7 @@ from warcio.warcwriter import WARCWriter
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.warc_export import in_memory, warcio_alone  # noqa: E402
 from scraper.config import SourceConfig, config_from_mapping  # noqa: E402
 from scraper.crawling.parsepool import ParserPool  # noqa: E402
 from scraper.reader import read_page  # noqa: E402
@@ -46,6 +47,7 @@ from scraper.warc import WarcReader  # noqa: E402
 from scraper.warc.importer import import_warc  # noqa: E402
 from storage.engine import make_engine  # noqa: E402
 from storage.migrate import ensure_current  # noqa: E402
+from storage.warcexport import export_warc  # noqa: E402
 
 CORPORA = (ROOT / "tests" / "fixtures" / "real", ROOT / "tests" / "fixtures" / "pages")
 HOST = "https://www.example-zwgk.gov.cn"
@@ -168,6 +170,18 @@ def main() -> None:
         print(
             f"floor: read and parse the same {parsed:,} records in one process: {floor:.1f} s = "
             f"{parsed / floor:,.0f} records/s; import time / floor {wall / floor:.2f}×"
+        )
+        start = time.perf_counter()
+        result = export_warc(engine, work / "export")
+        seconds = time.perf_counter() - start
+        written = sum(f.bytes for f in result.files)
+        peer = warcio_alone(in_memory(engine), work / "peer.warc.gz")
+        peer_written = (work / "peer.warc.gz").stat().st_size
+        print(
+            f"export: {result.versions:,} versions in {seconds:.1f} s = "
+            f"{written / 1e6 / seconds:.1f} MB/s of .warc.gz ({written / 1e6:.1f} MB); "
+            f"warcio alone from memory {peer_written / 1e6 / peer:.1f} MB/s; "
+            f"export time / warcio's {seconds / peer:.2f}×"
         )
         engine.dispose()
 
