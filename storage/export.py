@@ -589,13 +589,11 @@ def export(
             "versions (latest, versions, sections, attachments); export fetches separately "
             "with --since/--until on the time they were requested"
         )
-    earlier = _earlier_export(out_dir) if overwrite else set()
-    created = _make_folder(out_dir)
-    written: list[Path] = []  # complete files still under their .partial names
     files: list[WrittenFile] = []
-    try:
+    with Staging(out_dir, overwrite=overwrite) as staged:
+        written = staged.written  # complete files still under their .partial names
         revision = current_revision(engine)
-        with database_errors(engine, "exporting"), _snapshot(engine) as conn:
+        with database_errors(engine, "exporting"), read_snapshot(engine) as conn:
             source_ids = resolve_sources(conn, filters.sources)
             summaries: list[FileSummary] = []
             collector: FileCollector | None = None
@@ -614,7 +612,7 @@ def export(
                 summaries.append(summary)
             if collector is not None:
                 folder = out_dir / FOLDER
-                created += _make_folder(folder)
+                staged.make_folder(folder)
                 files = _write_attachment_files(conn, folder, collector.files.values(), written)
         manifest = _manifest(
             engine,
@@ -629,24 +627,58 @@ def export(
             generator=generator,
             attachment_files=files if attachment_files else None,
         )
-        path = out_dir / MANIFEST_NAME
-        written.append(path)
-        _write_bytes(path, _json_bytes(manifest))
-        for path in written:  # the manifest last: a dataset is finished when it is there
-            _put_in_place(path)
-    except BaseException:
-        for path in written:
-            _remove(partial_path(path))
-        for folder in reversed(created):
-            _remove(folder)
-        raise
-    removed: list[str] = []
-    kept: list[str] = []
-    if overwrite:
-        now = {path.relative_to(out_dir).as_posix() for path in written}
-        removed = _remove_earlier(out_dir, earlier - now)
-        kept = sorted(_files_in(out_dir) - now - earlier)
+        staged.publish(manifest)
+    removed, kept = staged.settle()
     return ExportResult(tuple(summaries), manifest, tuple(files), tuple(removed), tuple(kept))
+
+
+class Staging:
+    """One export's files, written under ``.partial`` names and put in place together
+    once every one is complete, the manifest last, so that a killed export never leaves a
+    file that looks finished. Around the writing as a context manager: on any failure the
+    partial files, and the folders the export created, are removed (files of an earlier
+    export are never touched). Then :meth:`settle` does what ``--overwrite`` asks."""
+
+    def __init__(self, out_dir: Path, *, overwrite: bool) -> None:
+        self.out_dir = out_dir
+        self.overwrite = overwrite
+        self.earlier = _earlier_export(out_dir) if overwrite else set()
+        self.created = _make_folder(out_dir)
+        #: every file of the export, in the order written, for renaming or removal
+        self.written: list[Path] = []
+
+    def __enter__(self) -> Staging:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        if kind is not None:
+            for path in self.written:
+                _remove(partial_path(path))
+            for folder in reversed(self.created):
+                _remove(folder)
+
+    def make_folder(self, folder: Path) -> None:
+        """Create ``folder`` (and parents) for the export's files; removed on failure."""
+        self.created += _make_folder(folder)
+
+    def publish(self, manifest: dict[str, Any]) -> None:
+        """Write ``manifest.json``, then rename every file into place, the manifest last:
+        the export is finished when it is there."""
+        path = self.out_dir / MANIFEST_NAME
+        self.written.append(path)
+        _write_bytes(path, _json_bytes(manifest))
+        for path in self.written:
+            _put_in_place(path)
+
+    def settle(self) -> tuple[list[str], list[str]]:
+        """After :meth:`publish`, with ``overwrite``: remove the earlier export's files
+        this one did not write again. Return those removed and the files in the folder
+        that neither export lists (left where they are), relative to it."""
+        if not self.overwrite:
+            return [], []
+        now = {path.relative_to(self.out_dir).as_posix() for path in self.written}
+        removed = _remove_earlier(self.out_dir, self.earlier - now)
+        return removed, sorted(_files_in(self.out_dir) - now - self.earlier)
 
 
 def _earlier_export(out_dir: Path) -> set[str]:
@@ -744,7 +776,7 @@ def _remove(path: Path) -> None:
 
 
 @contextmanager
-def _snapshot(engine: Engine) -> Iterator[Connection]:
+def read_snapshot(engine: Engine) -> Iterator[Connection]:
     """Yield a connection in one read transaction that sees one snapshot of the archive,
     so the files of an export agree with each other while a crawl keeps writing.
 

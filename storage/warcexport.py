@@ -67,15 +67,8 @@ from storage.export import (
     ExportError,
     ExportFilters,
     ExportWriteError,
-    _earlier_export,
-    _files_in,
-    _json_bytes,
-    _make_folder,
-    _put_in_place,
-    _remove,
-    _remove_earlier,
-    _snapshot,
-    _write_bytes,
+    Staging,
+    read_snapshot,
 )
 from storage.exportfiles import file_sha256, iso_utc, partial_path
 from storage.migrate import current_revision
@@ -228,17 +221,14 @@ def export_warc(
         raise ExportError("the WARC file size limit must be at least one byte")
     stamp = (now or datetime.now(UTC)).astimezone(UTC)
     _check_out_dir(out_dir, overwrite=overwrite)
-    earlier = _earlier_export(out_dir) if overwrite else set()
-    created = _make_folder(out_dir)
-    written: list[Path] = []  # files under their .partial names, for renaming or removal
-    try:
+    with Staging(out_dir, overwrite=overwrite) as staged:
         revision = current_revision(engine)
-        with database_errors(engine, "exporting"), _snapshot(engine) as conn:
+        with database_errors(engine, "exporting"), read_snapshot(engine) as conn:
             source_ids = resolve_sources(conn, filters.sources)
             info = _warcinfo_fields(
                 conn, source_ids, generator=generator, revision=revision, command=command
             )
-            rotator = _Rotator(out_dir, stamp, max_bytes, info, written)
+            rotator = _Rotator(out_dir, stamp, max_bytes, info, staged.written)
             try:
                 rotator.begin()  # an export with no records is still one file: its warcinfo
                 versions = 0
@@ -265,23 +255,8 @@ def export_warc(
             created=stamp,
             counts=(versions, attachments),
         )
-        path = out_dir / MANIFEST_NAME
-        written.append(path)
-        _write_bytes(path, _json_bytes(manifest))
-        for path in written:  # the manifest last: the export is finished when it is there
-            _put_in_place(path)
-    except BaseException:
-        for path in written:
-            _remove(partial_path(path))
-        for folder in reversed(created):
-            _remove(folder)
-        raise
-    removed: list[str] = []
-    kept: list[str] = []
-    if overwrite:
-        now_names = {p.relative_to(out_dir).as_posix() for p in written}
-        removed = _remove_earlier(out_dir, earlier - now_names)
-        kept = sorted(_files_in(out_dir) - now_names - earlier)
+        staged.publish(manifest)
+    removed, kept = staged.settle()
     return WarcExportResult(
         tuple(rotator.files), versions, attachments, manifest, tuple(removed), tuple(kept)
     )

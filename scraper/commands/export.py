@@ -4,6 +4,7 @@ or with ``--format warc`` the archived pages as WARC/1.1 files (storage.warcexpo
 from __future__ import annotations
 
 import shlex
+from collections.abc import Sequence
 from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -318,16 +319,7 @@ def export_command(
             f"{out / 'attachments'}: {len(result.attachment_files)} files, {size:,} bytes, "
             "each named by its sha256"
         )
-    click.echo(f"{out / 'manifest.json'}: what was exported, from where, and the files' hashes")
-    if result.removed:
-        click.echo(
-            f"removed {len(result.removed)} files of the earlier export that this one does "
-            f"not have: {', '.join(result.removed)}"
-        )
-    for name in result.kept:
-        click.echo(
-            f"note: kept {out / name}: neither this export nor the earlier one lists it", err=True
-        )
+    _echo_manifest(out, result.removed, result.kept)
     for summary in result.files:
         if summary.rows == 0:
             click.echo(_empty_warning(summary, filters), err=True)
@@ -395,20 +387,25 @@ def _export_warc(
     click.echo(
         f"{result.versions} versions and {result.attachments} attachment files as response records"
     )
-    click.echo(f"{out / 'manifest.json'}: what was exported, from where, and the files' hashes")
-    if result.removed:
-        click.echo(
-            f"removed {len(result.removed)} files of the earlier export that this one does "
-            f"not have: {', '.join(result.removed)}"
-        )
-    for name in result.kept:
-        click.echo(
-            f"note: kept {out / name}: neither this export nor the earlier one lists it", err=True
-        )
+    _echo_manifest(out, result.removed, result.kept)
     if result.versions == 0:
         click.echo(
             "warning: no versions were exported: the archive or the filters selected none",
             err=True,
+        )
+
+
+def _echo_manifest(out: Path, removed: Sequence[str], kept: Sequence[str]) -> None:
+    """Name the manifest, and what --overwrite removed of the earlier export and left."""
+    click.echo(f"{out / 'manifest.json'}: what was exported, from where, and the files' hashes")
+    if removed:
+        click.echo(
+            f"removed {len(removed)} files of the earlier export that this one does "
+            f"not have: {', '.join(removed)}"
+        )
+    for name in kept:
+        click.echo(
+            f"note: kept {out / name}: neither this export nor the earlier one lists it", err=True
         )
 
 
