@@ -50,6 +50,8 @@ from storage.placement import Move, Placement, Span, neighbours, place
 from storage.transient import shape_of, transient_failure
 
 __all__ = [
+    "OBSERVING_CAPTURES",
+    "OBSERVING_FETCHES",
     "CaptureRecord",
     "CaptureResult",
     "archive_capture",
@@ -66,9 +68,11 @@ _ID_BATCH = 500
 #: hold one number, whatever order the database updates them in.
 _PARKING = 1_000_000_000
 
-#: Fetch outcomes and capture outcomes that saw a version's content.
-_SEEN_BY_FETCH = (FetchOutcome.NEW_VERSION, FetchOutcome.UNCHANGED, FetchOutcome.NOT_MODIFIED)
-_SEEN_BY_CAPTURE = (CaptureOutcome.NEW_VERSION, CaptureOutcome.UNCHANGED, CaptureOutcome.EARLIER)
+#: Fetch outcomes that observed a version, its content read or confirmed (what history
+#: counts as a version's sightings, and what tells a run goes on past a capture).
+OBSERVING_FETCHES = (FetchOutcome.NEW_VERSION, FetchOutcome.UNCHANGED, FetchOutcome.NOT_MODIFIED)
+#: Imported capture outcomes that observed a version, likewise.
+OBSERVING_CAPTURES = (CaptureOutcome.NEW_VERSION, CaptureOutcome.UNCHANGED, CaptureOutcome.EARLIER)
 _MOVE_OUTCOMES: dict[Move, CaptureOutcome] = {
     Move.UNCHANGED: CaptureOutcome.UNCHANGED,
     Move.EARLIER: CaptureOutcome.EARLIER,
@@ -331,7 +335,7 @@ class _CaptureWrite:
             select(func.min(FETCHES.c.requested_at)).where(
                 FETCHES.c.version_id == span.version_id,
                 FETCHES.c.requested_at > self.at,
-                FETCHES.c.outcome.in_(_SEEN_BY_FETCH),
+                FETCHES.c.outcome.in_(OBSERVING_FETCHES),
                 FETCHES.c.attachment.is_(False),
             )
         ).scalar()
@@ -339,7 +343,7 @@ class _CaptureWrite:
             select(func.min(WARC_CAPTURES.c.captured_at)).where(
                 WARC_CAPTURES.c.version_id == span.version_id,
                 WARC_CAPTURES.c.captured_at > self.at,
-                WARC_CAPTURES.c.outcome.in_(_SEEN_BY_CAPTURE),
+                WARC_CAPTURES.c.outcome.in_(OBSERVING_CAPTURES),
             )
         ).scalar()
         seen = [t for t in (by_fetch, by_capture) if t is not None]

@@ -30,18 +30,19 @@ from storage.attachmentchanges import (
     compare_attachments,
     load_attachments,
 )
+from storage.backfill import OBSERVING_CAPTURES, OBSERVING_FETCHES
 from storage.content import CANONICAL_FIELDS, SECTION_FIELDS
 from storage.engine import database_errors, describe
 from storage.errors import UnknownRecordError, UnknownVersionError
-from storage.models import Fetch, FetchOutcome, Page, PageVersion, Source, TaskSection
-from storage.textdiff import text_diff
-
-#: Fetch outcomes that observed a version (its content was read or confirmed).
-OBSERVED_OUTCOMES: tuple[FetchOutcome, ...] = (
-    FetchOutcome.NEW_VERSION,
-    FetchOutcome.UNCHANGED,
-    FetchOutcome.NOT_MODIFIED,
+from storage.models import (
+    WARC_CAPTURES,
+    Fetch,
+    Page,
+    PageVersion,
+    Source,
+    TaskSection,
 )
+from storage.textdiff import text_diff
 
 #: Fields compared besides the canonical ones (in this order after them).
 OTHER_FIELDS: tuple[str, ...] = ("metadata_extra", "body_text")
@@ -78,8 +79,10 @@ class VersionSnapshot:
     """One stored version: its identity, when it was seen, its parsed content and its
     attachments (in page order).
 
-    ``last_seen_at`` is the latest fetch that observed this version (new_version,
-    unchanged or not_modified); ``fetches`` how many did."""
+    ``last_seen_at`` is the latest fetch or imported capture that observed this version
+    (fetches new_version, unchanged or not_modified; captures new_version, unchanged or
+    earlier); ``fetches`` how many fetches did, ``captures`` how many captures, from the
+    WARC or ARC files ``warc_files`` (in name order)."""
 
     version_id: int
     version: int
@@ -92,6 +95,8 @@ class VersionSnapshot:
     fields: dict[str, Any]
     sections: tuple[SectionSnapshot, ...]
     attachments: tuple[AttachmentSnapshot, ...] = ()
+    captures: int = 0
+    warc_files: tuple[str, ...] = ()
 
     def section_map(self) -> dict[int, SectionSnapshot]:
         """Return the sections keyed by number."""
@@ -169,6 +174,8 @@ class HistoryEntry:
             "first_seen_at": s.fetched_at.isoformat(),
             "last_seen_at": s.last_seen_at.isoformat(),
             "fetches": s.fetches,
+            "captures": s.captures,
+            "warc_files": list(s.warc_files),
             "content_hash": s.content_hash,
             "parser_version": s.parser_version,
             "title": s.fields.get("title"),
@@ -442,6 +449,7 @@ def load_snapshots(
     ids = [row.id for row in rows]
     sections: dict[int, list[SectionSnapshot]] = {i: [] for i in ids}
     seen: dict[int, tuple[datetime, int]] = {}
+    captured: dict[int, list[tuple[datetime, str]]] = {i: [] for i in ids}
     if ids:
         columns = TaskSection.__table__.c
         section_rows = conn.execute(
@@ -461,12 +469,21 @@ def load_snapshots(
             select(Fetch.version_id, func.max(Fetch.requested_at), func.count())
             .where(
                 Fetch.version_id.in_(ids),
-                Fetch.outcome.in_(OBSERVED_OUTCOMES),
+                Fetch.outcome.in_(OBSERVING_FETCHES),
                 Fetch.attachment.is_(False),  # a page is observed by its own fetches
             )
             .group_by(Fetch.version_id)
         ).all()
         seen = {vid: (last, n) for vid, last, n in observed if vid is not None}
+        for vid, last, file in conn.execute(
+            select(
+                WARC_CAPTURES.c.version_id, WARC_CAPTURES.c.captured_at, WARC_CAPTURES.c.warc_file
+            ).where(
+                WARC_CAPTURES.c.version_id.in_(ids),
+                WARC_CAPTURES.c.outcome.in_(OBSERVING_CAPTURES),
+            )
+        ):
+            captured[vid].append((last, file))
     attachments = load_attachments(conn, ids)
     snapshots: list[VersionSnapshot] = []
     for row in rows:
@@ -474,12 +491,14 @@ def load_snapshots(
         fields["metadata_extra"] = dict(row.metadata_extra or {})
         fields["body_text"] = row.body_text
         last, count = seen.get(row.id, (row.fetched_at, 0))
+        imported = captured[row.id]
+        last = max([last, row.fetched_at, *(at for at, _ in imported)])
         snapshots.append(
             VersionSnapshot(
                 row.id,
                 row.version,
                 row.fetched_at,
-                max(last, row.fetched_at),
+                last,
                 count,
                 row.content_hash,
                 row.raw_hash,
@@ -487,6 +506,8 @@ def load_snapshots(
                 fields,
                 tuple(sections[row.id]),
                 tuple(attachments[row.id]),
+                captures=len(imported),
+                warc_files=tuple(sorted({file for _, file in imported})),
             )
         )
     return snapshots

@@ -511,3 +511,27 @@ def test_served_headers_undo_the_exports_rewriting_and_keep_other_tools_as_recor
     assert served_headers(other_tool, lines) == lines
     made_up = dataclasses.replace(ref, govarchive_headers="synthesized")
     assert served_headers(made_up, lines) is None
+
+
+def test_history_counts_imported_captures_and_names_their_files(
+    site: TestSite, engine: Engine, database_url: str, tmp_path: Path
+) -> None:
+    from storage.history import page_history
+
+    docs = DisclosureSite(site, count=1, per_page=1)
+    source = docs.config(database_url).sources[0]
+    warc = write_warc(
+        tmp_path / "colleague.warc.gz",
+        [
+            Rec(list_page(docs), OLD, list_body(docs)),
+            Rec(docs.doc_url(0), OLD, docs.bodies[0]),
+            Rec(docs.doc_url(0), OLD + timedelta(days=9), docs.bodies[0]),
+        ],
+    )
+    run_import(engine, source, warc)
+    [entry] = page_history(engine, docs.doc_url(0)).entries
+    snapshot = entry.snapshot
+    assert (snapshot.fetches, snapshot.captures) == (0, 2)
+    assert snapshot.warc_files == ("colleague.warc.gz",)
+    assert (snapshot.fetched_at, snapshot.last_seen_at) == (OLD, OLD + timedelta(days=9))
+    assert entry.to_dict()["captures"] == 2

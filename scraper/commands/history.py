@@ -147,6 +147,11 @@ def render_history(history: PageHistory) -> list[str]:
     for entry in history.entries:
         s = entry.snapshot
         seen = f"{s.fetches} fetch{'es' if s.fetches != 1 else ''}"
+        if s.captures:
+            seen += (
+                f", {s.captures} imported capture{'s' if s.captures != 1 else ''}"
+                f" from {', '.join(s.warc_files)}"
+            )
         lines.append(
             f"v{s.version}  seen {_when(s.fetched_at)} → {_when(s.last_seen_at)} ({seen})  "
             f"parser {s.parser_version}  {_short(s.fields.get('title'), 40)}"
