@@ -41,9 +41,10 @@ CST = timezone(timedelta(hours=8), "UTC+8")
 
 @dataclass(frozen=True, slots=True)
 class CitedVersion:
-    """What a citation of one version names. ``last_confirmed_at`` is the latest fetch (or imported capture)
-    that observed the version (its ``fetched_at`` when no later one did); None when it is
-    not known (the citation then leaves it out and dates the access by ``fetched_at``)."""
+    """What a citation of one version names. ``last_confirmed_at`` is the latest fetch
+    (or imported capture) that observed the version (its ``fetched_at`` when no later one
+    did); None when it is not known (the citation then leaves it out and dates the access
+    by ``fetched_at``)."""
 
     url: str
     version: int
