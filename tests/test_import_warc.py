@@ -535,3 +535,17 @@ def test_history_counts_imported_captures_and_names_their_files(
     assert snapshot.warc_files == ("colleague.warc.gz",)
     assert (snapshot.fetched_at, snapshot.last_seen_at) == (OLD, OLD + timedelta(days=9))
     assert entry.to_dict()["captures"] == 2
+
+
+def test_the_command_says_how_to_name_pages_when_it_finds_none(
+    site: TestSite, database_url: str, tmp_path: Path
+) -> None:
+    docs = DisclosureSite(site, count=1, per_page=1)
+    config = _config_file(docs, database_url, tmp_path)
+    warc = write_warc(tmp_path / "docs.warc.gz", [Rec(docs.doc_url(0), OLD, docs.bodies[0])])
+    result = CliRunner().invoke(
+        cli, ["import-warc", str(warc), "--source", "local", "--config", str(config)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "0 page URL(s)" in result.output
+    assert "--url-pattern REGEX" in result.output

@@ -29,8 +29,9 @@ from storage.locks import lock_holder, try_lock_source
 from storage.models import CaptureOutcome
 
 
-def render_report(report: ImportReport) -> list[str]:
-    """Return the text lines summarising an import."""
+def render_report(report: ImportReport, *, url_pattern: str | None = None) -> list[str]:
+    """Return the text lines summarising an import (``url_pattern``: the one given, for
+    the hint when no page was found)."""
     lines = [
         f"{len(report.files)} file(s): {report.records} response/revisit record(s), "
         f"{report.other_records} other record(s)",
@@ -47,6 +48,14 @@ def render_report(report: ImportReport) -> list[str]:
     shown = [f"{count} {outcome}" for outcome, count in skipped if count]
     if shown:
         lines.append("  skipped: " + ", ".join(shown) + " (warc_captures.error says why)")
+    if report.records and not report.page_urls:
+        lines.append(
+            f"no page of the source matched --url-pattern {url_pattern!r}"
+            if url_pattern is not None
+            else "no page of the source found: the files hold none of its list pages "
+            "(start_urls, list_links, list_url_template) linking to captured pages; name the "
+            "pages with --url-pattern REGEX"
+        )
     for problem in report.problems:
         lines.append(
             f"{problem.path}: unreadable from byte {problem.offset} ({problem.message}); "
@@ -131,7 +140,7 @@ def import_warc_command(
                     raise BadUsage(str(exc)) from exc
     finally:
         engine.dispose()
-    for line in render_report(report):
+    for line in render_report(report, url_pattern=url_pattern):
         click.echo(line)
     if report.problems:
         raise WorkFailed(
