@@ -86,11 +86,6 @@ class ImportReport:
     outcomes: Counter[str] = field(default_factory=Counter)
     problems: list[ScanProblem] = field(default_factory=list)
 
-    @property
-    def new_versions(self) -> int:
-        """Versions this import made."""
-        return self.outcomes[CaptureOutcome.NEW_VERSION]
-
 
 @dataclass(frozen=True, slots=True)
 class _Capture:
