@@ -293,8 +293,14 @@ class _CaptureWrite:
             self._record(conn, CaptureOutcome.NEW_VERSION, page_id, version_id, None)
             return CaptureResult(CaptureOutcome.NEW_VERSION, page_id, version_id, 1, True)
         page_id = page.id
-        rows = conn.execute(_SPANS, {"page_id": page_id}).all()
-        spans = [self._current(conn, row) for row in rows]
+        rows = {row.id: row for row in conn.execute(_SPANS, {"page_id": page_id})}
+        stored = [_span(row) for row in rows.values()]
+        # Only the two neighbours are compared: only they are re-parsed when another
+        # parser read them.
+        near = {s.version_id for s in neighbours(stored, self.at) if s is not None}
+        spans = [
+            self._current(conn, rows[s.version_id]) if s.version_id in near else s for s in stored
+        ]
         before, after = neighbours(spans, self.at)
         # Only a changed capture after a version needs to know whether that version's
         # run goes on past it (two queries a capture of unchanged content is spared).
