@@ -132,7 +132,8 @@ def main(argv: list[str] | None = None) -> int:
         f"targets: >= {TARGET_PAGES_PER_SECOND} pages/s "
         f"{'met' if rate >= TARGET_PAGES_PER_SECOND else 'MISSED'}; "
         f"<= {TARGET_RATIO:.0f}x bare {'met' if ratio <= TARGET_RATIO else 'MISSED'}; "
-        f"real pages <= {TARGET_REAL_RATIO:.0f}x {'met' if ratio <= TARGET_REAL_RATIO else 'MISSED'}"
+        f"real pages <= {TARGET_REAL_RATIO:.0f}x "
+        f"{'met' if ratio <= TARGET_REAL_RATIO else 'MISSED'}"
     )
 
     if args.profile:
