@@ -101,8 +101,12 @@ def _serve(count: int, port_out: Any, stop: Any) -> None:
 
 
 def _usage() -> tuple[float, int]:
+    """Return CPU seconds (user + sys) of this process and of its ended children (the
+    crawl's parser worker processes, reaped when the crawl ends), and this process's
+    peak RSS in KB."""
     ru = resource.getrusage(resource.RUSAGE_SELF)
-    return ru.ru_utime + ru.ru_stime, ru.ru_maxrss
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime + kids.ru_utime + kids.ru_stime, ru.ru_maxrss
 
 
 def _worker_bare(base: str, count: int, concurrency: int) -> dict[str, Any]:
