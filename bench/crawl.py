@@ -141,13 +141,20 @@ def _worker_bare(base: str, count: int, concurrency: int) -> dict[str, Any]:
 def _worker_crawl(
     base: str, count: int, concurrency: int, database: str, limit: int | None = None
 ) -> dict[str, Any]:
+    import multiprocessing as mp
+
     from sqlalchemy import text
 
     from scraper.config import config_from_mapping
+    from scraper.crawling import parsepool
     from scraper.crawling.pipeline import crawl
     from storage.engine import make_engine
     from storage.migrate import ensure_current
 
+    # The parser workers are forkserver's children, whose CPU getrusage never shows us:
+    # spawn them as our own children, reaped when the crawl ends, so RUSAGE_CHILDREN
+    # counts their parsing (and their start-up, which forkserver would pay elsewhere).
+    parsepool._context = lambda: mp.get_context("spawn")
     lists = (count + PER_LIST_PAGE - 1) // PER_LIST_PAGE
     config = config_from_mapping(
         {
