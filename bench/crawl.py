@@ -20,7 +20,8 @@ crawl's own:
 
 Politeness is off for both crawlers (no robots.txt, no delay, no autothrottle, Scrapy
 retrying at most once, no HTTP cache) and ``--concurrency`` requests are in flight in each.
-Prints pages/s, CPU seconds (user + sys, getrusage of the child) per page, the ratios
+Prints pages/s, CPU seconds (user + sys, getrusage of the child and of the crawl's parser
+workers, spawned as its own children so they are counted) per page, the ratios
 to Scrapy the issue's targets are about (rate ≥ 1.5×, CPU per archived page ≤ 0.5×),
 the recrawl's CPU per page (target ≤ 0.3 ms) and peak RSS.
 """
