@@ -12,7 +12,8 @@ polite rates, and do archive writes stall its loop?".
 A separate process serves ``--hosts`` sites, one per loopback address (127.0.0.2,
 127.0.0.3, …, each on a port of its own), from one event loop: each a list page
 linking ``--pages`` detail pages, the fixture pages of bench/crawl.py, each copy made
-distinct (not padded: 21–48 KB). Each site is one source, crawled at ``--rate``
+distinct (not padded: the builder and saved real pages, 7–305 KB). Each site is one
+source, crawled at ``--rate``
 requests per second and one request at a time (the defaults' politeness; robots.txt
 is not asked for, so every request is a list or a detail page). All sources are
 crawled at once through one :func:`~scraper.crawling.service.shared_means` in one
@@ -150,7 +151,7 @@ def _own_cpu() -> float:
 
 async def _start_parsers(parser: ParserPool, workers: int) -> None:
     """Start the parser processes (the pool starts them on first use): one page each."""
-    page, _content_type = detail_pages(1, pad_to=None)[0]
+    page, _content_type = detail_pages(1)[0]
     await asyncio.gather(
         *(parser.parse(page, url="http://127.0.0.1/warm-up.html") for _ in range(workers))
     )

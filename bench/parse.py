@@ -17,7 +17,9 @@ glibc serves Lexbor's large buffers with mmap, and the bare parse runs about twi
 as slowly until the heap has grown (parse_page's first calls grow it), which would
 flatter the ratio.
 
-Targets (issue 2): at least 1,000 pages/s, and at most 3x the bare parse time.
+Targets (issue 2): at least 1,000 pages/s, and at most 3x the bare parse time; on the
+chrome-heavy real pages (``--corpus tests/fixtures/real``, the issue "faster than Scrapy
+at half its CPU") at most 2x that Lexbor floor.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from scraper.parse import parse_page  # noqa: E402
 CORPUS = ROOT / "tests" / "fixtures" / "pages"
 TARGET_PAGES_PER_SECOND = 1_000
 TARGET_RATIO = 3.0
+TARGET_REAL_RATIO = 2.0  # on tests/fixtures/real: long stylesheets, menus, scripts
 
 
 @dataclass(frozen=True)
@@ -124,11 +127,13 @@ def main(argv: list[str] | None = None) -> int:
         f"  {size / len(pages) / parse_time / 1e6:6.1f} MB/s"
     )
     print(f"bare parse+text(): {bare_time * 1e6:8.1f} us/page  {1 / bare_time:8.0f} pages/s")
-    print(f"ratio parse_page / bare: {ratio:.2f}x")
+    print(f"Lexbor floor ratio (parse_page / bare): {ratio:.2f}x")
     print(
         f"targets: >= {TARGET_PAGES_PER_SECOND} pages/s "
         f"{'met' if rate >= TARGET_PAGES_PER_SECOND else 'MISSED'}; "
-        f"<= {TARGET_RATIO:.0f}x bare {'met' if ratio <= TARGET_RATIO else 'MISSED'}"
+        f"<= {TARGET_RATIO:.0f}x bare {'met' if ratio <= TARGET_RATIO else 'MISSED'}; "
+        f"real pages <= {TARGET_REAL_RATIO:.0f}x "
+        f"{'met' if ratio <= TARGET_REAL_RATIO else 'MISSED'}"
     )
 
     if args.profile:

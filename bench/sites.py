@@ -86,7 +86,7 @@ def _response(body: bytes, content_type: str) -> bytes:
 
 def _make_sites(hosts: int, pages: int) -> list[_Site]:
     """Return each host's list page and detail pages (bench/crawl.py's, not padded)."""
-    bodies = detail_pages(hosts * pages, pad_to=None)
+    bodies = detail_pages(hosts * pages)
     sites = []
     for h in range(hosts):
         ids = range(h * pages, (h + 1) * pages)

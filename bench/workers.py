@@ -7,8 +7,9 @@ Run by hand (not part of the test suite); needs the PostgreSQL server of the tes
 
 A separate process (:mod:`bench.sites`, one event loop) serves ``--hosts`` sites, one
 per loopback address (127.0.0.2, 127.0.0.3, …, as distinct government sites would be),
-each with one list page and ``--pages`` detail pages: the parser's fixture pages (real
-CMS chrome: navigation, scripts, stylesheets), each copy made distinct, never padded.
+each with one list page and ``--pages`` detail pages: the parser's fixture pages,
+builder and saved real ones (real CMS chrome: navigation, scripts, stylesheets), each
+copy made distinct, never padded.
 Every site is one source crawled at ``--rate`` requests per second, so the politeness
 ceiling of the whole cluster is ``hosts × rate`` pages per second, whatever the workers
 do.
