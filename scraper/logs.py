@@ -33,7 +33,7 @@ _STANDARD = frozenset(
     vars(logging.LogRecord("", 0, "", 0, "", None, None)).keys() | {"message", "asctime"}
 )
 # Libraries whose INFO lines would drown the one-line-per-run log.
-_QUIET_LOGGERS = ("alembic", "apscheduler", "httpx", "httpcore")
+_QUIET_LOGGERS = ("alembic", "apscheduler", "httpx", "httpcore", "aiohttp")
 
 
 def _timestamp(record: logging.LogRecord) -> str:

@@ -3,7 +3,8 @@
 - ``storage`` never imports ``scraper`` (the archive is usable without the crawler);
 - only ``scraper/scheduling/tasks.py`` and ``worker.py`` import procrastinate (storage
   reads the job queue's tables with plain SQL);
-- only ``scraper/fetching/fetch.py`` imports httpx (one owner of HTTP);
+- only ``scraper/fetching/fetch.py`` and ``transport.py`` (the connections under it)
+  import httpx, and only ``transport.py`` imports aiohttp (one owner of HTTP);
 - only ``scraper/parse/`` imports selectolax, and neither the parser nor anything it
   imports uses httpx, storage or SQLAlchemy (it is pure: bytes in, records out).
 
@@ -82,7 +83,12 @@ def test_only_the_queue_modules_import_procrastinate() -> None:
 
 
 def test_only_the_fetching_module_imports_httpx() -> None:
-    assert not _offenders("httpx", ("scraper/fetching/fetch.py",))
+    allowed = ("scraper/fetching/fetch.py", "scraper/fetching/transport.py")
+    assert not _offenders("httpx", allowed)
+
+
+def test_only_the_transport_imports_aiohttp() -> None:
+    assert not _offenders("aiohttp", ("scraper/fetching/transport.py",))
 
 
 def test_only_the_parser_imports_selectolax() -> None:

@@ -1,4 +1,5 @@
-"""Polite fetching over one httpx client: the only module that imports httpx.
+"""Polite fetching over httpx clients: with :mod:`scraper.fetching.transport` (the
+connections under them), the only module that imports httpx.
 
 A :class:`Fetcher` lives for one crawl, or for the life of a daemon or queue worker
 whose crawls all share it. It keeps, per host (``host:port``): a rate limit
@@ -47,6 +48,7 @@ from scraper.fetching.ratelimit import HostRateLimiter, min_interval
 from scraper.fetching.response import FetchKind, FetchResult
 from scraper.fetching.retry import is_retryable, parse_retry_after, retry_delay
 from scraper.fetching.robots import MAX_ROBOTS_BYTES, RobotsRules, robots_url, rules_from_response
+from scraper.fetching.transport import AiohttpTransport
 from scraper.fetching.urls import host_of, is_allowed, normalize_url
 from scraper.settings import CrawlSettings
 
@@ -57,8 +59,6 @@ MAX_REDIRECTS = 10
 #: Redirect hops followed for robots.txt (RFC 9309 asks for at least five).
 MAX_ROBOTS_REDIRECTS = 5
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
-#: Idle connections kept open per host between its requests.
-HOST_KEEPALIVE = 2
 #: A host's client (and its idle connections) is closed after this many seconds unused.
 IDLE_CLIENT_SECONDS = 120.0
 #: Seconds a host's robots.txt rules are used before they are fetched again.
@@ -178,28 +178,27 @@ class Fetcher:
             await client.aclose()
 
     def _new_client(self, key: str) -> httpx.AsyncClient:
-        """Return a new client for the host ``key``, with a pool of its own.
+        """Return a new client for the host ``key``, with a connection pool of its own
+        (:class:`~scraper.fetching.transport.AiohttpTransport`).
 
-        httpcore's pool looks at every connection it holds on every request (idle
-        checks, a getpeername per connection); one pool for hundreds of hosts made
-        that bookkeeping most of the event loop's time (bench/workers.py). A host's
-        pool holds only the few connections its ``per_host_concurrency`` allows. An
-        injected transport (tests) serves every host through one client.
+        One pool per host keeps each pool to the few connections the host's
+        ``per_host_concurrency`` allows, and lets a host unused for
+        IDLE_CLIENT_SECONDS give its sockets back (:meth:`_close_idle_clients`): a
+        daemon meets thousands of hosts. An injected transport (tests) serves every
+        host through one client.
         """
         # No cookie jar: every fetch stands alone, so a page's answer never depends
         # on what was fetched before it (cookies live only within one redirect chain).
         no_cookies = CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
+        assert self._ssl is not None  # made on entering the Fetcher
+        transport = self._transport or AiohttpTransport(
+            ssl_context=self._ssl, max_connections=self.max_concurrency
+        )
         client = httpx.AsyncClient(
-            transport=self._transport,
-            verify=self._ssl if self._ssl is not None else True,
+            transport=transport,
             follow_redirects=False,
             headers={**_DEFAULT_HEADERS, "User-Agent": self.user_agent},
             cookies=no_cookies,
-            # the Fetcher's own slots bound requests in flight, globally and per host
-            limits=httpx.Limits(
-                max_connections=self.max_concurrency,
-                max_keepalive_connections=HOST_KEEPALIVE if key else self.max_concurrency,
-            ),
             trust_env=False,
         )
         return client
