@@ -3,6 +3,7 @@
 Run by hand (not part of the test suite; Scrapy comes with ``pip install -e '.[bench]'``)::
 
     .venv/bin/python bench/crawl.py [--pages 2000] [--concurrency 16]
+    .venv/bin/python bench/crawl.py --memory-pages 20000   # peak RSS, 20,000 vs 2,000 pages
 
 Serves ``--pages`` detail pages (the parser's builder pages and the saved real pages of
 tests/fixtures/real, with their stylesheets, menus and scripts, served as they are: each
@@ -10,7 +11,9 @@ copy made distinct by one paragraph, never padded) plus list pages from a separa
 process on 127.0.0.1, then, each in a fresh process so CPU time and peak memory are the
 crawl's own:
 
-1. a bare httpx loop that only downloads every detail page (the site's ceiling);
+1. bare loops that only download every detail page: httpx with its own transport
+   (httpcore), and aiohttp (the transport govarchive runs under httpx): the site's
+   ceiling and the HTTP clients' floors;
 2. a plain Scrapy spider (the yardstick of the issue "faster than Scrapy at half its
    CPU") that follows the list pages and reads each detail page's ``td`` texts;
 3. a first ``govarchive`` crawl into a new SQLite file (no attachments: Scrapy fetches
@@ -23,7 +26,8 @@ retrying at most once, no HTTP cache) and ``--concurrency`` requests are in flig
 Prints pages/s, CPU seconds (user + sys, getrusage of the child and of the crawl's parser
 workers, spawned as its own children so they are counted) per page, the ratios
 to Scrapy the issue's targets are about (rate ≥ 1.5×, CPU per archived page ≤ 0.5×),
-the recrawl's CPU per page (target ≤ 0.3 ms) and peak RSS.
+the recrawl's CPU per page (target ≤ 0.3 ms) and peak RSS. ``--memory-pages N`` measures
+only the peak RSS of first crawls of N and N/10 pages (target: ≤ 1.2× for 10× the pages).
 """
 
 from __future__ import annotations
@@ -37,6 +41,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -54,6 +60,7 @@ PER_LIST_PAGE = 50
 TARGET_RATE_RATIO = 1.5
 TARGET_CPU_RATIO = 0.5
 TARGET_RECRAWL_CPU = 0.0003  # seconds of CPU per page of an unchanged (all 304) recrawl
+TARGET_MEMORY_RATIO = 1.2  # peak RSS of a crawl of 20,000 pages against one of 2,000
 
 
 def detail_pages(count: int) -> list[tuple[bytes, str]]:
@@ -110,33 +117,52 @@ def _usage() -> tuple[float, int]:
     return ru.ru_utime + ru.ru_stime + kids.ru_utime + kids.ru_stime, ru.ru_maxrss
 
 
-def _worker_bare(base: str, count: int, concurrency: int) -> dict[str, Any]:
-    import httpx
-
-    async def run() -> int:
-        total = 0
-        queue: asyncio.Queue[int] = asyncio.Queue()
-        for i in range(count):
-            queue.put_nowait(i)
-        limits = httpx.Limits(max_connections=concurrency)
-        async with httpx.AsyncClient(limits=limits, timeout=30) as client:
-
-            async def worker() -> None:
-                nonlocal total
-                while not queue.empty():
-                    i = queue.get_nowait()
-                    response = await client.get(f"{base}/show/{i}.html")
-                    total += len(response.content)
-
-            await asyncio.gather(*(worker() for _ in range(concurrency)))
-        return total
-
+def _worker_bare(base: str, count: int, concurrency: int, client: str) -> dict[str, Any]:
+    """Download every detail page with a bare loop of ``client`` ("httpx": its own
+    transport, httpcore; "aiohttp"), nothing else done with them."""
+    run = _bare_aiohttp if client == "aiohttp" else _bare_httpx
     cpu0, _ = _usage()
     t0 = time.perf_counter()
-    nbytes = asyncio.run(run())
+    nbytes = asyncio.run(run(base, count, concurrency))
     wall = time.perf_counter() - t0
     cpu1, rss = _usage()
     return {"wall": wall, "cpu": cpu1 - cpu0, "bytes": nbytes, "pages": count, "rss_kb": rss}
+
+
+async def _bare_aiohttp(base: str, count: int, concurrency: int) -> int:
+    import aiohttp
+
+    total = 0
+    queue = list(range(count))
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(connector=connector) as session:
+
+        async def worker() -> None:
+            nonlocal total
+            while queue:
+                async with session.get(f"{base}/show/{queue.pop()}.html") as response:
+                    total += len(await response.read())
+
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return total
+
+
+async def _bare_httpx(base: str, count: int, concurrency: int) -> int:
+    import httpx
+
+    total = 0
+    queue = list(range(count))
+    limits = httpx.Limits(max_connections=concurrency)
+    async with httpx.AsyncClient(limits=limits, timeout=30) as client:
+
+        async def worker() -> None:
+            nonlocal total
+            while queue:
+                response = await client.get(f"{base}/show/{queue.pop()}.html")
+                total += len(response.content)
+
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return total
 
 
 def _worker_crawl(
@@ -155,7 +181,7 @@ def _worker_crawl(
     # The parser workers are forkserver's children, whose CPU getrusage never shows us:
     # spawn them as our own children, reaped when the crawl ends, so RUSAGE_CHILDREN
     # counts their parsing (and their start-up, which forkserver would pay elsewhere).
-    parsepool._context = lambda: mp.get_context("spawn")
+    parsepool.process_context = lambda: mp.get_context("spawn")
     lists = (count + PER_LIST_PAGE - 1) // PER_LIST_PAGE
     config = config_from_mapping(
         {
@@ -278,18 +304,54 @@ def _in_child(kind: str, *args: Any) -> dict[str, Any]:
     return result
 
 
+@contextmanager
+def _site(count: int) -> Iterator[str]:
+    """Serve a site of ``count`` detail pages from a process of its own; yield its base URL."""
+    ctx = multiprocessing.get_context("spawn")
+    port_q = ctx.Queue()
+    stop = ctx.Event()
+    server = ctx.Process(target=_serve, args=(count, port_q, stop), daemon=True)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port_q.get(timeout=120)}"
+    finally:
+        stop.set()
+        server.join(timeout=10)
+
+
+def _memory(pages: int, concurrency: int) -> None:
+    """Print the peak RSS of first crawls of ``pages`` and of a tenth as many pages."""
+    tenth = max(1, pages // 10)
+    with _site(pages) as base, tempfile.TemporaryDirectory() as tmp:
+        few = _in_child("crawl", base, pages, concurrency, f"sqlite:///{tmp}/few.db", tenth)
+        many = _in_child("crawl", base, pages, concurrency, f"sqlite:///{tmp}/many.db")
+    ratio = many["rss_kb"] / few["rss_kb"]
+    print(
+        f"peak RSS of a first crawl: {few['rss_kb'] / 1024:.0f} MB for {tenth} pages, "
+        f"{many['rss_kb'] / 1024:.0f} MB for {pages} ({many['new_versions']} archived, "
+        f"{many['wall']:.0f} s): {ratio:.2f}x (target <= {TARGET_MEMORY_RATIO}: "
+        f"{'met' if ratio <= TARGET_MEMORY_RATIO else 'MISSED'})"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
     parser.add_argument("--pages", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument(
+        "--memory-pages",
+        type=int,
+        default=0,
+        help="instead: peak RSS of first crawls of N pages and of N/10 (e.g. 20000)",
+    )
     parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         kind, base, count, concurrency, *rest = args.worker
-        if kind == "bare":
-            result = _worker_bare(base, int(count), int(concurrency))
+        if kind in ("httpx", "aiohttp"):
+            result = _worker_bare(base, int(count), int(concurrency), kind)
         elif kind == "scrapy":
             result = _worker_scrapy(base, int(count), int(concurrency))
         else:
@@ -297,31 +359,25 @@ def main() -> None:
             result = _worker_crawl(base, int(count), int(concurrency), rest[0], limit)
         print(json.dumps(result))
         return
+    if args.memory_pages:
+        _memory(args.memory_pages, args.concurrency)
+        return
 
-    ctx = multiprocessing.get_context("spawn")
-    port_q = ctx.Queue()
-    stop = ctx.Event()
-    server = ctx.Process(target=_serve, args=(args.pages, port_q, stop), daemon=True)
-    server.start()
-    base = f"http://127.0.0.1:{port_q.get(timeout=120)}"
     scrapy: dict[str, Any] | None = None
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            db = f"sqlite:///{Path(tmp) / 'bench.db'}"
-            small_db = f"sqlite:///{Path(tmp) / 'small.db'}"
-            bare = _in_child("bare", base, args.pages, args.concurrency)
-            try:
-                scrapy = _in_child("scrapy", base, args.pages, args.concurrency)
-            except SystemExit as exc:  # Scrapy not installed or Twisted failing: say so
-                print(f"Scrapy not measured: {exc}")
-            first = _in_child("crawl", base, args.pages, args.concurrency, db)
-            again = _in_child("crawl", base, args.pages, args.concurrency, db)
-            quarter = max(1, args.pages // 4)
-            small = _in_child("crawl", base, args.pages, args.concurrency, small_db, quarter)
-            db_bytes = sum(f.stat().st_size for f in Path(tmp).glob("bench.db*"))
-    finally:
-        stop.set()
-        server.join(timeout=10)
+    with _site(args.pages) as base, tempfile.TemporaryDirectory() as tmp:
+        db = f"sqlite:///{Path(tmp) / 'bench.db'}"
+        small_db = f"sqlite:///{Path(tmp) / 'small.db'}"
+        bare = _in_child("httpx", base, args.pages, args.concurrency)
+        bare_aiohttp = _in_child("aiohttp", base, args.pages, args.concurrency)
+        try:
+            scrapy = _in_child("scrapy", base, args.pages, args.concurrency)
+        except SystemExit as exc:  # Scrapy not installed or Twisted failing: say so
+            print(f"Scrapy not measured: {exc}")
+        first = _in_child("crawl", base, args.pages, args.concurrency, db)
+        again = _in_child("crawl", base, args.pages, args.concurrency, db)
+        quarter = max(1, args.pages // 4)
+        small = _in_child("crawl", base, args.pages, args.concurrency, small_db, quarter)
+        db_bytes = sum(f.stat().st_size for f in Path(tmp).glob("bench.db*"))
 
     for name, result in (("first", first), ("recrawl", again)):
         if result["error_sample"]:
@@ -337,7 +393,12 @@ def main() -> None:
     )
     print(
         f"bare httpx loop:      {bare_rate:8.1f} pages/s  ({bare['wall']:.2f} s, "
-        f"{bare['cpu'] / bare['pages'] * 1000:.2f} ms CPU per page)"
+        f"{bare['cpu'] / bare['pages'] * 1000:.2f} ms CPU per page; httpx's own transport)"
+    )
+    print(
+        f"bare aiohttp loop:    {bare_aiohttp['pages'] / bare_aiohttp['wall']:8.1f} pages/s  "
+        f"({bare_aiohttp['wall']:.2f} s, "
+        f"{bare_aiohttp['cpu'] / bare_aiohttp['pages'] * 1000:.2f} ms CPU per page)"
     )
     if scrapy is not None:
         scrapy_rate = scrapy["pages"] / scrapy["wall"]

@@ -65,6 +65,11 @@ from storage.selection import resolve_sources
 #: ``lambda raw, ct: parse_page(raw, headers={"content-type": ct}).to_dict()``.
 ParseFn = Callable[[bytes, str | None], ParsedDoc]
 
+#: ``[(raw bytes, content type), …] -> [ParsedDoc, or the exception its parse raised, …]``
+#: in the same order: how one batch is parsed. By default each is parsed in turn by the
+#: ParseFn (:func:`parse_each`); ``govarchive reparse`` parses a batch in worker processes.
+ParseManyFn = Callable[[Sequence[tuple[bytes, str | None]]], list[ParsedDoc | Exception]]
+
 #: ``(bytes, content type, file name) -> {"kind", "text", "extractor", "error"}``: how
 #: an attachment's text is read (scraper.extract.files.read_file_to_dict).
 ExtractFn = Callable[[bytes, str | None, str | None], dict[str, Any]]
@@ -226,6 +231,27 @@ class _Plan:
     attachment_updates: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
 
 
+class ParseFailed(Exception):
+    """A page's parse failed where its exception could not be kept (in another process);
+    the message names the original exception, as a failure is reported."""
+
+
+def parse_each(parse: ParseFn) -> ParseManyFn:
+    """Return a ParseManyFn that parses each page of a batch in turn with ``parse``, in
+    this process, giving back each failure's exception in its place."""
+
+    def parse_many(items: Sequence[tuple[bytes, str | None]]) -> list[ParsedDoc | Exception]:
+        docs: list[ParsedDoc | Exception] = []
+        for raw, content_type in items:
+            try:
+                docs.append(parse(raw, content_type))
+            except Exception as exc:  # reported per version; the batch goes on
+                docs.append(exc)
+        return docs
+
+    return parse_many
+
+
 def reparse(
     engine: Engine,
     parse: ParseFn,
@@ -238,6 +264,7 @@ def reparse(
     on_batch: Callable[[ReparseReport], None] | None = None,
     extract: ExtractFn | None = None,
     list_changes: bool = False,
+    parse_many: ParseManyFn | None = None,
 ) -> ReparseReport:
     """Re-parse every version not yet at ``parser_version`` (of ``sources``, fetched at or
     after ``since``) and rewrite what differs; return the report.
@@ -249,10 +276,12 @@ def reparse(
     the field ``attachments``). With ``dry_run`` nothing is written. ``on_batch`` is
     called after each batch. With ``list_changes``, ``report.changes`` lists each
     changed version's values old → new (held in memory: narrow a large run with
-    ``sources``/``since``).
+    ``sources``/``since``). ``parse_many``, when given, parses each batch in place of
+    ``parse`` (e.g. in worker processes); it must give the same results.
     Raises UnknownRecordError for an unknown source name.
     """
     report = ReparseReport(parser_version, dry_run, changes=[] if list_changes else None)
+    parse_batch = parse_many or parse_each(parse)
     readings = _Readings(extract)
     with database_errors(engine, "re-parsing"):
         with engine.connect() as conn:
@@ -266,15 +295,15 @@ def reparse(
             if dry_run:
                 with engine.connect() as conn:
                     plans, last_id, size = _batch(
-                        conn, parse, parser_version, source_ids, since, last_id, batch_size, report,
-                        readings,
+                        conn, parse_batch, parser_version, source_ids, since, last_id,
+                        batch_size, report, readings,
                     )  # fmt: skip
                     preview.update((p.version_id, p.new_hash) for p in plans)
             else:
                 with write_transaction(engine) as conn:
                     plans, last_id, size = _batch(
-                        conn, parse, parser_version, source_ids, since, last_id, batch_size, report,
-                        readings,
+                        conn, parse_batch, parser_version, source_ids, since, last_id,
+                        batch_size, report, readings,
                     )  # fmt: skip
                     _apply(conn, plans, parser_version)
             if size == 0:
@@ -315,7 +344,7 @@ def _counts(
 
 def _batch(
     conn: Connection,
-    parse: ParseFn,
+    parse_many: ParseManyFn,
     parser_version: str,
     source_ids: list[int] | None,
     since: datetime | None,
@@ -351,15 +380,23 @@ def _batch(
     sections = _sections(conn, [v.id for v in stored])
     files = _attachments(conn, [v.id for v in stored])
     raws = read_blobs(conn, {v.raw_hash for v in stored})
-    plans: list[_Plan] = []
-    listed_before = len(report.changes or ())
+    readable: list[tuple[_Stored, bytes]] = []
     for version in stored:
         report.examined += 1
         try:
             if version.raw_hash not in raws:  # missing or corrupt: the BlobError says which
                 raws[version.raw_hash] = read_blob(conn, version.raw_hash)
-            raw = raws[version.raw_hash]
-            doc = parse(raw, version.content_type)
+        except Exception as exc:  # one bad blob never stops the run
+            _failed(report, version, exc)
+            continue
+        readable.append((version, raws[version.raw_hash]))
+    docs = parse_many([(raw, version.content_type) for version, raw in readable])
+    plans: list[_Plan] = []
+    listed_before = len(report.changes or ())
+    for (version, raw), doc in zip(readable, docs, strict=True):
+        try:
+            if isinstance(doc, Exception):
+                raise doc
             attached = files.get(version.id, [])
             plan = _plan(version, doc, raw, sections.get(version.id, {}), attached, report)
             plan.attachment_updates.extend(readings.changes(conn, attached))
@@ -372,17 +409,21 @@ def _batch(
                 edited = plan.section_updates or plan.section_inserts or plan.section_deletes
                 if not (plan.columns or edited):
                     report.changed += 1
-        except Exception as exc:  # one bad page never stops the run (BlobError included)
-            report.failed += 1
-            if len(report.failures) < MAX_REPORTED_FAILURES:
-                report.failures.append(
-                    ReparseFailure(version.id, version.page_id, f"{type(exc).__name__}: {exc}")
-                )
+        except Exception as exc:  # one bad page never stops the run
+            _failed(report, version, exc)
             continue
         plans.append(plan)
     if report.changes:
         _name_versions(conn, report.changes, listed_before)
     return plans, stored[-1].id, len(stored)
+
+
+def _failed(report: ReparseReport, version: _Stored, exc: Exception) -> None:
+    """Count a version that could not be re-parsed; keep its message while there is room."""
+    report.failed += 1
+    if len(report.failures) < MAX_REPORTED_FAILURES:
+        message = str(exc) if isinstance(exc, ParseFailed) else f"{type(exc).__name__}: {exc}"
+        report.failures.append(ReparseFailure(version.id, version.page_id, message))
 
 
 def _listed(

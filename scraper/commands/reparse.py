@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from datetime import date, datetime
@@ -20,6 +21,7 @@ from scraper.commands.common import (
     translated_errors,
 )
 from scraper.commands.dates import SINCE
+from scraper.crawling.batchparse import BatchParser
 from scraper.crawling.pipeline import reparse_raw
 from scraper.extract.files import read_file_to_dict
 from scraper.parse import PARSER_VERSION
@@ -120,6 +122,12 @@ def _shown(value: object) -> str:
     show_default=True,
     help="Versions per transaction (a killed run loses at most one batch).",
 )
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Processes that parse each batch. Default: one per CPU.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def reparse_command(
     config_path: Path | None,
@@ -129,6 +137,7 @@ def reparse_command(
     dry_run: bool,
     batch_size: int,
     list_changes: bool,
+    workers: int | None,
     as_json: bool,
 ) -> None:
     """Re-parse stored pages with this version's parser and fix their parsed columns.
@@ -139,7 +148,8 @@ def reparse_command(
     files, and rewritten where it differs. It never fetches and never creates, deletes
     or merges a version; consecutive versions that become identical are reported. Each batch is
     one transaction and finished versions are skipped, so an interrupted run simply
-    continues when started again. Exit status 1 if some versions could not be parsed.
+    continues when started again. Each batch is parsed in --workers processes.
+    Exit status 1 if some versions could not be parsed.
     With --list (best with --dry-run), each changed version is listed with its values
     old → new.
     """
@@ -148,6 +158,7 @@ def reparse_command(
     console = Console(stderr=True)
     try:
         with translated_errors(), ExitStack() as stack:
+            parse_many = stack.enter_context(BatchParser(workers or os.cpu_count() or 1, parse))
             on_batch = None
             if console.is_terminal and not as_json:
                 on_batch = stack.enter_context(_progress_bar(console))
@@ -162,6 +173,7 @@ def reparse_command(
                 on_batch=on_batch,
                 extract=read_file_to_dict,
                 list_changes=list_changes,
+                parse_many=parse_many,
             )
     finally:
         engine.dispose()

@@ -157,7 +157,7 @@ class _Worker:
             loop.call_soon_threadsafe(_settle, done, None, error)
 
         if self._pool is None:
-            self._pool = _context().Pool(1)
+            self._pool = process_context().Pool(1)
         self._pool.apply_async(parse, args, callback=resolve, error_callback=fail)
         try:
             return await asyncio.wait_for(done, limit)
@@ -186,7 +186,7 @@ def _settle(
         done.set_result(result)
 
 
-def _context() -> Any:
+def process_context() -> Any:
     """``forkserver`` (a clean server process, the parser preloaded) where available,
     else ``spawn``: never ``fork``, which would copy the crawl's threads and sockets."""
     methods = multiprocessing.get_all_start_methods()
