@@ -147,6 +147,12 @@ def main() -> None:
             return copy.deepcopy(precomputed[raw])
 
         rows = []
+        # first, while every stored row matches the parser: only parser_version is written
+        with BatchParser(args.workers, parse) as parse_many:
+            seconds, report = timed(engine, parse, "bench-new", args.batch_size, parse_many)
+        assert report.examined == args.versions and report.failed == 0, report.to_dict()
+        label = f"output unchanged, {args.workers} workers"
+        workers_row = (label, args.versions / seconds, report.changed)
         for label, fn in (
             ("parser bumped, output unchanged", parse),
             ("storage only (precomputed parse)", cached),
@@ -155,11 +161,7 @@ def main() -> None:
             seconds, report = timed(engine, fn, "bench-new", args.batch_size)
             assert report.examined == args.versions and report.failed == 0, report.to_dict()
             rows.append((label, args.versions / seconds, report.changed))
-        with BatchParser(args.workers, parse) as parse_many:
-            seconds, report = timed(engine, parse, "bench-new", args.batch_size, parse_many)
-        assert report.examined == args.versions and report.failed == 0, report.to_dict()
-        label = f"output unchanged, {args.workers} workers"
-        rows.append((label, args.versions / seconds, report.changed))
+        rows.append(workers_row)
 
         start = time.perf_counter()
         for raw in bodies:
