@@ -11,6 +11,8 @@
     │   └── TruncatedError     body shorter than announced, or a compressed stream cut off
     ├── ParseTimeout           a page the parser did not finish within ``parse_timeout``
     │                          (in :mod:`scraper.crawling.parsepool`)
+    ├── ParserWorkerDied       a parser worker process ended (killed, out of memory) with
+    │                          a page in hand; it is replaced (also in parsepool)
     ├── SourceRunFailed        a queued crawl whose every request failed or was blocked:
     │                          the job is retried with back-off
     ├── CrawlInterrupted       a queued crawl stopped by its worker stopping: requeued
@@ -25,7 +27,7 @@ as a fetch outcome. FetchError and its subclasses never leave
 Storage errors live in :mod:`storage.errors` (storage never imports scraper); the CLI
 maps both trees to messages and exit codes in one place
 (``translated_errors`` in :mod:`scraper.commands.common`).
-Library exceptions (httpx, yaml, OSError) are translated exactly once, at the
+Library exceptions (httpx, aiohttp, yaml, OSError) are translated exactly once, at the
 boundary, with ``raise … from exc``.
 """
 

@@ -6,22 +6,25 @@ as long; in a thread it would still hold the GIL. :class:`ParserPool` hands each
 worker process (``multiprocessing`` with the ``forkserver`` start method, ``spawn`` where
 that is missing: the crawl's threads and sockets are never forked) and gives it
 ``timeout`` seconds. A page that takes longer raises :class:`ParseTimeout`; its worker is
-terminated (``Pool.terminate``) and a new one serves the next page, so the runaway work
-does not go on, and the pages other workers hold are not disturbed.
+terminated and a new one serves the next page, so the runaway work does not go on, and
+the pages other workers hold are not disturbed.
 
 What crosses the process boundary: the page's bytes, URL and headers one way, the
 record of :func:`scraper.reader.read_page` (``PageRecord.to_dict()``: the storage-ready
 ``ParsedDoc``) the other; for an attachment (:meth:`ParserPool.extract`), its bytes one
 way and its text the other; nothing else is shared. A worker that dies (killed, out of
-memory) fails the page it held with the pool's error, and the pool replaces it.
+memory) fails the page it held with :class:`ParserWorkerDied`, and is replaced.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import multiprocessing
+import signal
 from collections.abc import Callable, Mapping
-from multiprocessing.pool import Pool
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 from types import TracebackType
 from typing import Any
 
@@ -41,6 +44,14 @@ class ParseTimeout(GovarchiveError):
         super().__init__(f"{url}: parsing took longer than {seconds:g} s; stopped")
 
 
+class ParserWorkerDied(GovarchiveError):
+    """A parser worker process ended (killed, out of memory) with a page in hand."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        super().__init__(f"{url}: the parser worker process died; it was replaced")
+
+
 def parse_to_dict(
     data: bytes, url: str | None, headers: Mapping[str, str] | None
 ) -> dict[str, Any]:
@@ -53,8 +64,8 @@ def parse_to_dict(
 class ParserPool:
     """Worker processes that parse pages, each within a time limit.
 
-    Each worker is a pool of its own (``multiprocessing.Pool(1)``), so a page past its
-    limit stops only its own worker: the pages the others hold go on. A page waits for a
+    Each worker is a process of its own, so a page past its limit stops only its own
+    worker: the pages the others hold go on. A page waits for a
     free worker first; its time limit counts from when a worker takes it. Use as a context
     manager (``with ParserPool(2, 30.0) as pool``) so the processes end with the crawl.
     Workers start on first use. ``parse`` is the function the workers run (tests pass a
@@ -138,52 +149,112 @@ class ParserPool:
 
 
 class _Worker:
-    """One worker process (a one-process ``multiprocessing.Pool``), started on first use
-    and replaced when a page overruns its limit."""
+    """One worker process fed over a pipe: started on first use, replaced when a page
+    overruns its limit, when it dies, or when the page it holds is abandoned.
+
+    Not a ``multiprocessing.Pool``: a pool keeps three threads of its own, and with one
+    page in flight each finished page woke its worker-handler thread into a poll of the
+    pool's sentinels. That cost ~0.4 ms of the crawl process's CPU per page (a py-spy
+    profile of bench/crawl.py); here the event loop reads the answer when the pipe is
+    readable, with no thread at all.
+    """
 
     def __init__(self) -> None:
-        self._pool: Pool | None = None
+        self._process: BaseProcess | None = None
+        self._conn: Connection | None = None
 
     async def run(
-        self, parse: Callable[..., dict[str, Any]], args: tuple[Any, ...], url: str, limit: float
+        self, work: Callable[..., dict[str, Any]], args: tuple[Any, ...], url: str, limit: float
     ) -> dict[str, Any]:
+        """Return ``work(*args)`` as computed by the worker within ``limit`` seconds."""
+        conn = self._conn if self._conn is not None else self._start()
         loop = asyncio.get_running_loop()
-        done: asyncio.Future[dict[str, Any]] = loop.create_future()
-
-        def resolve(result: dict[str, Any]) -> None:
-            loop.call_soon_threadsafe(_settle, done, result, None)
-
-        def fail(error: BaseException) -> None:
-            loop.call_soon_threadsafe(_settle, done, None, error)
-
-        if self._pool is None:
-            self._pool = process_context().Pool(1)
-        self._pool.apply_async(parse, args, callback=resolve, error_callback=fail)
+        answer: asyncio.Future[tuple[bool, Any]] = loop.create_future()
         try:
-            return await asyncio.wait_for(done, limit)
+            # A blocking send on the loop: the worker is idle and reading, so a page
+            # within the pipe's buffer (~200 KB on Linux) goes at once, and a larger one
+            # as fast as the worker copies it.
+            conn.send((work, args))
+        except (OSError, ValueError):  # the worker died while idle
+            self.stop()
+            raise ParserWorkerDied(url) from None
+        loop.add_reader(conn.fileno(), _receive, conn, answer)
+        try:
+            ok, value = await asyncio.wait_for(answer, limit)
         except TimeoutError:
             self.stop()
             raise ParseTimeout(url, limit) from None
+        except (EOFError, OSError):
+            self.stop()
+            raise ParserWorkerDied(url) from None
+        except BaseException:  # the caller gave up: the page's answer must not be
+            self.stop()  # read as the next page's
+            raise
+        finally:
+            if self._conn is conn:
+                loop.remove_reader(conn.fileno())
+        if not ok:
+            raise value
+        result: dict[str, Any] = value
+        return result
+
+    def _start(self) -> Connection:
+        context = process_context()
+        ours: Connection
+        ours, theirs = context.Pipe()
+        self._process = context.Process(target=_serve, args=(theirs,), daemon=True)
+        self._process.start()
+        theirs.close()  # the child holds its end: EOF here when it dies
+        self._conn = ours
+        return ours
 
     def stop(self) -> None:
-        if self._pool is not None:
-            pool, self._pool = self._pool, None
-            pool.terminate()
-            pool.join()
+        """End the worker process (its work, if any, is abandoned)."""
+        process, conn = self._process, self._conn
+        self._process = self._conn = None
+        if conn is not None:
+            with contextlib.suppress(OSError, RuntimeError):  # RuntimeError: no loop
+                asyncio.get_running_loop().remove_reader(conn.fileno())
+            conn.close()
+        if process is not None:
+            process.terminate()
+            process.join(5)
+            if process.is_alive():
+                process.kill()
+                process.join()
 
 
-def _settle(
-    done: asyncio.Future[dict[str, Any]],
-    result: dict[str, Any] | None,
-    error: BaseException | None,
-) -> None:
-    if done.done():  # timed out meanwhile
+def _receive(conn: Connection, answer: asyncio.Future[tuple[bool, Any]]) -> None:
+    """On the loop, when the worker's pipe is readable: settle ``answer`` with what it
+    sent, or with the EOFError/OSError that says it is gone."""
+    if answer.done():
         return
-    if error is not None:
-        done.set_exception(error)
-    else:
-        assert result is not None
-        done.set_result(result)
+    try:
+        answer.set_result(conn.recv())
+    except (EOFError, OSError) as exc:
+        answer.set_exception(exc)
+
+
+def _serve(conn: Connection) -> None:
+    """A worker's life: answer each (work, args) with (True, result) or (False, the
+    exception), until the crawl closes the pipe."""
+    # Ctrl-C reaches the whole process group; the crawl decides when workers end.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    while True:
+        try:
+            work, args = conn.recv()
+        except (EOFError, OSError):
+            return
+        try:
+            answer: tuple[bool, Any] = (True, work(*args))
+        except Exception as exc:  # the crawl re-raises it for this page
+            answer = (False, exc)
+        try:
+            conn.send(answer)
+        except (EOFError, OSError):
+            return
+        except Exception as exc:  # an answer that cannot be pickled
+            conn.send((False, RuntimeError(f"unpicklable parser answer: {exc!r}")))
 
 
 def process_context() -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -10,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from scraper.crawling.parsepool import ParserPool, ParseTimeout, parse_to_dict
+from scraper.crawling.parsepool import ParserPool, ParserWorkerDied, ParseTimeout, parse_to_dict
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -78,3 +79,48 @@ def test_a_worker_error_comes_back_as_the_error() -> None:
 
 def _broken(data: bytes, url: str | None, headers: Mapping[str, str] | None) -> dict[str, Any]:
     return {"n": 1 // 0}
+
+
+def dies_or_waits(
+    data: bytes, url: str | None, headers: Mapping[str, str] | None
+) -> dict[str, Any]:
+    """The real parser, except that b"DIE" kills the worker and b"WAIT" answers late."""
+    if b"DIE" in data:
+        os._exit(1)
+    if b"WAIT" in data:
+        time.sleep(0.5)
+        return {"late": True}
+    return parse_to_dict(data, url, headers)
+
+
+def test_a_worker_that_dies_fails_its_page_and_is_replaced() -> None:
+    data = SEED.read_bytes()
+
+    async def run() -> tuple[BaseException | None, dict[str, Any]]:
+        with ParserPool(1, 30.0, parse=dies_or_waits) as pool:
+            try:
+                await pool.parse(b"<html>DIE</html>", url="http://x/die.html")
+                error: BaseException | None = None
+            except ParserWorkerDied as exc:
+                error = exc
+            return error, await pool.parse(data, url="http://x/1.html")
+
+    error, record = asyncio.run(run())
+    assert isinstance(error, ParserWorkerDied)
+    assert "http://x/die.html" in str(error)
+    assert record == parse_to_dict(data, "http://x/1.html", None)
+
+
+def test_an_abandoned_page_s_late_answer_is_never_the_next_page_s() -> None:
+    data = SEED.read_bytes()
+
+    async def run() -> dict[str, Any]:
+        with ParserPool(1, 30.0, parse=dies_or_waits) as pool:
+            waiting = asyncio.create_task(pool.parse(b"<p>WAIT</p>", url="http://x/w.html"))
+            await asyncio.sleep(0.1)
+            waiting.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await waiting
+            return await pool.parse(data, url="http://x/1.html")
+
+    assert asyncio.run(run()) == parse_to_dict(data, "http://x/1.html", None)
