@@ -47,7 +47,7 @@ from storage.attachments import (
     store_attachments,
     version_attachments,
 )
-from storage.blobs import put_blob, read_blob
+from storage.blobs import BlobState, blob_state, blob_state_columns, put_blob, read_blob
 from storage.content import (
     CANONICAL_FIELDS,
     SECTION_FIELDS,
@@ -136,8 +136,10 @@ _LATEST_NUMBER = (
 )
 # Everything a page's write decides on, in one round trip (each statement costs far
 # more in the driver and SQLAlchemy than in the database): the owner of the run (the
-# run check), the page (NULL when new) and its latest version (NULL when none). Driven
-# by the source's row, so no row at all means the source does not exist.
+# run check), the page (NULL when new), its latest version (NULL when none) and the
+# state of the answer's body in the blob store (its raw hash stored? the source's
+# dictionary), which a new version's put_blob would otherwise read in a statement of
+# its own. Driven by the source's row, so no row at all means the source does not exist.
 _LOOKUP = Prepared(
     select(
         select(CRAWL_RUNS.c.source_id)
@@ -151,6 +153,7 @@ _LOOKUP = Prepared(
         PAGE_VERSIONS.c.parser_version,
         PAGE_VERSIONS.c.raw_hash,
         PAGE_VERSIONS.c.content_type,
+        *blob_state_columns(bindparam("raw_hash"), bindparam("source_id")),
     )
     .select_from(
         SOURCES.outerjoin(PAGES, PAGES.c.url == bindparam("url")).outerjoin(
@@ -178,7 +181,13 @@ _TOUCH = _UPDATE_PAGE.values(
 )
 _TOUCH_PAGE = Prepared(_TOUCH)
 _TOUCH_CHANGED_PAGE = Prepared(_TOUCH.values(last_changed_at=bindparam("at")))
-_NOT_MODIFIED_PAGE = Prepared(_UPDATE_PAGE.values(last_fetched_at=bindparam("at"), gone_at=None))
+# By URL: on PostgreSQL the UPDATE takes the page's row lock, so a 304 needs no
+# SELECT … FOR UPDATE of its own (one round trip less per unchanged page).
+_NOT_MODIFIED_PAGE = Prepared(
+    PAGES.update()
+    .where(PAGES.c.url == bindparam("page_url"))
+    .values(last_fetched_at=bindparam("at"), gone_at=None)
+)
 _GONE_PAGE = Prepared(
     PAGES.update()
     .where(PAGES.c.id == bindparam("page_id"), PAGES.c.gone_at.is_(None))
@@ -366,12 +375,22 @@ def record_fetch(
         raise InvalidDocumentError(f"{url}: {exc}", database=describe(engine)) from exc
 
     def write(conn: Connection) -> None:
-        state = _look_up(conn, run_id=run_id, source_id=source_id, url=url)
+        if outcome == FetchOutcome.NOT_MODIFIED:
+            # Touch (and lock) the page first, then read it: the lookup, a statement of
+            # its own, sees the latest version as it is now that the lock is held. (An
+            # unknown URL updates nothing; an unknown run rolls the update back.)
+            _NOT_MODIFIED_PAGE.first(conn, {"page_url": url, "at": requested_at})
+        state = _look_up(
+            conn,
+            run_id=run_id,
+            source_id=source_id,
+            url=url,
+            lock=outcome != FetchOutcome.NOT_MODIFIED,
+        )
         page_id = state.page_id
         version_id = None
         if page_id is not None and outcome == FetchOutcome.NOT_MODIFIED:
             version_id = state.version_id
-            _NOT_MODIFIED_PAGE.first(conn, {"page_id": page_id, "at": requested_at})
         elif page_id is not None and outcome == FetchOutcome.GONE:
             _GONE_PAGE.first(conn, {"page_id": page_id, "at": requested_at})
         _insert_fetch(
@@ -430,10 +449,10 @@ class _PageWrite:
 
     def run(self, conn: Connection) -> ArchiveResult:
         """The transaction body: lock the page, decide, write."""
-        state = _look_up(conn, run_id=self.run_id, source_id=self.source_id, url=self.url)
+        state = self._look_up(conn)
         new_page = False
         if state.page_id is None:
-            state, new_page = self._create_page(conn)
+            state, new_page = self._create_page(conn, state.blob)
         page_id = state.page_id
         assert page_id is not None  # _create_page returns a page
         suspicion: str | None = None
@@ -452,7 +471,7 @@ class _PageWrite:
         else:
             outcome = FetchOutcome.NEW_VERSION
             version = state.version + 1 if state.version_id is not None else 1
-            version_id = self._insert_version(conn, page_id, version)
+            version_id = self._insert_version(conn, page_id, version, state.blob)
         fetch_id = _insert_fetch(
             conn,
             crawl_run_id=self.run_id,
@@ -497,8 +516,9 @@ class _PageWrite:
             )
         return ArchiveResult(outcome, page_id, version_id, version, new_page, fetch_id)
 
-    def _create_page(self, conn: Connection) -> tuple[_PageState, bool]:
-        """Insert the page row; return its state and whether this write created it."""
+    def _create_page(self, conn: Connection, blob: BlobState | None) -> tuple[_PageState, bool]:
+        """Insert the page row; return its state (with ``blob``, the body's blob state
+        read by the lookup) and whether this write created it."""
         at = self.requested_at
         created = _CREATE_PAGE.first(
             conn,
@@ -514,10 +534,15 @@ class _PageWrite:
             },
         )
         if created is not None:
-            return _PageState(page_id=int(created[0])), True
+            return _PageState(page_id=int(created[0]), blob=blob), True
         # Another writer created the page between our lookup and INSERT (PostgreSQL
         # waited for it to commit): lock the row it created and read it afresh.
-        return _look_up(conn, run_id=self.run_id, source_id=self.source_id, url=self.url), False
+        return self._look_up(conn), False
+
+    def _look_up(self, conn: Connection) -> _PageState:
+        return _look_up(
+            conn, run_id=self.run_id, source_id=self.source_id, url=self.url, raw_hash=self.raw_hash
+        )
 
     def _same_content(self, conn: Connection, latest: _PageState) -> bool:
         """Compare under the current parser: re-parse the latest version's raw bytes
@@ -548,13 +573,16 @@ class _PageWrite:
             return None
         return reason
 
-    def _insert_version(self, conn: Connection, page_id: int, version: int) -> int:
+    def _insert_version(
+        self, conn: Connection, page_id: int, version: int, blob: BlobState | None
+    ) -> int:
         put_blob(
             conn,
             raw=self.raw,
             raw_hash=self.raw_hash,
             source_id=self.source_id,
             now=self.requested_at,
+            state=blob,
         )
         inserted = _INSERT_VERSION.first(
             conn,
@@ -600,24 +628,38 @@ class _PageState:
     parser_version: str | None = None
     raw_hash: str | None = None
     content_type: str | None = None
+    #: The answer's body in the blob store, when the lookup read it (put_blob reads it
+    #: itself otherwise).
+    blob: BlobState | None = None
 
 
-def _look_up(conn: Connection, *, run_id: int, source_id: int, url: str) -> _PageState:
-    """Return the page behind ``url`` and its latest version, holding the page's row
-    lock on PostgreSQL. Raises UnknownRecordError unless run ``run_id`` exists and
-    belongs to ``source_id``. Reads only."""
-    if conn.dialect.name == "postgresql":
+def _look_up(
+    conn: Connection,
+    *,
+    run_id: int,
+    source_id: int,
+    url: str,
+    raw_hash: str | None = None,
+    lock: bool = True,
+) -> _PageState:
+    """Return the page behind ``url``, its latest version and the blob state of the body
+    ``raw_hash`` (when given), holding the page's row lock on PostgreSQL (``lock=False``:
+    the caller already holds it). Raises UnknownRecordError unless run ``run_id`` exists
+    and belongs to ``source_id``. Reads only."""
+    if lock and conn.dialect.name == "postgresql":
         # Lock first, then read in a statement of its own: under READ COMMITTED a
         # statement that waited for the lock would otherwise see the latest version as
         # it was before the other writer committed. (SQLite's BEGIN IMMEDIATE already
         # serialises writers, so its one statement reads current data.)
         _LOCK_PAGE.first(conn, {"url": url})
-    row = _LOOKUP.first(conn, {"run_id": run_id, "source_id": source_id, "url": url})
+    params = {"run_id": run_id, "source_id": source_id, "url": url, "raw_hash": raw_hash}
+    row = _LOOKUP.first(conn, params)
     if row is None or row[0] != source_id:
         require_run(conn, run_id, source_id)  # raises, naming what is wrong with the run
         raise UnknownRecordError(f"source {source_id} does not exist", database=describe(conn))
-    _, page_id, version_id, version, content, parser, raw, content_type = row
-    return _PageState(page_id, version_id, version or 0, content, parser, raw, content_type)
+    _, page_id, version_id, version, content, parser, raw, content_type = row[:8]
+    blob = blob_state(row[8:]) if raw_hash is not None else None
+    return _PageState(page_id, version_id, version or 0, content, parser, raw, content_type, blob)
 
 
 def _insert_fetch(conn: Connection, *, nbytes: int | None, **values: Any) -> int:
