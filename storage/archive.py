@@ -79,7 +79,7 @@ from storage.runs import (
     run_summary,
     start_run,
 )
-from storage.sql import Prepared, insert_ignoring_conflict_for
+from storage.sql import insert_ignoring_conflict
 from storage.transient import (
     CONTENT_OUTCOMES,
     SUSPECT_LIMIT,
@@ -121,8 +121,9 @@ WRITE_ATTEMPTS = 5
 Reparse = Callable[[bytes, str | None], ParsedDoc]
 _T = TypeVar("_T")
 
-# Prebuilt statements executed with parameters: compiled once, cheap per page.
-_LOCK_PAGE = Prepared(select(PAGES.c.id).where(PAGES.c.url == bindparam("url")).with_for_update())
+# Prebuilt statements executed with parameters: SQLAlchemy compiles each once and
+# takes it from its compiled cache afterwards.
+_LOCK_PAGE = select(PAGES.c.id).where(PAGES.c.url == bindparam("url")).with_for_update()
 _PRIOR = PAGE_VERSIONS.alias("prior")
 _HAS_ATTACHMENTS = (
     select(ATTACHMENTS.c.id)
@@ -140,7 +141,7 @@ _LATEST_NUMBER = (
 # state of the answer's body in the blob store (its raw hash stored? the source's
 # dictionary), which a new version's put_blob would otherwise read in a statement of
 # its own. Driven by the source's row, so no row at all means the source does not exist.
-_LOOKUP = Prepared(
+_LOOKUP = (
     select(
         select(CRAWL_RUNS.c.source_id)
         .where(CRAWL_RUNS.c.id == bindparam("run_id"))
@@ -166,29 +167,25 @@ _LOOKUP = Prepared(
     )
     .where(SOURCES.c.id == bindparam("source_id"))
 )
-_CREATE_PAGE = Prepared(
-    lambda dialect: insert_ignoring_conflict_for(dialect, PAGES, "url", returning="id")
-)
-_INSERT_VERSION = Prepared(PAGE_VERSIONS.insert().returning(PAGE_VERSIONS.c.id))
+_INSERT_VERSION = PAGE_VERSIONS.insert().returning(PAGE_VERSIONS.c.id)
 _INSERT_SECTIONS = TASK_SECTIONS.insert()
-_INSERT_FETCH = Prepared(FETCHES.insert().returning(FETCHES.c.id))
+_INSERT_FETCH = FETCHES.insert().returning(FETCHES.c.id)
 _UPDATE_PAGE = PAGES.update().where(PAGES.c.id == bindparam("page_id"))
-_TOUCH = _UPDATE_PAGE.values(
+_TOUCH_PAGE = _UPDATE_PAGE.values(
     last_fetched_at=bindparam("at"),
     etag=bindparam("etag"),
     last_modified=bindparam("last_modified"),
     gone_at=None,
 )
-_TOUCH_PAGE = Prepared(_TOUCH)
-_TOUCH_CHANGED_PAGE = Prepared(_TOUCH.values(last_changed_at=bindparam("at")))
+_TOUCH_CHANGED_PAGE = _TOUCH_PAGE.values(last_changed_at=bindparam("at"))
 # By URL: on PostgreSQL the UPDATE takes the page's row lock, so a 304 needs no
 # SELECT … FOR UPDATE of its own (one round trip less per unchanged page).
-_NOT_MODIFIED_PAGE = Prepared(
+_NOT_MODIFIED_PAGE = (
     PAGES.update()
     .where(PAGES.c.url == bindparam("page_url"))
     .values(last_fetched_at=bindparam("at"), gone_at=None)
 )
-_GONE_PAGE = Prepared(
+_GONE_PAGE = (
     PAGES.update()
     .where(PAGES.c.id == bindparam("page_id"), PAGES.c.gone_at.is_(None))
     .values(gone_at=bindparam("at"))
@@ -379,7 +376,7 @@ def record_fetch(
             # Touch (and lock) the page first, then read it: the lookup, a statement of
             # its own, sees the latest version as it is now that the lock is held. (An
             # unknown URL updates nothing; an unknown run rolls the update back.)
-            _NOT_MODIFIED_PAGE.first(conn, {"page_url": url, "at": requested_at})
+            conn.execute(_NOT_MODIFIED_PAGE, {"page_url": url, "at": requested_at})
         state = _look_up(
             conn,
             run_id=run_id,
@@ -392,7 +389,7 @@ def record_fetch(
         if page_id is not None and outcome == FetchOutcome.NOT_MODIFIED:
             version_id = state.version_id
         elif page_id is not None and outcome == FetchOutcome.GONE:
-            _GONE_PAGE.first(conn, {"page_id": page_id, "at": requested_at})
+            conn.execute(_GONE_PAGE, {"page_id": page_id, "at": requested_at})
         _insert_fetch(
             conn,
             crawl_run_id=run_id,
@@ -505,8 +502,8 @@ class _PageWrite:
             return ArchiveResult(outcome, page_id, version_id, version, new_page, fetch_id)
         if not new_page:
             touch = _TOUCH_CHANGED_PAGE if outcome is FetchOutcome.NEW_VERSION else _TOUCH_PAGE
-            touch.first(
-                conn,
+            conn.execute(
+                touch,
                 {
                     "page_id": page_id,
                     "at": self.requested_at,
@@ -520,8 +517,8 @@ class _PageWrite:
         """Insert the page row; return its state (with ``blob``, the body's blob state
         read by the lookup) and whether this write created it."""
         at = self.requested_at
-        created = _CREATE_PAGE.first(
-            conn,
+        created = conn.execute(
+            insert_ignoring_conflict(conn, PAGES, "url", returning="id"),
             {
                 "source_id": self.source_id,
                 "url": self.url,
@@ -532,7 +529,7 @@ class _PageWrite:
                 "etag": self.etag,
                 "last_modified": self.last_modified,
             },
-        )
+        ).first()
         if created is not None:
             return _PageState(page_id=int(created[0]), blob=blob), True
         # Another writer created the page between our lookup and INSERT (PostgreSQL
@@ -584,8 +581,8 @@ class _PageWrite:
             now=self.requested_at,
             state=blob,
         )
-        inserted = _INSERT_VERSION.first(
-            conn,
+        version_id: int = conn.execute(
+            _INSERT_VERSION,
             {
                 "page_id": page_id,
                 "version": version,
@@ -598,9 +595,7 @@ class _PageWrite:
                 "response_headers": self.response_headers,
                 **self.version_row,
             },
-        )
-        assert inserted is not None  # RETURNING gives the row
-        version_id = int(inserted[0])
+        ).scalar_one()
         if self.section_rows:
             conn.execute(
                 _INSERT_SECTIONS,
@@ -651,9 +646,9 @@ def _look_up(
         # statement that waited for the lock would otherwise see the latest version as
         # it was before the other writer committed. (SQLite's BEGIN IMMEDIATE already
         # serialises writers, so its one statement reads current data.)
-        _LOCK_PAGE.first(conn, {"url": url})
+        conn.execute(_LOCK_PAGE, {"url": url})
     params = {"run_id": run_id, "source_id": source_id, "url": url, "raw_hash": raw_hash}
-    row = _LOOKUP.first(conn, params)
+    row = conn.execute(_LOOKUP, params).first()
     if row is None or row[0] != source_id:
         require_run(conn, run_id, source_id)  # raises, naming what is wrong with the run
         raise UnknownRecordError(f"source {source_id} does not exist", database=describe(conn))
@@ -663,9 +658,8 @@ def _look_up(
 
 
 def _insert_fetch(conn: Connection, *, nbytes: int | None, **values: Any) -> int:
-    row = _INSERT_FETCH.first(conn, {"bytes": nbytes, **values})
-    assert row is not None  # RETURNING gives the row
-    return int(row[0])
+    fetch_id: int = conn.execute(_INSERT_FETCH, {"bytes": nbytes, **values}).scalar_one()
+    return fetch_id
 
 
 def _retrying(engine: Engine, doing: str, body: Callable[[Connection], _T]) -> _T:

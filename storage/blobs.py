@@ -28,7 +28,7 @@ from sqlalchemy import ColumnElement, Connection, bindparam, select, update
 from storage.engine import describe
 from storage.errors import BlobError
 from storage.models import BLOB_DICTS, BLOBS, SOURCES, Blob, BlobDict, Source
-from storage.sql import Prepared, insert_ignoring_conflict, insert_ignoring_conflict_for
+from storage.sql import insert_ignoring_conflict
 
 #: zstd level for bodies. Against the source's dictionary, level 3 stores a 40 KB page
 #: in about 12% of its size at 0.05 ms; level 9 gains one point of ratio for 0.18 ms,
@@ -128,10 +128,7 @@ def blob_state(row: Sequence[Any]) -> BlobState:
 
 
 # The same columns on their own: scalar subqueries only, so there is always one row.
-_BLOB_STATE = Prepared(select(*blob_state_columns(bindparam("hash"), bindparam("source_id"))))
-_INSERT_BLOB = Prepared(
-    lambda dialect: insert_ignoring_conflict_for(dialect, BLOBS, "hash", returning="hash")
-)
+_BLOB_STATE = select(*blob_state_columns(bindparam("hash"), bindparam("source_id")))
 
 
 def put_blob(
@@ -154,8 +151,7 @@ def put_blob(
     transaction (it is read here otherwise). Returns True when a blob row was written.
     """
     if state is None:
-        row = _BLOB_STATE.first(conn, {"hash": raw_hash, "source_id": source_id})
-        assert row is not None  # scalar subqueries only: always one row
+        row = conn.execute(_BLOB_STATE, {"hash": raw_hash, "source_id": source_id}).one()
         state = blob_state(row)
     if state.stored:
         return False
@@ -166,8 +162,8 @@ def put_blob(
             conn, source_id, raw, now, state.dict_id, state.dict_hash
         )
     # A concurrent writer may store the same body first; its row is identical.
-    inserted = _INSERT_BLOB.first(
-        conn,
+    inserted = conn.execute(
+        insert_ignoring_conflict(conn, BLOBS, "hash", returning="hash"),
         {
             "hash": raw_hash,
             "size": len(raw),
@@ -175,7 +171,7 @@ def put_blob(
             "dict_id": dict_id,
             "data": compress(raw, loaded),
         },
-    )
+    ).first()
     return inserted is not None
 
 
