@@ -185,6 +185,50 @@ _NOT_MODIFIED_PAGE = (
     .where(PAGES.c.url == bindparam("page_url"))
     .values(last_fetched_at=bindparam("at"), gone_at=None)
 )
+# A 304's fetches row with the page and its current version read in the same
+# statement (INSERT … SELECT): after _NOT_MODIFIED_PAGE took the page's lock, this
+# statement of its own reads the latest version as it is now. Driven by the source's
+# row and filtered on the run's owner, so no row comes back for an unknown source or a
+# run of another source (_look_up then says which).
+_FETCH_COLUMNS = (
+    "crawl_run_id",
+    "url",
+    "requested_at",
+    "http_status",
+    "outcome",
+    "error",
+    "elapsed_ms",
+    "bytes",
+    "raw_hash",
+    "final_url",
+    "content_hash",
+)
+_CURRENT_VERSION = (
+    select(PAGE_VERSIONS.c.id)
+    .where(PAGE_VERSIONS.c.page_id == PAGES.c.id)
+    .order_by(PAGE_VERSIONS.c.version.desc())
+    .limit(1)
+    .scalar_subquery()
+)
+_RUN_SOURCE = (
+    select(CRAWL_RUNS.c.source_id)
+    .where(CRAWL_RUNS.c.id == bindparam("crawl_run_id"))
+    .scalar_subquery()
+)
+_INSERT_NOT_MODIFIED_FETCH = (
+    FETCHES.insert()
+    .from_select(
+        [*_FETCH_COLUMNS, "page_id", "version_id"],
+        select(
+            *(bindparam(name, type_=FETCHES.c[name].type) for name in _FETCH_COLUMNS),
+            PAGES.c.id,
+            _CURRENT_VERSION,
+        )
+        .select_from(SOURCES.outerjoin(PAGES, PAGES.c.url == bindparam("url")))
+        .where(SOURCES.c.id == bindparam("source_id"), SOURCES.c.id == _RUN_SOURCE),
+    )
+    .returning(FETCHES.c.page_id, FETCHES.c.version_id)
+)
 _GONE_PAGE = (
     PAGES.update()
     .where(PAGES.c.id == bindparam("page_id"), PAGES.c.gone_at.is_(None))
@@ -371,41 +415,30 @@ def record_fetch(
     except ValueError as exc:
         raise InvalidDocumentError(f"{url}: {exc}", database=describe(engine)) from exc
 
+    fetch = {
+        "crawl_run_id": run_id,
+        "url": url,
+        "requested_at": requested_at,
+        "http_status": http_status,
+        "outcome": outcome,
+        "error": error,
+        "elapsed_ms": elapsed_ms,
+        "bytes": nbytes,
+        "raw_hash": raw_hash,
+        "final_url": final_url if final_url != url else None,
+        "content_hash": None,
+    }
+
     def write(conn: Connection) -> None:
+        page_id: int | None
+        version_id: int | None = None
         if outcome == FetchOutcome.NOT_MODIFIED:
-            # Touch (and lock) the page first, then read it: the lookup, a statement of
-            # its own, sees the latest version as it is now that the lock is held. (An
-            # unknown URL updates nothing; an unknown run rolls the update back.)
-            conn.execute(_NOT_MODIFIED_PAGE, {"page_url": url, "at": requested_at})
-        state = _look_up(
-            conn,
-            run_id=run_id,
-            source_id=source_id,
-            url=url,
-            lock=outcome != FetchOutcome.NOT_MODIFIED,
-        )
-        page_id = state.page_id
-        version_id = None
-        if page_id is not None and outcome == FetchOutcome.NOT_MODIFIED:
-            version_id = state.version_id
-        elif page_id is not None and outcome == FetchOutcome.GONE:
-            conn.execute(_GONE_PAGE, {"page_id": page_id, "at": requested_at})
-        _insert_fetch(
-            conn,
-            crawl_run_id=run_id,
-            page_id=page_id,
-            url=url,
-            requested_at=requested_at,
-            http_status=http_status,
-            outcome=outcome,
-            error=error,
-            elapsed_ms=elapsed_ms,
-            nbytes=nbytes,
-            raw_hash=raw_hash,
-            version_id=version_id,
-            final_url=final_url if final_url != url else None,
-            content_hash=None,
-        )
+            page_id, version_id = _record_not_modified(conn, source_id, fetch)
+        else:
+            page_id = _look_up(conn, run_id=run_id, source_id=source_id, url=url).page_id
+            if page_id is not None and outcome == FetchOutcome.GONE:
+                conn.execute(_GONE_PAGE, {"page_id": page_id, "at": requested_at})
+            conn.execute(_INSERT_FETCH, {**fetch, "page_id": page_id, "version_id": None})
         if attachments and page_id is not None:
             known = version_attachments(conn, version_id) if version_id is not None else []
             record_attachment_fetches(
@@ -655,6 +688,24 @@ def _look_up(
     _, page_id, version_id, version, content, parser, raw, content_type = row[:8]
     blob = blob_state(row[8:]) if raw_hash is not None else None
     return _PageState(page_id, version_id, version or 0, content, parser, raw, content_type, blob)
+
+
+def _record_not_modified(
+    conn: Connection, source_id: int, fetch: dict[str, Any]
+) -> tuple[int | None, int | None]:
+    """Write a 304's ``fetches`` row ``fetch`` (its ``page_id`` and ``version_id`` the
+    page's and its current version's, None for an unknown URL) and touch the page;
+    return (page_id, version_id). Two statements: the UPDATE first, so that on
+    PostgreSQL it holds the page's row lock before the current version is read. Raises
+    UnknownRecordError for an unknown source or a run of another source."""
+    url = fetch["url"]
+    conn.execute(_NOT_MODIFIED_PAGE, {"page_url": url, "at": fetch["requested_at"]})
+    row = conn.execute(_INSERT_NOT_MODIFIED_FETCH, {**fetch, "source_id": source_id}).first()
+    if row is None:
+        # Nothing written: say why (an unknown URL still gives a row, with no page).
+        _look_up(conn, run_id=fetch["crawl_run_id"], source_id=source_id, url=url, lock=False)
+        raise AssertionError(f"no fetches row written for {url}")  # pragma: no cover
+    return row[0], row[1]
 
 
 def _insert_fetch(conn: Connection, *, nbytes: int | None, **values: Any) -> int:
