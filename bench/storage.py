@@ -515,7 +515,8 @@ def per_page(engine: Engine, label: str, n: int, profile: bool) -> dict[str, flo
     items = []
     for i in range(n):
         name, raw, doc = fixtures[i % len(fixtures)]
-        items.append((f"https://www.example.gov.cn/{i}/{name}", raw + b"<!-- %d -->" % i, doc))
+        url = f"https://www.example.gov.cn/{i}/{name}"
+        items.append((url, raw + b"<!-- %d -->" % i, copy.deepcopy(doc)))  # copied untimed
 
     def first() -> None:
         for url, raw, doc in items:
@@ -528,7 +529,7 @@ def per_page(engine: Engine, label: str, n: int, profile: bool) -> dict[str, flo
                 http_status=200,
                 raw=raw,
                 content_type="text/html",
-                doc=copy.deepcopy(doc),
+                doc=doc,
                 parser_version="bench",
                 reparse=reparse_raw,
                 etag='"bench"',
