@@ -22,6 +22,13 @@ Chinese article text whose zstd ratio is close to real report text (~0.45). The 
 is 75 % notices (600–1,500 characters) and 25 % progress reports with 4–9 numbered
 tasks (2,000–3,200 characters); ``--reports-only`` benchmarks only the latter.
 
+``--per-page N`` measures instead what storage costs per page of a crawl, on the real
+pages of tests/fixtures/real and tests/fixtures/pages (parsed as the crawl parses them;
+each archived under N distinct URLs with a distinct marker in its raw bytes, so every
+write is a first version with its own blob): CPU and wall µs per ``archive_page`` of a
+new page, then per ``record_fetch`` of a 304 (not modified) for each. ``--profile``
+prints the top of a cProfile of each phase.
+
 "Archive bytes" is the whole database: SQLite's file size after a WAL checkpoint,
 PostgreSQL's total relation size (heap, TOAST, indexes) of the archive's tables.
 "Blob bytes" is the compressed raw HTML alone. The PostgreSQL database is a temporary
@@ -32,6 +39,9 @@ one created on the server and dropped afterwards.
 from __future__ import annotations
 
 import argparse
+import copy
+import cProfile
+import pstats
 import random
 import secrets
 import sys
@@ -47,11 +57,13 @@ from sqlalchemy import Engine, inspect, text
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.databases import DEFAULT_POSTGRES, temporary_postgres
-from storage.archive import archive_page, ensure_source, start_run
+from storage.archive import archive_page, ensure_source, record_fetch, start_run
 from storage.content import ParsedDoc, ParsedSection
 from storage.engine import make_engine
 from storage.migrate import upgrade
-from storage.models import Base
+from storage.models import Base, FetchOutcome
+
+FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures"
 
 T0 = datetime(2024, 5, 1, tzinfo=UTC)
 
@@ -479,6 +491,84 @@ def run(
     return result
 
 
+def real_pages() -> list[tuple[str, bytes, ParsedDoc]]:
+    """The fixture pages (name, raw bytes, record as the crawl reads it)."""
+    from scraper.crawling.pipeline import reparse_raw
+
+    pages = []
+    for folder in ("real", "pages"):
+        for path in sorted((FIXTURES / folder).glob("*.html")):
+            raw = path.read_bytes()
+            pages.append((path.name, raw, reparse_raw(raw, "text/html")))
+    return pages
+
+
+def per_page(engine: Engine, label: str, n: int, profile: bool) -> dict[str, float]:
+    """Archive ``n`` new pages made from the fixtures, then record a 304 for each; print
+    and return CPU µs per page of each phase (``first``, ``not_modified``)."""
+    from scraper.crawling.pipeline import reparse_raw
+
+    upgrade(engine, "head")
+    source_id = ensure_source(engine, "bench")
+    run_id = start_run(engine, source_id, now=T0)
+    fixtures = real_pages()
+    items = []
+    for i in range(n):
+        name, raw, doc = fixtures[i % len(fixtures)]
+        url = f"https://www.example.gov.cn/{i}/{name}"
+        items.append((url, raw + b"<!-- %d -->" % i, copy.deepcopy(doc)))  # copied untimed
+
+    def first() -> None:
+        for url, raw, doc in items:
+            archive_page(
+                engine,
+                run_id=run_id,
+                source_id=source_id,
+                url=url,
+                requested_at=T0,
+                http_status=200,
+                raw=raw,
+                content_type="text/html",
+                doc=doc,
+                parser_version="bench",
+                reparse=reparse_raw,
+                etag='"bench"',
+                last_modified=None,
+                elapsed_ms=10,
+            )
+
+    def not_modified() -> None:
+        for url, _, _ in items:
+            record_fetch(
+                engine,
+                run_id=run_id,
+                source_id=source_id,
+                url=url,
+                requested_at=T0 + timedelta(days=1),
+                outcome=FetchOutcome.NOT_MODIFIED,
+                http_status=304,
+                elapsed_ms=5,
+            )
+
+    result = {}
+    for phase, body in (("first", first), ("not_modified", not_modified)):
+        profiler = cProfile.Profile() if profile else None
+        cpu, wall = time.process_time(), time.perf_counter()
+        if profiler is not None:
+            profiler.enable()
+        body()
+        if profiler is not None:
+            profiler.disable()
+        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+        result[phase] = cpu / n * 1e6
+        print(
+            f"{label} {phase}: {cpu / n * 1e6:.0f} µs CPU/page, {wall / n * 1e6:.0f} µs wall/page"
+        )
+        if profiler is not None:
+            pstats.Stats(profiler).sort_stats("tottime").print_stats(20)
+    return result
+
+
 def print_result(r: dict[str, Any]) -> None:
     print(
         f"{r['database']}: {r['versions']} versions ({r['sections']} sections), "
@@ -495,6 +585,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--versions", type=int, default=1000)
     parser.add_argument("--recrawls", type=int, default=10)
     parser.add_argument("--seed", type=int, default=20211011)
+    parser.add_argument(
+        "--per-page", type=int, default=0, metavar="N", help="µs per page on N real pages"
+    )
+    parser.add_argument("--profile", action="store_true", help="with --per-page: cProfile")
     parser.add_argument("--reports-only", action="store_true", help="only progress-report pages")
     parser.add_argument(
         "--revision",
@@ -507,6 +601,16 @@ def main(argv: list[str] | None = None) -> None:
         help="server URL used to create a temporary database ('' to skip PostgreSQL)",
     )
     args = parser.parse_args(argv)
+    if args.per_page:
+        with tempfile.TemporaryDirectory() as tmp:
+            engine = make_engine(f"sqlite:///{tmp}/bench.db")
+            per_page(engine, "SQLite", args.per_page, args.profile)
+            engine.dispose()
+        if args.postgres:
+            with temporary_postgres(args.postgres) as pg:
+                if pg is not None:
+                    per_page(pg, "PostgreSQL", args.per_page, args.profile)
+        return
     rng = random.Random(args.seed)
     sites = [
         make_site("宣城市人民政府", "www.xuancheng.gov.cn", rng),

@@ -47,7 +47,7 @@ from storage.attachments import (
     store_attachments,
     version_attachments,
 )
-from storage.blobs import put_blob, read_blob
+from storage.blobs import BlobState, blob_state, blob_state_columns, put_blob, read_blob
 from storage.content import (
     CANONICAL_FIELDS,
     SECTION_FIELDS,
@@ -79,7 +79,7 @@ from storage.runs import (
     run_summary,
     start_run,
 )
-from storage.sql import Prepared, insert_ignoring_conflict_for
+from storage.sql import insert_ignoring_conflict
 from storage.transient import (
     CONTENT_OUTCOMES,
     SUSPECT_LIMIT,
@@ -121,8 +121,9 @@ WRITE_ATTEMPTS = 5
 Reparse = Callable[[bytes, str | None], ParsedDoc]
 _T = TypeVar("_T")
 
-# Prebuilt statements executed with parameters: compiled once, cheap per page.
-_LOCK_PAGE = Prepared(select(PAGES.c.id).where(PAGES.c.url == bindparam("url")).with_for_update())
+# Prebuilt statements executed with parameters: SQLAlchemy compiles each once and
+# takes it from its compiled cache afterwards.
+_LOCK_PAGE = select(PAGES.c.id).where(PAGES.c.url == bindparam("url")).with_for_update()
 _PRIOR = PAGE_VERSIONS.alias("prior")
 _HAS_ATTACHMENTS = (
     select(ATTACHMENTS.c.id)
@@ -136,9 +137,11 @@ _LATEST_NUMBER = (
 )
 # Everything a page's write decides on, in one round trip (each statement costs far
 # more in the driver and SQLAlchemy than in the database): the owner of the run (the
-# run check), the page (NULL when new) and its latest version (NULL when none). Driven
-# by the source's row, so no row at all means the source does not exist.
-_LOOKUP = Prepared(
+# run check), the page (NULL when new), its latest version (NULL when none) and the
+# state of the answer's body in the blob store (its raw hash stored? the source's
+# dictionary), which a new version's put_blob would otherwise read in a statement of
+# its own. Driven by the source's row, so no row at all means the source does not exist.
+_LOOKUP = (
     select(
         select(CRAWL_RUNS.c.source_id)
         .where(CRAWL_RUNS.c.id == bindparam("run_id"))
@@ -151,6 +154,7 @@ _LOOKUP = Prepared(
         PAGE_VERSIONS.c.parser_version,
         PAGE_VERSIONS.c.raw_hash,
         PAGE_VERSIONS.c.content_type,
+        *blob_state_columns(bindparam("raw_hash"), bindparam("source_id")),
     )
     .select_from(
         SOURCES.outerjoin(PAGES, PAGES.c.url == bindparam("url")).outerjoin(
@@ -163,23 +167,69 @@ _LOOKUP = Prepared(
     )
     .where(SOURCES.c.id == bindparam("source_id"))
 )
-_CREATE_PAGE = Prepared(
-    lambda dialect: insert_ignoring_conflict_for(dialect, PAGES, "url", returning="id")
-)
-_INSERT_VERSION = Prepared(PAGE_VERSIONS.insert().returning(PAGE_VERSIONS.c.id))
+_INSERT_VERSION = PAGE_VERSIONS.insert().returning(PAGE_VERSIONS.c.id)
 _INSERT_SECTIONS = TASK_SECTIONS.insert()
-_INSERT_FETCH = Prepared(FETCHES.insert().returning(FETCHES.c.id))
+_INSERT_FETCH = FETCHES.insert().returning(FETCHES.c.id)
 _UPDATE_PAGE = PAGES.update().where(PAGES.c.id == bindparam("page_id"))
-_TOUCH = _UPDATE_PAGE.values(
+_TOUCH_PAGE = _UPDATE_PAGE.values(
     last_fetched_at=bindparam("at"),
     etag=bindparam("etag"),
     last_modified=bindparam("last_modified"),
     gone_at=None,
 )
-_TOUCH_PAGE = Prepared(_TOUCH)
-_TOUCH_CHANGED_PAGE = Prepared(_TOUCH.values(last_changed_at=bindparam("at")))
-_NOT_MODIFIED_PAGE = Prepared(_UPDATE_PAGE.values(last_fetched_at=bindparam("at"), gone_at=None))
-_GONE_PAGE = Prepared(
+_TOUCH_CHANGED_PAGE = _TOUCH_PAGE.values(last_changed_at=bindparam("at"))
+# By URL: on PostgreSQL the UPDATE takes the page's row lock, so a 304 needs no
+# SELECT … FOR UPDATE of its own (one round trip less per unchanged page).
+_NOT_MODIFIED_PAGE = (
+    PAGES.update()
+    .where(PAGES.c.url == bindparam("page_url"))
+    .values(last_fetched_at=bindparam("at"), gone_at=None)
+)
+# A 304's fetches row with the page and its current version read in the same
+# statement (INSERT … SELECT): after _NOT_MODIFIED_PAGE took the page's lock, this
+# statement of its own reads the latest version as it is now. Driven by the source's
+# row and filtered on the run's owner, so no row comes back for an unknown source or a
+# run of another source (_look_up then says which).
+_FETCH_COLUMNS = (
+    "crawl_run_id",
+    "url",
+    "requested_at",
+    "http_status",
+    "outcome",
+    "error",
+    "elapsed_ms",
+    "bytes",
+    "raw_hash",
+    "final_url",
+    "content_hash",
+)
+_CURRENT_VERSION = (
+    select(PAGE_VERSIONS.c.id)
+    .where(PAGE_VERSIONS.c.page_id == PAGES.c.id)
+    .order_by(PAGE_VERSIONS.c.version.desc())
+    .limit(1)
+    .scalar_subquery()
+)
+_RUN_SOURCE = (
+    select(CRAWL_RUNS.c.source_id)
+    .where(CRAWL_RUNS.c.id == bindparam("crawl_run_id"))
+    .scalar_subquery()
+)
+_INSERT_NOT_MODIFIED_FETCH = (
+    FETCHES.insert()
+    .from_select(
+        [*_FETCH_COLUMNS, "page_id", "version_id"],
+        select(
+            *(bindparam(name, type_=FETCHES.c[name].type) for name in _FETCH_COLUMNS),
+            PAGES.c.id,
+            _CURRENT_VERSION,
+        )
+        .select_from(SOURCES.outerjoin(PAGES, PAGES.c.url == bindparam("url")))
+        .where(SOURCES.c.id == bindparam("source_id"), SOURCES.c.id == _RUN_SOURCE),
+    )
+    .returning(FETCHES.c.page_id, FETCHES.c.version_id)
+)
+_GONE_PAGE = (
     PAGES.update()
     .where(PAGES.c.id == bindparam("page_id"), PAGES.c.gone_at.is_(None))
     .values(gone_at=bindparam("at"))
@@ -365,31 +415,30 @@ def record_fetch(
     except ValueError as exc:
         raise InvalidDocumentError(f"{url}: {exc}", database=describe(engine)) from exc
 
+    fetch = {
+        "crawl_run_id": run_id,
+        "url": url,
+        "requested_at": requested_at,
+        "http_status": http_status,
+        "outcome": outcome,
+        "error": error,
+        "elapsed_ms": elapsed_ms,
+        "bytes": nbytes,
+        "raw_hash": raw_hash,
+        "final_url": final_url if final_url != url else None,
+        "content_hash": None,
+    }
+
     def write(conn: Connection) -> None:
-        state = _look_up(conn, run_id=run_id, source_id=source_id, url=url)
-        page_id = state.page_id
-        version_id = None
-        if page_id is not None and outcome == FetchOutcome.NOT_MODIFIED:
-            version_id = state.version_id
-            _NOT_MODIFIED_PAGE.first(conn, {"page_id": page_id, "at": requested_at})
-        elif page_id is not None and outcome == FetchOutcome.GONE:
-            _GONE_PAGE.first(conn, {"page_id": page_id, "at": requested_at})
-        _insert_fetch(
-            conn,
-            crawl_run_id=run_id,
-            page_id=page_id,
-            url=url,
-            requested_at=requested_at,
-            http_status=http_status,
-            outcome=outcome,
-            error=error,
-            elapsed_ms=elapsed_ms,
-            nbytes=nbytes,
-            raw_hash=raw_hash,
-            version_id=version_id,
-            final_url=final_url if final_url != url else None,
-            content_hash=None,
-        )
+        page_id: int | None
+        version_id: int | None = None
+        if outcome == FetchOutcome.NOT_MODIFIED:
+            page_id, version_id = _record_not_modified(conn, source_id, fetch)
+        else:
+            page_id = _look_up(conn, run_id=run_id, source_id=source_id, url=url).page_id
+            if page_id is not None and outcome == FetchOutcome.GONE:
+                conn.execute(_GONE_PAGE, {"page_id": page_id, "at": requested_at})
+            conn.execute(_INSERT_FETCH, {**fetch, "page_id": page_id, "version_id": None})
         if attachments and page_id is not None:
             known = version_attachments(conn, version_id) if version_id is not None else []
             record_attachment_fetches(
@@ -430,10 +479,10 @@ class _PageWrite:
 
     def run(self, conn: Connection) -> ArchiveResult:
         """The transaction body: lock the page, decide, write."""
-        state = _look_up(conn, run_id=self.run_id, source_id=self.source_id, url=self.url)
+        state = self._look_up(conn)
         new_page = False
         if state.page_id is None:
-            state, new_page = self._create_page(conn)
+            state, new_page = self._create_page(conn, state.blob)
         page_id = state.page_id
         assert page_id is not None  # _create_page returns a page
         suspicion: str | None = None
@@ -452,7 +501,7 @@ class _PageWrite:
         else:
             outcome = FetchOutcome.NEW_VERSION
             version = state.version + 1 if state.version_id is not None else 1
-            version_id = self._insert_version(conn, page_id, version)
+            version_id = self._insert_version(conn, page_id, version, state.blob)
         fetch_id = _insert_fetch(
             conn,
             crawl_run_id=self.run_id,
@@ -486,8 +535,8 @@ class _PageWrite:
             return ArchiveResult(outcome, page_id, version_id, version, new_page, fetch_id)
         if not new_page:
             touch = _TOUCH_CHANGED_PAGE if outcome is FetchOutcome.NEW_VERSION else _TOUCH_PAGE
-            touch.first(
-                conn,
+            conn.execute(
+                touch,
                 {
                     "page_id": page_id,
                     "at": self.requested_at,
@@ -497,11 +546,12 @@ class _PageWrite:
             )
         return ArchiveResult(outcome, page_id, version_id, version, new_page, fetch_id)
 
-    def _create_page(self, conn: Connection) -> tuple[_PageState, bool]:
-        """Insert the page row; return its state and whether this write created it."""
+    def _create_page(self, conn: Connection, blob: BlobState | None) -> tuple[_PageState, bool]:
+        """Insert the page row; return its state (with ``blob``, the body's blob state
+        read by the lookup) and whether this write created it."""
         at = self.requested_at
-        created = _CREATE_PAGE.first(
-            conn,
+        created = conn.execute(
+            insert_ignoring_conflict(conn, PAGES, "url", returning="id"),
             {
                 "source_id": self.source_id,
                 "url": self.url,
@@ -512,12 +562,17 @@ class _PageWrite:
                 "etag": self.etag,
                 "last_modified": self.last_modified,
             },
-        )
+        ).first()
         if created is not None:
-            return _PageState(page_id=int(created[0])), True
+            return _PageState(page_id=int(created[0]), blob=blob), True
         # Another writer created the page between our lookup and INSERT (PostgreSQL
         # waited for it to commit): lock the row it created and read it afresh.
-        return _look_up(conn, run_id=self.run_id, source_id=self.source_id, url=self.url), False
+        return self._look_up(conn), False
+
+    def _look_up(self, conn: Connection) -> _PageState:
+        return _look_up(
+            conn, run_id=self.run_id, source_id=self.source_id, url=self.url, raw_hash=self.raw_hash
+        )
 
     def _same_content(self, conn: Connection, latest: _PageState) -> bool:
         """Compare under the current parser: re-parse the latest version's raw bytes
@@ -548,16 +603,19 @@ class _PageWrite:
             return None
         return reason
 
-    def _insert_version(self, conn: Connection, page_id: int, version: int) -> int:
+    def _insert_version(
+        self, conn: Connection, page_id: int, version: int, blob: BlobState | None
+    ) -> int:
         put_blob(
             conn,
             raw=self.raw,
             raw_hash=self.raw_hash,
             source_id=self.source_id,
             now=self.requested_at,
+            state=blob,
         )
-        inserted = _INSERT_VERSION.first(
-            conn,
+        version_id: int = conn.execute(
+            _INSERT_VERSION,
             {
                 "page_id": page_id,
                 "version": version,
@@ -570,9 +628,7 @@ class _PageWrite:
                 "response_headers": self.response_headers,
                 **self.version_row,
             },
-        )
-        assert inserted is not None  # RETURNING gives the row
-        version_id = int(inserted[0])
+        ).scalar_one()
         if self.section_rows:
             conn.execute(
                 _INSERT_SECTIONS,
@@ -600,30 +656,61 @@ class _PageState:
     parser_version: str | None = None
     raw_hash: str | None = None
     content_type: str | None = None
+    #: The answer's body in the blob store, when the lookup read it (put_blob reads it
+    #: itself otherwise).
+    blob: BlobState | None = None
 
 
-def _look_up(conn: Connection, *, run_id: int, source_id: int, url: str) -> _PageState:
-    """Return the page behind ``url`` and its latest version, holding the page's row
-    lock on PostgreSQL. Raises UnknownRecordError unless run ``run_id`` exists and
-    belongs to ``source_id``. Reads only."""
-    if conn.dialect.name == "postgresql":
+def _look_up(
+    conn: Connection,
+    *,
+    run_id: int,
+    source_id: int,
+    url: str,
+    raw_hash: str | None = None,
+    lock: bool = True,
+) -> _PageState:
+    """Return the page behind ``url``, its latest version and the blob state of the body
+    ``raw_hash`` (when given), holding the page's row lock on PostgreSQL (``lock=False``:
+    the caller already holds it). Raises UnknownRecordError unless run ``run_id`` exists
+    and belongs to ``source_id``. Reads only."""
+    if lock and conn.dialect.name == "postgresql":
         # Lock first, then read in a statement of its own: under READ COMMITTED a
         # statement that waited for the lock would otherwise see the latest version as
         # it was before the other writer committed. (SQLite's BEGIN IMMEDIATE already
         # serialises writers, so its one statement reads current data.)
-        _LOCK_PAGE.first(conn, {"url": url})
-    row = _LOOKUP.first(conn, {"run_id": run_id, "source_id": source_id, "url": url})
+        conn.execute(_LOCK_PAGE, {"url": url})
+    params = {"run_id": run_id, "source_id": source_id, "url": url, "raw_hash": raw_hash}
+    row = conn.execute(_LOOKUP, params).first()
     if row is None or row[0] != source_id:
         require_run(conn, run_id, source_id)  # raises, naming what is wrong with the run
         raise UnknownRecordError(f"source {source_id} does not exist", database=describe(conn))
-    _, page_id, version_id, version, content, parser, raw, content_type = row
-    return _PageState(page_id, version_id, version or 0, content, parser, raw, content_type)
+    _, page_id, version_id, version, content, parser, raw, content_type = row[:8]
+    blob = blob_state(row[8:]) if raw_hash is not None else None
+    return _PageState(page_id, version_id, version or 0, content, parser, raw, content_type, blob)
+
+
+def _record_not_modified(
+    conn: Connection, source_id: int, fetch: dict[str, Any]
+) -> tuple[int | None, int | None]:
+    """Write a 304's ``fetches`` row ``fetch`` (its ``page_id`` and ``version_id`` the
+    page's and its current version's, None for an unknown URL) and touch the page;
+    return (page_id, version_id). Two statements: the UPDATE first, so that on
+    PostgreSQL it holds the page's row lock before the current version is read. Raises
+    UnknownRecordError for an unknown source or a run of another source."""
+    url = fetch["url"]
+    conn.execute(_NOT_MODIFIED_PAGE, {"page_url": url, "at": fetch["requested_at"]})
+    row = conn.execute(_INSERT_NOT_MODIFIED_FETCH, {**fetch, "source_id": source_id}).first()
+    if row is None:
+        # Nothing written: say why (an unknown URL still gives a row, with no page).
+        _look_up(conn, run_id=fetch["crawl_run_id"], source_id=source_id, url=url, lock=False)
+        raise AssertionError(f"no fetches row written for {url}")  # pragma: no cover
+    return row[0], row[1]
 
 
 def _insert_fetch(conn: Connection, *, nbytes: int | None, **values: Any) -> int:
-    row = _INSERT_FETCH.first(conn, {"bytes": nbytes, **values})
-    assert row is not None  # RETURNING gives the row
-    return int(row[0])
+    fetch_id: int = conn.execute(_INSERT_FETCH, {"bytes": nbytes, **values}).scalar_one()
+    return fetch_id
 
 
 def _retrying(engine: Engine, doing: str, body: Callable[[Connection], _T]) -> _T:

@@ -17,20 +17,27 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import zstandard
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import ColumnElement, Connection, bindparam, select, update
 
 from storage.engine import describe
 from storage.errors import BlobError
 from storage.models import BLOB_DICTS, BLOBS, SOURCES, Blob, BlobDict, Source
-from storage.sql import Prepared, insert_ignoring_conflict, insert_ignoring_conflict_for
+from storage.sql import insert_ignoring_conflict
 
-#: zstd level for bodies. Against the source's dictionary, level 3 stores a 40 KB page
-#: in about 12% of its size at 0.05 ms; level 9 gains one point of ratio for 0.18 ms,
-#: paid on every new version of every page (measured on tests/fixtures/pages).
+#: zstd level for bodies, paid once per new version and stored for as long as the
+#: archive lives. Measured 2026-12 on the real fixture pages (26 pages of 60 KB mean,
+#: each against its site's first page as dictionary; CPU µs per page, compressed/raw):
+#: level 1: 117 µs, 0.170; 2: 136 µs, 0.155; 3: 194 µs, 0.148; 4: 221 µs, 0.145;
+#: 5: 344 µs, 0.137; 9: 794 µs, 0.132. Level 3 stays: level 2 would save ~60 µs of the
+#: ~6 ms CPU a first-crawl page costs (1 %) for 5 % more blob bytes forever, level 1
+#: ~80 µs for 15 % more; level 5 and up cost 2-4x the time for 7-11 % less. (A reused
+#: compressor object saves only its ~15 µs construction, so none is kept.)
 BLOB_LEVEL = 3
 
 #: The dictionary is the first this many bytes of the source's first body.
@@ -92,23 +99,41 @@ def decompress(data: bytes, dictionary: zstandard.ZstdCompressionDict | None, si
     return zstandard.ZstdDecompressor(dict_data=dictionary).decompress(data, max_output_size=size)
 
 
-# Whether the body is stored and which dictionary its source has, in one round trip
-# (three scalar subqueries, so there is always exactly one row).
-_BLOB_STATE = Prepared(
-    select(
-        select(BLOBS.c.hash).where(BLOBS.c.hash == bindparam("hash")).scalar_subquery(),
-        select(SOURCES.c.blob_dict_id)
-        .where(SOURCES.c.id == bindparam("source_id"))
-        .scalar_subquery(),
+@dataclass(frozen=True, slots=True)
+class BlobState:
+    """What :func:`put_blob` decides on: whether a body's hash is stored, and the
+    dictionary its source names (``dict_id``/``dict_hash`` None when it has none)."""
+
+    stored: bool
+    dict_id: int | None
+    dict_hash: str | None
+
+
+def blob_state_columns(
+    raw_hash: ColumnElement[Any], source_id: ColumnElement[Any]
+) -> tuple[ColumnElement[Any], ...]:
+    """Return the three columns of a :class:`BlobState` (hash if stored, dictionary id,
+    dictionary hash) for the body ``raw_hash`` of source ``source_id``, as scalar
+    subqueries another SELECT can carry: :mod:`storage.archive` reads them in the same
+    round trip as the page's state. Read them back with :func:`blob_state`."""
+    return (
+        select(BLOBS.c.hash).where(BLOBS.c.hash == raw_hash).scalar_subquery(),
+        select(SOURCES.c.blob_dict_id).where(SOURCES.c.id == source_id).scalar_subquery(),
         select(BLOB_DICTS.c.hash)
         .join(SOURCES, SOURCES.c.blob_dict_id == BLOB_DICTS.c.id)
-        .where(SOURCES.c.id == bindparam("source_id"))
+        .where(SOURCES.c.id == source_id)
         .scalar_subquery(),
     )
-)
-_INSERT_BLOB = Prepared(
-    lambda dialect: insert_ignoring_conflict_for(dialect, BLOBS, "hash", returning="hash")
-)
+
+
+def blob_state(row: Sequence[Any]) -> BlobState:
+    """Return the :class:`BlobState` of the values of :func:`blob_state_columns`. Pure."""
+    stored, dict_id, dict_hash = row
+    return BlobState(stored is not None, dict_id, dict_hash)
+
+
+# The same columns on their own: scalar subqueries only, so there is always one row.
+_BLOB_STATE = select(*blob_state_columns(bindparam("hash"), bindparam("source_id")))
 
 
 def put_blob(
@@ -119,6 +144,7 @@ def put_blob(
     source_id: int,
     now: datetime,
     dictionary: bool = True,
+    state: BlobState | None = None,
 ) -> bool:
     """Store ``raw`` under ``raw_hash`` unless a blob with that hash exists.
 
@@ -126,22 +152,23 @@ def put_blob(
     ``blob_dicts`` row made from ``raw`` plus ``sources.blob_dict_id``. With
     ``dictionary=False`` (attachments: PDFs and Office files share nothing with the
     site's pages) the body is compressed on its own and no dictionary is made from it.
-    Returns True when a blob row was written.
+    ``state`` is the body's :class:`BlobState` when the caller read it already in this
+    transaction (it is read here otherwise). Returns True when a blob row was written.
     """
-    state = _BLOB_STATE.first(conn, {"hash": raw_hash, "source_id": source_id})
-    assert state is not None  # scalar subqueries only: always one row
-    stored, source_dict_id, source_dict_hash = state
-    if stored is not None:
+    if state is None:
+        row = conn.execute(_BLOB_STATE, {"hash": raw_hash, "source_id": source_id}).one()
+        state = blob_state(row)
+    if state.stored:
         return False
     dict_id: int | None = None
     loaded: zstandard.ZstdCompressionDict | None = None
     if dictionary:
         dict_id, loaded = _source_dictionary(
-            conn, source_id, raw, now, source_dict_id, source_dict_hash
+            conn, source_id, raw, now, state.dict_id, state.dict_hash
         )
     # A concurrent writer may store the same body first; its row is identical.
-    inserted = _INSERT_BLOB.first(
-        conn,
+    inserted = conn.execute(
+        insert_ignoring_conflict(conn, BLOBS, "hash", returning="hash"),
         {
             "hash": raw_hash,
             "size": len(raw),
@@ -149,7 +176,7 @@ def put_blob(
             "dict_id": dict_id,
             "data": compress(raw, loaded),
         },
-    )
+    ).first()
     return inserted is not None
 
 

@@ -204,6 +204,28 @@ def test_not_modified_points_at_the_current_version(engine: Engine) -> None:
     assert count(engine, PageVersion) == 1
 
 
+def test_not_modified_with_a_run_of_another_source_writes_nothing(engine: Engine) -> None:
+    crawl = Crawl.start(engine)
+    crawl.page(URL, make_doc())
+    fetched_at = crawl.clock
+    other = Crawl.start(engine, "another-source")
+    other.page("https://www.xuancheng.gov.cn/x.html", make_doc())
+    stray = Crawl(engine, crawl.source_id, other.run_id)
+    with pytest.raises(UnknownRecordError, match=f"crawl run {other.run_id}"):
+        stray.fetch(URL, "not_modified", http_status=304)
+    (page,) = known_pages(engine, crawl.source_id)
+    assert page.last_fetched_at == fetched_at  # the page's update was rolled back
+    assert count(engine, Fetch) == 2
+
+
+def test_not_modified_of_an_unknown_url_is_recorded_without_a_page(engine: Engine) -> None:
+    crawl = Crawl.start(engine)
+    crawl.fetch(URL, "not_modified", http_status=304)
+    assert rows(engine, "SELECT outcome, page_id, version_id FROM fetches") == [
+        {"outcome": "not_modified", "page_id": None, "version_id": None}
+    ]
+
+
 def test_gone_sets_gone_at_once_and_keeps_versions(engine: Engine) -> None:
     crawl = Crawl.start(engine)
     crawl.page(URL, make_doc())
