@@ -12,6 +12,7 @@ bytes are archived whole whatever the parser reads.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 #: Elements open at once past which the rest of a page is not parsed. Browsers flatten
 #: deeper trees (Blink at 512); no real page comes near.
@@ -34,12 +35,42 @@ _NESTING = frozenset(
 _TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9]{0,15})")
 
 
+def _alternation(names: Iterable[str]) -> str:
+    """A regex alternation of ``names`` factored by common prefix (``d(?:el|iv|l)``):
+    the engine then rejects most tag names on their first letter or two instead of
+    trying each name in turn."""
+    heads: dict[str, list[str]] = {}
+    for name in names:
+        heads.setdefault(name[:1], []).append(name[1:])
+    branches = []
+    for head, tails in sorted(heads.items()):
+        if head == "":
+            branches.append("")
+        elif len(tails) == 1:
+            branches.append(re.escape(head + tails[0]))
+        else:
+            branches.append(re.escape(head) + _alternation(tails))
+    return branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+
+
+# An opening tag of a nesting element, matched where _TAG would read one: the whole
+# name (not followed by another letter or digit), ASCII case-insensitive like .lower().
+_NESTING_OPEN = re.compile(f"<(?i:{_alternation(_NESTING)})(?![A-Za-z0-9])", re.ASCII)
+
+
 def bound_markup(text: str) -> tuple[str, str | None]:
     """Return ``text`` cut where it first nests deeper than :data:`MAX_DEPTH` or passes
     :data:`MAX_TAGS` tags, and a warning saying so; or ``text`` and None.
 
-    Linear; pages with fewer ``<`` than the bounds (all real ones) cost one count."""
-    if text.count("<") <= MAX_DEPTH:
+    Linear. Pages with fewer ``<`` than the bounds, or fewer opening tags of nesting
+    elements than :data:`MAX_DEPTH` (all real ones), are counted in C and never walked
+    tag by tag."""
+    brackets = text.count("<")
+    if brackets <= MAX_DEPTH:
+        return text, None
+    # Each level of depth is an opening tag of a nesting element, and each tag a "<":
+    # with no more of either than the bounds allow, neither bound can be passed.
+    if brackets <= MAX_TAGS and len(_NESTING_OPEN.findall(text)) <= MAX_DEPTH:
         return text, None
     depth = 0
     for count, match in enumerate(_TAG.finditer(text), start=1):
