@@ -53,6 +53,9 @@ CHROME_MARKERS: tuple[str, ...] = (
 
 #: How much of a container's text, at each end, is searched for chrome markers.
 _EDGE = 3000
+# All markers in one pass. No marker overlaps another (tests/parse/test_container.py),
+# so the distinct matches are exactly the markers the text holds.
+_CHROME_MARKER = re.compile("|".join(map(re.escape, CHROME_MARKERS)))
 # Chinese sentence punctuation: prose has it, menus, titles and info lines do not.
 _PROSE = re.compile("[，。；！？]")
 # Element names of page chrome (footer, nav, share bars, related links …).
@@ -105,9 +108,7 @@ def find_content(tree: Any) -> Choice:
                 # (a body that is only a PDF link is still the body).
                 fallback = fallback or node
                 continue
-            # A wrapper's chrome is at its edges: the breadcrumb on top, the footer below.
-            edges = text if len(text) <= 2 * _EDGE else text[:_EDGE] + text[-_EDGE:]
-            if sum(marker in edges for marker in CHROME_MARKERS) >= 2:
+            if holds_chrome(text):
                 inner = densest(node)
                 if inner is not None and inner is not node:
                     return Choice(inner, guessed=True)
@@ -117,6 +118,14 @@ def find_content(tree: Any) -> Choice:
     if best is not None:
         return Choice(best, guessed=True)
     return Choice(fallback)
+
+
+def holds_chrome(text: str) -> bool:
+    """True if two of :data:`CHROME_MARKERS` are in the first or last :data:`_EDGE`
+    characters of ``text``: an element with that text wraps the page's header or footer
+    (a wrapper's chrome is at its edges: the breadcrumb on top, the footer below)."""
+    edges = text if len(text) <= 2 * _EDGE else text[:_EDGE] + text[-_EDGE:]
+    return len(set(_CHROME_MARKER.findall(edges))) >= 2
 
 
 def _possible_selectors(tree: Any) -> list[str]:

@@ -1,7 +1,8 @@
-"""find_content queries only the container selectors some element may match.
+"""The container module's shortcuts answer as the slow ways they replace.
 
-The shortcut must never skip a selector that matches: the chosen container, and so
-every record, depends on the first one that does.
+find_content queries only the container selectors some element may match: it must never
+skip one that matches (the chosen container, and so every record, depends on the first
+one that does). holds_chrome finds every chrome marker in one regex pass.
 """
 
 from __future__ import annotations
@@ -11,7 +12,12 @@ from pathlib import Path
 import pytest
 from selectolax.lexbor import LexborHTMLParser
 
-from scraper.parse.container import CONTENT_SELECTORS, _possible_selectors
+from scraper.parse.container import (
+    CHROME_MARKERS,
+    CONTENT_SELECTORS,
+    _possible_selectors,
+    holds_chrome,
+)
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 PAGES = sorted((FIXTURES / "real").glob("*.html")) + sorted((FIXTURES / "pages").glob("*.html"))
@@ -51,3 +57,33 @@ def test_no_matching_selector_is_skipped(html: str) -> None:
     matching = _matching(tree)
     assert matching
     assert set(matching) <= set(_possible_selectors(tree))
+
+
+def test_no_chrome_marker_overlaps_another() -> None:
+    """One regex pass finds every marker a text holds only if no marker can start
+    inside another (a suffix of one is no prefix of another, none contains another)."""
+    for first in CHROME_MARKERS:
+        for second in CHROME_MARKERS:
+            if first == second:
+                continue
+            assert second not in first
+            assert not any(first.endswith(second[:size]) for size in range(1, len(second)))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "版权所有 网站标识码",
+        "版权所有 版权所有",
+        "当前位置" + "正文。" * 1000 + "ICP备",
+        "当前位置" + "正文。" * 3000 + "ICP备",
+        "当前位置" + "正文。" * 3000,
+        # a marker across the join of the two edges still counts, as it did
+        "网站" + "正文。" * 998 + "地图" + "正文。" * 3000 + "ICP备",
+        "正文。" * 3000 + "网站" + "正文。" * 999 + "正文" + "地图",
+        "",
+    ],
+)
+def test_holds_chrome_counts_the_markers_in_the_edges(text: str) -> None:
+    edges = text if len(text) <= 6000 else text[:3000] + text[-3000:]
+    assert holds_chrome(text) is (sum(marker in edges for marker in CHROME_MARKERS) >= 2)
