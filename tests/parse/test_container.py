@@ -87,3 +87,17 @@ def test_no_chrome_marker_overlaps_another() -> None:
 def test_holds_chrome_counts_the_markers_in_the_edges(text: str) -> None:
     edges = text if len(text) <= 6000 else text[:3000] + text[-3000:]
     assert holds_chrome(text) is (sum(marker in edges for marker in CHROME_MARKERS) >= 2)
+
+
+def test_every_tag_name_the_density_climb_compares_has_a_lexbor_id() -> None:
+    """densest compares tag ids: a name without one would silently never match."""
+    from scraper.parse import container
+
+    for ids, names in [
+        (container._BLOCK_IDS, container._BLOCK_TAGS),
+        (container._SKIPPED_IDS, container._SKIPPED_TAGS),
+        (container._LINK_IDS, container._LINK_TAGS),
+        (container._PARAGRAPH_IDS, container._PARAGRAPH_TAGS),
+        (container._BLOCK_CHILD_IDS, container._BLOCK_CHILDREN),
+    ]:
+        assert len(ids) == len(names)
