@@ -62,15 +62,12 @@ def bound_markup(text: str) -> tuple[str, str | None]:
     """Return ``text`` cut where it first nests deeper than :data:`MAX_DEPTH` or passes
     :data:`MAX_TAGS` tags, and a warning saying so; or ``text`` and None.
 
-    Linear. Pages with fewer ``<`` than the bounds, or fewer opening tags of nesting
-    elements than :data:`MAX_DEPTH` (all real ones), are counted in C and never walked
-    tag by tag."""
-    brackets = text.count("<")
-    if brackets <= MAX_DEPTH:
-        return text, None
-    # Each level of depth is an opening tag of a nesting element, and each tag a "<":
-    # with no more of either than the bounds allow, neither bound can be passed.
-    if brackets <= MAX_TAGS and len(_NESTING_OPEN.findall(text)) <= MAX_DEPTH:
+    Linear. Pages shorter than :data:`MAX_TAGS` characters with at most
+    :data:`MAX_DEPTH` opening tags of nesting elements (all real ones) take one regex
+    pass in C and are never walked tag by tag."""
+    # Each level of depth is an opening tag of a nesting element, and each tag takes a
+    # "<" and a letter: with no more of either than the bounds allow, neither is passed.
+    if len(text) <= MAX_TAGS and len(_NESTING_OPEN.findall(text)) <= MAX_DEPTH:
         return text, None
     depth = 0
     for count, match in enumerate(_TAG.finditer(text), start=1):
