@@ -2,9 +2,14 @@
 
 Run by hand (never in the test suite)::
 
-    .venv/bin/python bench/parse.py                # 5 rounds over tests/fixtures/pages/*.html
+    .venv/bin/python bench/parse.py                # both corpora, 5 rounds each
+    .venv/bin/python bench/parse.py --corpus tests/fixtures/real   # one corpus
     .venv/bin/python bench/parse.py --rounds 9 --repeat 20
     .venv/bin/python bench/parse.py --profile      # where parse_page spends its time
+
+The corpora are tests/fixtures/pages/*.html (the authored golden pages) and
+tests/fixtures/real/*.html (pages government sites served, with their stylesheets,
+menus and scripts); each is reported with the targets that apply to it.
 
 For each page it times ``scraper.parse.parse_page(data, url=…, headers=…)`` and the
 bare ``LexborHTMLParser(data).text()`` of the same bytes (one parse plus the
@@ -44,6 +49,7 @@ sys.path.insert(0, str(ROOT))
 from scraper.parse import parse_page  # noqa: E402
 
 CORPUS = ROOT / "tests" / "fixtures" / "pages"
+REAL_CORPUS = ROOT / "tests" / "fixtures" / "real"
 TARGET_PAGES_PER_SECOND = 1_000
 TARGET_RATIO = 3.0
 TARGET_REAL_RATIO = 2.0  # on tests/fixtures/real: long stylesheets, menus, scripts
@@ -97,51 +103,71 @@ def bare(page: Page) -> object:
     return LexborHTMLParser(page.data).text()
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--corpus", type=Path, default=CORPUS, help="directory of *.html pages")
-    parser.add_argument("--rounds", type=int, default=5, help="rounds; the best one counts")
-    parser.add_argument("--repeat", type=int, default=10, help="passes over the corpus per round")
-    parser.add_argument("--profile", action="store_true", help="print a cProfile of parse_page")
-    args = parser.parse_args(argv)
-
-    pages = load_corpus(args.corpus)
-    if not pages:
-        print(f"no *.html pages in {args.corpus}", file=sys.stderr)
-        return 2
-    if hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
-
+def report(directory: Path, pages: list[Page], rounds: int, repeat: int) -> None:
+    """Time parse_page and the bare parse on ``pages`` and print the figures, with the
+    targets for that corpus: pages/s and 3x on the fixture pages, 2x on the real ones."""
     for page in pages:  # warm up: imports, regex compilation, allocator
         full(page)
         bare(page)
-    parse_time = best_seconds_per_page(pages, full, args.rounds, args.repeat)
-    bare_time = best_seconds_per_page(pages, bare, args.rounds, args.repeat)
+    parse_time = best_seconds_per_page(pages, full, rounds, repeat)
+    bare_time = best_seconds_per_page(pages, bare, rounds, repeat)
 
     size = sum(len(page.data) for page in pages)
     ratio = parse_time / bare_time
     rate = 1 / parse_time
-    print(f"corpus: {len(pages)} pages, {size / len(pages) / 1024:.1f} KB average, {args.corpus}")
+    print(f"corpus: {len(pages)} pages, {size / len(pages) / 1024:.1f} KB average, {directory}")
     print(
         f"parse_page:        {parse_time * 1e6:8.1f} us/page  {rate:8.0f} pages/s"
         f"  {size / len(pages) / parse_time / 1e6:6.1f} MB/s"
     )
     print(f"bare parse+text(): {bare_time * 1e6:8.1f} us/page  {1 / bare_time:8.0f} pages/s")
     print(f"Lexbor floor ratio (parse_page / bare): {ratio:.2f}x")
-    print(
-        f"targets: >= {TARGET_PAGES_PER_SECOND} pages/s "
-        f"{'met' if rate >= TARGET_PAGES_PER_SECOND else 'MISSED'}; "
-        f"<= {TARGET_RATIO:.0f}x bare {'met' if ratio <= TARGET_RATIO else 'MISSED'}; "
-        f"real pages <= {TARGET_REAL_RATIO:.0f}x "
-        f"{'met' if ratio <= TARGET_REAL_RATIO else 'MISSED'}"
+    if directory.resolve() == REAL_CORPUS:
+        verdict = "met" if ratio <= TARGET_REAL_RATIO else "MISSED"
+        print(f"target: real pages <= {TARGET_REAL_RATIO:.0f}x the Lexbor floor {verdict}")
+    else:
+        print(
+            f"targets: >= {TARGET_PAGES_PER_SECOND} pages/s "
+            f"{'met' if rate >= TARGET_PAGES_PER_SECOND else 'MISSED'}; "
+            f"<= {TARGET_RATIO:.0f}x bare {'met' if ratio <= TARGET_RATIO else 'MISSED'}"
+        )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--corpus",
+        type=Path,
+        action="append",
+        help="directory of *.html pages (repeatable; default: the fixture and real pages)",
     )
+    parser.add_argument("--rounds", type=int, default=5, help="rounds; the best one counts")
+    parser.add_argument("--repeat", type=int, default=10, help="passes over the corpus per round")
+    parser.add_argument("--profile", action="store_true", help="print a cProfile of parse_page")
+    args = parser.parse_args(argv)
+
+    corpora = [
+        (directory, load_corpus(directory)) for directory in args.corpus or [CORPUS, REAL_CORPUS]
+    ]
+    for directory, pages in corpora:
+        if not pages:
+            print(f"no *.html pages in {directory}", file=sys.stderr)
+            return 2
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+
+    for index, (directory, pages) in enumerate(corpora):
+        if index:
+            print()
+        report(directory, pages, args.rounds, args.repeat)
 
     if args.profile:
         profile = cProfile.Profile()
         profile.enable()
         for _ in range(args.repeat):
-            for page in pages:
-                full(page)
+            for _, pages in corpora:
+                for page in pages:
+                    full(page)
         profile.disable()
         pstats.Stats(profile).sort_stats("tottime").print_stats(20)
     return 0

@@ -12,8 +12,11 @@ footer-, navigation- or share-like names. Pure: reads the tree only.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
+
+from scraper.parse.tagids import TEXT_ID, tag_ids
 
 #: Content containers of the CMSs seen on government sites (Lonsun, Hanweb, TRS,
 #: Zhejiang/Jiangsu templates…), most specific first.
@@ -34,6 +37,12 @@ CONTENT_SELECTORS: tuple[str, ...] = (
     ".xxgk_content",
 )
 
+#: How many of the first selectors are asked alone: most pages of the big CMSs match
+#: one of them, and two queries cost less than the one for all the others.
+_ASKED_ALONE = 2
+# Past those, one query for all the others, then one for each some candidate may match.
+_ANY_LATER_CONTENT = ", ".join(CONTENT_SELECTORS[_ASKED_ALONE:])
+
 #: Text that only a page's footer or header carries: a container holding two of these
 #: wraps the page's chrome, not just the article.
 CHROME_MARKERS: tuple[str, ...] = (
@@ -50,6 +59,9 @@ CHROME_MARKERS: tuple[str, ...] = (
 
 #: How much of a container's text, at each end, is searched for chrome markers.
 _EDGE = 3000
+# All markers in one pass. No marker overlaps another (tests/parse/test_container.py),
+# so the distinct matches are exactly the markers the text holds.
+_CHROME_MARKER = re.compile("|".join(map(re.escape, CHROME_MARKERS)))
 # Chinese sentence punctuation: prose has it, menus, titles and info lines do not.
 _PROSE = re.compile("[，。；！？]")
 # Element names of page chrome (footer, nav, share bars, related links …).
@@ -71,6 +83,13 @@ _PARAGRAPH_TAGS = frozenset(("div", "dd", "li", "center"))
 _BLOCK_CHILDREN = frozenset(
     ("div", "p", "table", "ul", "ol", "dl", "section", "article", "h1", "h2", "h3", "h4", "form")
 )
+# The per-text climbs compare Lexbor's tag ids (ints), not tag names (a string per read).
+_BLOCK_IDS = tag_ids(_BLOCK_TAGS)
+_SKIPPED_IDS = tag_ids(_SKIPPED_TAGS)
+_LINK_IDS = tag_ids(_LINK_TAGS)
+_PARAGRAPH_IDS = tag_ids(_PARAGRAPH_TAGS)
+_BLOCK_CHILD_IDS = tag_ids(_BLOCK_CHILDREN)
+(_SECTION_ID,) = tag_ids(("section",))
 #: Shorter texts are not scored (most of a page's text nodes; walking up from each costs).
 _MIN_TEXT = 6
 #: How far up the text of one element counts (its block, that block's parent …).
@@ -90,7 +109,7 @@ def find_content(tree: Any) -> Choice:
     """Return the content container of a parsed page (a selectolax
     ``LexborHTMLParser``), or ``Choice(None)`` when the page has no article text."""
     fallback = None
-    for selector in CONTENT_SELECTORS:
+    for selector in _selectors_to_ask(tree):
         for node in tree.css(selector):
             # Lexbor's text in C (script text included: it rarely holds a sentence mark
             # or a footer's words, and walking the nodes in Python costs 40 µs a page).
@@ -102,9 +121,7 @@ def find_content(tree: Any) -> Choice:
                 # (a body that is only a PDF link is still the body).
                 fallback = fallback or node
                 continue
-            # A wrapper's chrome is at its edges: the breadcrumb on top, the footer below.
-            edges = text if len(text) <= 2 * _EDGE else text[:_EDGE] + text[-_EDGE:]
-            if sum(marker in edges for marker in CHROME_MARKERS) >= 2:
+            if holds_chrome(text):
                 inner = densest(node)
                 if inner is not None and inner is not node:
                     return Choice(inner, guessed=True)
@@ -114,6 +131,40 @@ def find_content(tree: Any) -> Choice:
     if best is not None:
         return Choice(best, guessed=True)
     return Choice(fallback)
+
+
+def holds_chrome(text: str) -> bool:
+    """True if two of :data:`CHROME_MARKERS` are in the first or last :data:`_EDGE`
+    characters of ``text``: an element with that text wraps the page's header or footer
+    (a wrapper's chrome is at its edges: the breadcrumb on top, the footer below)."""
+    edges = text if len(text) <= 2 * _EDGE else text[:_EDGE] + text[-_EDGE:]
+    return len(set(_CHROME_MARKER.findall(edges))) >= 2
+
+
+def _selectors_to_ask(tree: Any) -> Iterator[str]:
+    """The :data:`CONTENT_SELECTORS` to query, in priority order: the first
+    :data:`_ASKED_ALONE`, then (only if the caller gets past them) those of the others
+    that may match some element of ``tree``."""
+    yield from CONTENT_SELECTORS[:_ASKED_ALONE]
+    yield from _possible_selectors(tree)
+
+
+def _possible_selectors(tree: Any) -> list[str]:
+    """The :data:`CONTENT_SELECTORS` past the first :data:`_ASKED_ALONE` that may match
+    some element of ``tree``, in priority order. Each is a bare ``.class`` or ``#id``:
+    an element it matches carries its name in its class or id (in some letter case, for
+    a quirks-mode page), and is among the matches of all of them at once. One query for
+    all, then one per name found, costs less than eleven queries over the whole tree."""
+    candidates = tree.css(_ANY_LATER_CONTENT)
+    if not candidates:
+        return []
+    names = " ".join(
+        f"{attributes.get('id') or ''} {attributes.get('class') or ''}"
+        for attributes in (node.attributes for node in candidates)
+    ).lower()
+    return [
+        selector for selector in CONTENT_SELECTORS[_ASKED_ALONE:] if selector[1:].lower() in names
+    ]
 
 
 def densest(root: Any) -> Any | None:
@@ -130,42 +181,50 @@ def densest(root: Any) -> Any | None:
     prose: dict[int, int] = {}
     nodes: dict[int, Any] = {}
     paragraph_like: dict[int, bool] = {}
+    # Texts share parents and blocks share ancestors: each climb is made once.
+    owners: dict[int, tuple[Any, bool] | None] = {}
+    above: dict[int, Any | None] = {}
+    # Weights and marks summed per (block, in a link), in the order the texts first reach
+    # them: the shares are then spread up the levels once per block, not once per text
+    # (the sums are exact: whole numbers times 1, 1/2 and 1/4).
+    direct: dict[tuple[int, bool], tuple[Any, int, int]] = {}
     for node in root.traverse(include_text=True, skip_empty=True):
-        if node.tag != "-text":
+        if node.tag_id != TEXT_ID:
             continue
         text = node.text_content
         if len(text) < _MIN_TEXT or len(text := text.strip()) < _MIN_TEXT:
             continue  # menu items and labels: too short to tell prose from chrome
         parent = node.parent
-        in_link = False
-        while parent is not None and (
-            parent.tag not in _BLOCK_TAGS or _is_paragraph(parent, paragraph_like)
-        ):
-            tag = parent.tag
-            if tag in _SKIPPED_TAGS:
-                break
-            if tag in _LINK_TAGS:
-                in_link = True
-            if parent is root:
-                break
-            parent = parent.parent
-        if parent is None or parent.tag in _SKIPPED_TAGS:
+        key = parent.mem_id
+        if key in owners:
+            owner = owners[key]
+        else:
+            owner = owners[key] = _owner(parent, root, paragraph_like)
+        if owner is None:
             continue
+        block, in_link = owner
         marks = len(_PROSE.findall(text))
         weight = len(text) + 10 * marks
-        block = parent
+        entry = (block.mem_id, in_link)
+        if entry in direct:
+            _, summed, summed_marks = direct[entry]
+            direct[entry] = (block, summed + weight, summed_marks + marks)
+        else:
+            direct[entry] = (block, weight, marks)
+    for (_, in_link), (block, weight, marks) in direct.items():
+        target = link_chars if in_link else text_score
         for share in _LEVELS:
             key = block.mem_id
             nodes[key] = block
-            target = link_chars if in_link else text_score
             target[key] = target.get(key, 0.0) + weight * share
             if not in_link:
                 prose[key] = prose.get(key, 0) + marks
             if block is root:
                 break
-            block = block.parent
-            while block is not None and block.tag not in _BLOCK_TAGS:
-                block = block.parent
+            if key in above:
+                block = above[key]
+            else:
+                block = above[key] = _block_above(block)
             if block is None:
                 break
     best, best_score = None, _MIN_SCORE
@@ -180,17 +239,46 @@ def densest(root: Any) -> Any | None:
     return best
 
 
-def _is_paragraph(node: Any, cache: dict[int, bool]) -> bool:
+def _owner(parent: Any, root: Any, paragraph_like: dict[int, bool]) -> tuple[Any, bool] | None:
+    """The block a text under ``parent`` counts for (the nearest block ancestor that is
+    not a paragraph), and whether a link or button lies on the way; None for a text in
+    a script, style, select or title."""
+    in_link = False
+    while parent is not None and (
+        (tag := parent.tag_id) not in _BLOCK_IDS or _is_paragraph(parent, tag, paragraph_like)
+    ):
+        if tag in _SKIPPED_IDS:
+            break
+        if tag in _LINK_IDS:
+            in_link = True
+        if parent is root:
+            break
+        parent = parent.parent
+    if parent is None or parent.tag_id in _SKIPPED_IDS:
+        return None
+    return parent, in_link
+
+
+def _block_above(block: Any) -> Any | None:
+    """The nearest ancestor of ``block`` with a block tag, or None."""
+    block = block.parent
+    while block is not None and block.tag_id not in _BLOCK_IDS:
+        block = block.parent
+    return block
+
+
+def _is_paragraph(node: Any, tag: int, cache: dict[int, bool]) -> bool:
     """A ``<div>``/``<dd>``/``<li>`` with no block children reads as a paragraph, and so
     does a ``<section>`` with at most one (the 135 editor wraps every paragraph in
-    nested sections: 毕节)."""
+    nested sections: 毕节). ``tag`` is the node's tag id."""
     key = node.mem_id
     found = cache.get(key)
     if found is None:
-        tag = node.tag
-        if tag in _PARAGRAPH_TAGS or tag == "section":
-            blocks = sum(child.tag in _BLOCK_CHILDREN for child in node.iter(include_text=False))
-            found = blocks <= (1 if tag == "section" else 0)
+        if tag in _PARAGRAPH_IDS or tag == _SECTION_ID:
+            blocks = sum(
+                child.tag_id in _BLOCK_CHILD_IDS for child in node.iter(include_text=False)
+            )
+            found = blocks <= (1 if tag == _SECTION_ID else 0)
         else:
             found = False
         cache[key] = found

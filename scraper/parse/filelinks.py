@@ -28,7 +28,7 @@ from typing import Any
 from urllib.parse import unquote, unquote_to_bytes, urlsplit
 
 from scraper.fetching.urls import normalize_url
-from scraper.parse.container import CHROME_MARKERS
+from scraper.parse.container import holds_chrome
 from scraper.parse.links import document_base, resolve_href
 from scraper.parse.record import AttachmentLink
 from scraper.parse.text import normalize_space
@@ -45,8 +45,6 @@ KNOWN_EXTENSIONS: frozenset[str] = FILE_EXTENSIONS | IMAGE_EXTENSIONS
 _REGION_LEVELS = 3
 #: How far up from a link an attachment area is looked for.
 _AREA_LEVELS = 6
-#: How much of an ancestor's text, at each end, is searched for the page's chrome.
-_EDGE = 3000
 
 # Download handlers of the CMSs seen on government sites: Lonsun's
 # /module/download/downfile.jsp?classid=0&filename=….pdf, Hanweb jpaas's
@@ -142,16 +140,31 @@ def _region(tree: Any, container: Any | None) -> Any | None:
     region = container
     if region.tag in ("body", "html"):
         return region
+    text: str | None = None  # the text of the region so far, once read
     for _ in range(_REGION_LEVELS):
         parent = region.parent
         if parent is None or parent.tag in ("body", "html"):
             break
-        text = parent.text(deep=True)
-        edges = text if len(text) <= 2 * _EDGE else text[:_EDGE] + text[-_EDGE:]
-        if sum(marker in edges for marker in CHROME_MARKERS) >= 2:
+        text = _text_around(parent, region, text)
+        if holds_chrome(text):
             break
         region = parent
     return region
+
+
+def _text_around(parent: Any, child: Any, child_text: str | None) -> str:
+    """Return ``parent.text(deep=True)``; with ``child``'s text given, only the text of
+    its siblings is read (the article would otherwise be read again at each level).
+
+    Lexbor's deep text is its text nodes' data in document order, so it is the texts of
+    the children joined."""
+    if child_text is None:
+        return str(parent.text(deep=True))
+    key = child.mem_id
+    return "".join(
+        child_text if node.mem_id == key else node.text(deep=True)
+        for node in parent.iter(include_text=True)
+    )
 
 
 def _in_area(node: Any, region: Any) -> bool:

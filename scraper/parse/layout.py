@@ -20,8 +20,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from selectolax.lexbor import LexborHTMLParser
-
+from scraper.parse.tagids import COMMENT_ID, TEXT_ID, tag_ids
 from scraper.parse.text import normalize_space
 
 LINE = "\ufdd0"
@@ -60,27 +59,13 @@ EMPH_TAGS: frozenset[str] = frozenset(("b", "strong"))
 SOFT_TAGS: frozenset[str] = frozenset(("span", "label", "font", "em"))
 
 
-def _tag_ids(tags: frozenset[str]) -> frozenset[int]:
-    """Lexbor's numeric ids for ``tags``: the walk compares ints, not strings."""
-    ids = set()
-    for tag in tags:
-        # Table parts only survive inside a table; other tags only outside one.
-        tree = LexborHTMLParser(f"<table><tr><{tag}></{tag}></tr></table><{tag}></{tag}>")
-        node = tree.css_first(tag)
-        if node is not None:
-            ids.add(int(node.tag_id))
-    return frozenset(ids)
-
-
-_TEXT_ID = 2
-_COMMENT_ID = 4
-_BLOCK_IDS = _tag_ids(BLOCK_TAGS)
-_SKIP_IDS = _tag_ids(SKIP_TAGS)
-_EMPH_IDS = _tag_ids(EMPH_TAGS)
-_SOFT_IDS = _tag_ids(SOFT_TAGS)
-_CELL_IDS = _tag_ids(frozenset(("td", "th")))
-(_ROW_ID,) = _tag_ids(frozenset(("tr",)))
-(_TABLE_ID,) = _tag_ids(frozenset(("table",)))
+_BLOCK_IDS = tag_ids(BLOCK_TAGS)
+_SKIP_IDS = tag_ids(SKIP_TAGS)
+_EMPH_IDS = tag_ids(EMPH_TAGS)
+_SOFT_IDS = tag_ids(SOFT_TAGS)
+_CELL_IDS = tag_ids(frozenset(("td", "th")))
+(_ROW_ID,) = tag_ids(frozenset(("tr",)))
+(_TABLE_ID,) = tag_ids(frozenset(("table",)))
 _STRUCTURE_IDS = _CELL_IDS | {_ROW_ID, _TABLE_ID}
 _BREAKING_IDS = _BLOCK_IDS | _STRUCTURE_IDS
 
@@ -132,7 +117,7 @@ def walk(root: Any) -> str:
                 emit(marker)
                 if marker == TABLE_CLOSE:
                     in_line = False
-        if tag == _TEXT_ID:
+        if tag == TEXT_ID:
             if in_line:
                 gap = _gap(node)
                 if gap:
@@ -170,7 +155,7 @@ def walk(root: Any) -> str:
             if tag in _EMPH_IDS:
                 emit(EMPH)
                 child = node.child
-                if child is not None and child.next is None and child.tag_id == _TEXT_ID:
+                if child is not None and child.next is None and child.tag_id == TEXT_ID:
                     # The common <b>label</b>: its text now, no stop to watch for.
                     if not child.is_empty_text_node:
                         emit(child.text_content)
@@ -199,11 +184,11 @@ def _gap(node: Any) -> str:
     previous = node.prev
     while previous is not None:
         tag = previous.tag_id
-        if tag == _TEXT_ID:
+        if tag == TEXT_ID:
             if not previous.is_empty_text_node:
                 return gap
             gap = " "
-        elif tag != _COMMENT_ID:
+        elif tag != COMMENT_ID:
             return LINE if tag in _BREAKING_IDS else gap
         previous = previous.prev
     return gap
