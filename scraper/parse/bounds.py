@@ -62,15 +62,21 @@ def bound_markup(text: str) -> tuple[str, str | None]:
     """Return ``text`` cut where it first nests deeper than :data:`MAX_DEPTH` or passes
     :data:`MAX_TAGS` tags, and a warning saying so; or ``text`` and None.
 
-    Linear. Pages with at most :data:`MAX_DEPTH` ``<`` cost one count; longer ones
-    shorter than :data:`MAX_TAGS` characters with at most :data:`MAX_DEPTH` opening
-    tags of nesting elements (all real ones) one regex pass more, in C: only pages past
-    that are walked tag by tag."""
+    Linear. Pages with at most :data:`MAX_DEPTH` ``<`` cost one count; pages with at
+    most that many ``<`` not followed by ``/`` (most real ones) two; longer ones shorter
+    than :data:`MAX_TAGS` characters with at most :data:`MAX_DEPTH` opening tags of
+    nesting elements (all real ones) one regex pass more, in C: only pages past that
+    are walked tag by tag."""
     # Each level of depth is an opening tag of a nesting element, and each tag takes a
     # "<" and a letter: with no more of either than the bounds allow, neither is passed.
     # (Counting "<" is cheaper than the regex: it settles the smaller pages alone, as
     # MAX_TAGS is above MAX_DEPTH.)
-    if text.count("<") <= MAX_DEPTH:
+    brackets = text.count("<")
+    if brackets <= MAX_DEPTH:
+        return text, None
+    # Every opening tag is a "<" not followed by "/": with no more of those than
+    # MAX_DEPTH (most real pages), two counts settle it without the regex.
+    if brackets <= MAX_TAGS and brackets - text.count("</") <= MAX_DEPTH:
         return text, None
     if len(text) <= MAX_TAGS and len(_NESTING_OPEN.findall(text)) <= MAX_DEPTH:
         return text, None
