@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import multiprocessing
+import pickle
 import signal
 from collections.abc import Callable, Mapping
 from multiprocessing.connection import Connection
@@ -233,6 +234,8 @@ def _receive(conn: Connection, answer: asyncio.Future[tuple[bool, Any]]) -> None
         answer.set_result(conn.recv())
     except (EOFError, OSError) as exc:
         answer.set_exception(exc)
+    except Exception as exc:  # an answer read whole but not rebuilt: fail the page now
+        answer.set_exception(exc)
 
 
 def _serve(conn: Connection) -> None:
@@ -248,13 +251,24 @@ def _serve(conn: Connection) -> None:
         try:
             answer: tuple[bool, Any] = (True, work(*args))
         except Exception as exc:  # the crawl re-raises it for this page
-            answer = (False, exc)
+            answer = (False, _portable(exc))
         try:
             conn.send(answer)
         except (EOFError, OSError):
             return
         except Exception as exc:  # an answer that cannot be pickled
             conn.send((False, RuntimeError(f"unpicklable parser answer: {exc!r}")))
+
+
+def _portable(exc: Exception) -> Exception:
+    """``exc`` if pickle can rebuild it in the crawl, else a RuntimeError naming it (an
+    exception whose ``__init__`` takes other arguments than its ``args`` pickles but
+    fails to unpickle)."""
+    try:
+        pickle.loads(pickle.dumps(exc))
+    except Exception:
+        return RuntimeError(f"{type(exc).__name__}: {exc}")
+    return exc
 
 
 def process_context() -> Any:

@@ -124,3 +124,26 @@ def test_an_abandoned_page_s_late_answer_is_never_the_next_page_s() -> None:
             return await pool.parse(data, url="http://x/1.html")
 
     assert asyncio.run(run()) == parse_to_dict(data, "http://x/1.html", None)
+
+
+class TwoArgumentError(Exception):
+    """An exception pickle sends but cannot rebuild (its __init__ wants two arguments)."""
+
+    def __init__(self, what: str, where: str) -> None:
+        super().__init__(f"{what} at {where}")
+
+
+def raises_unrebuildable(
+    data: bytes, url: str | None, headers: Mapping[str, str] | None
+) -> dict[str, Any]:
+    raise TwoArgumentError("odd table", "row 3")
+
+
+def test_an_error_that_cannot_cross_the_pipe_still_fails_its_page_at_once() -> None:
+    async def run() -> None:
+        with ParserPool(1, 30.0, parse=raises_unrebuildable) as pool:
+            await pool.parse(b"<p>x</p>", url="http://x/odd.html")
+
+    # named, not left to the page's 30 s limit (a ParseTimeout)
+    with pytest.raises(RuntimeError, match=r"TwoArgumentError: odd table at row 3"):
+        asyncio.run(run())
